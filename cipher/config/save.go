@@ -1,0 +1,100 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// tmpSuffix names the file Save writes before renaming it over the config
+// (FORMAT §2.4; gocryptfs uses the same name).
+const tmpSuffix = ".tmp"
+
+// Save writes the config to path crash-safely (FORMAT §2.4, as gocryptfs's
+// WriteFile, plus a read-back check and a directory fsync):
+//
+//  1. create path.tmp with O_WRONLY|O_CREAT|O_EXCL, mode 0400;
+//  2. write, fsync, close, read back and compare;
+//  3. rename over path, fsync the directory.
+//
+// An existing path.tmp makes Save fail rather than clobber it, exactly as
+// gocryptfs does (its O_EXCL open fails with EEXIST): a leftover tmp means an
+// earlier save was interrupted or another process is saving right now, and
+// deleting it could destroy the only copy of a new password's config. The
+// error says so; the user removes it after checking. On any failure before
+// the rename, the tmp file we created is removed and path is untouched.
+func (f *File) Save(path string) (err error) {
+	if err = f.Validate(); err != nil {
+		return fmt.Errorf("save config %s: %w", path, err)
+	}
+	data := f.Marshal()
+	tmp := path + tmpSuffix
+	fd, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("save config %s: %s already exists (left over from an interrupted save, or another save is running); check and remove it, then retry: %w", path, tmp, err)
+	}
+	if err != nil {
+		return fmt.Errorf("save config %s: %w", path, err)
+	}
+	closed, renamed := false, false
+	defer func() {
+		if err != nil && !renamed {
+			if !closed {
+				fd.Close()
+			}
+			os.Remove(tmp) // ours: O_EXCL guarantees we created it
+		}
+	}()
+	if _, err = fd.Write(data); err != nil {
+		return fmt.Errorf("save config %s: write %s: %w", path, tmp, err)
+	}
+	if err = fd.Sync(); err != nil {
+		if !fsyncUnsupported(err) {
+			return fmt.Errorf("save config %s: fsync %s: %w", path, tmp, err)
+		}
+		// Some network filesystems do not implement fsync (gocryptfs
+		// issue 390); gocryptfs falls back to a global sync, and so do we.
+		syscall.Sync()
+	}
+	closed = true
+	if err = fd.Close(); err != nil {
+		return fmt.Errorf("save config %s: close %s: %w", path, tmp, err)
+	}
+	back, err := os.ReadFile(tmp)
+	if err == nil && !bytes.Equal(back, data) {
+		err = errors.New("content differs from what was written")
+	}
+	if err != nil {
+		return fmt.Errorf("save config %s: read back %s: %w", path, tmp, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("save config %s: %w", path, err)
+	}
+	renamed = true // tmp is gone; never remove a tmp someone else may create now
+	if derr := syncDir(filepath.Dir(path)); derr != nil {
+		return fmt.Errorf("save config %s: config replaced but directory fsync failed: %w", path, derr)
+	}
+	return nil
+}
+
+func fsyncUnsupported(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP)
+}
+
+// syncDir makes the rename durable. Filesystems that cannot fsync a
+// directory are tolerated, as for the file itself.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !fsyncUnsupported(err) {
+		return err
+	}
+	return nil
+}
