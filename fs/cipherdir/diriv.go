@@ -1,0 +1,89 @@
+package cipherdir
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/nametransform"
+)
+
+// ErrBadDirIV is returned for a gocryptfs.diriv that is not exactly 16
+// non-zero bytes (FORMAT §5.1).
+var ErrBadDirIV = errors.New("invalid gocryptfs.diriv")
+
+// dirIVPerm is what gocryptfs writes (FORMAT §1): the IV is not secret, and a
+// world-readable IV keeps the volume usable when another user mounts it.
+const dirIVPerm = 0o444
+
+var zeroIV = make([]byte, nametransform.DirIVLen)
+
+// ZeroIV returns the all-zero IV used by volumes without DirIV.
+func ZeroIV() []byte { return zeroIV }
+
+// ReadDirIV reads dirfd/gocryptfs.diriv.
+func ReadDirIV(dirfd int) ([]byte, error) {
+	fd, err := unix.Openat(dirfd, nametransform.DirIVFilename, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", nametransform.DirIVFilename, err)
+	}
+	defer closeFD(fd)
+	// Read one byte more than needed to detect an over-long file.
+	buf := make([]byte, nametransform.DirIVLen+1)
+	n, err := readFull(fd, buf)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", nametransform.DirIVFilename, err)
+	}
+	iv := buf[:n]
+	if n != nametransform.DirIVLen || bytes.Equal(iv, zeroIV) {
+		return nil, fmt.Errorf("%s has %d bytes: %w", nametransform.DirIVFilename, n, ErrBadDirIV)
+	}
+	return iv, nil
+}
+
+// WriteDirIV creates dirfd/gocryptfs.diriv with a fresh random IV. It never
+// overwrites an existing IV file (O_EXCL) and removes a partial one.
+func WriteDirIV(dirfd int) error {
+	iv := make([]byte, nametransform.DirIVLen)
+	rand.Read(iv)
+	fd, err := unix.Openat(dirfd, nametransform.DirIVFilename,
+		unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, dirIVPerm)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", nametransform.DirIVFilename, err)
+	}
+	_, werr := unix.Write(fd, iv)
+	if werr == nil {
+		werr = unix.Fsync(fd)
+	}
+	cerr := unix.Close(fd)
+	if werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		_ = unix.Unlinkat(dirfd, nametransform.DirIVFilename, 0)
+		return fmt.Errorf("write %s: %w", nametransform.DirIVFilename, werr)
+	}
+	return nil
+}
+
+// readFull reads until buf is full or EOF; it returns the byte count.
+func readFull(fd int, buf []byte) (int, error) {
+	total := 0
+	for total < len(buf) {
+		n, err := unix.Read(fd, buf[total:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			return total, nil
+		}
+		total += n
+	}
+	return total, nil
+}

@@ -1,0 +1,113 @@
+package cipherdir
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/nametransform"
+)
+
+// Mkdir creates directory disk in dirfd with its gocryptfs.diriv and then
+// gives it mode (FORMAT §5.6). The directory is created 0700 so the IV can be
+// written even when mode forbids it; a directory whose IV cannot be written
+// is removed again, so no IV-less directory is ever left behind.
+func (v *Volume) Mkdir(dirfd int, disk string, mode uint32) error {
+	if !v.DirIV || v.PlaintextNames {
+		if err := unix.Mkdirat(dirfd, disk, mode); err != nil {
+			return fmt.Errorf("mkdir %s: %w", disk, err)
+		}
+		return nil
+	}
+	if err := unix.Mkdirat(dirfd, disk, 0o700); err != nil {
+		return fmt.Errorf("mkdir %s: %w", disk, err)
+	}
+	err := v.initDir(dirfd, disk, mode)
+	if err != nil {
+		_ = unix.Unlinkat(dirfd, disk, unix.AT_REMOVEDIR)
+	}
+	return err
+}
+
+func (v *Volume) initDir(dirfd int, disk string, mode uint32) error {
+	child, err := OpenDirAt(dirfd, disk)
+	if err != nil {
+		return err
+	}
+	defer closeFD(child)
+	if err := WriteDirIV(child); err != nil {
+		return fmt.Errorf("mkdir %s: %w", disk, err)
+	}
+	if err := unix.Fchmodat(dirfd, disk, mode&0o7777, 0); err != nil {
+		return fmt.Errorf("chmod %s: %w", disk, err)
+	}
+	return nil
+}
+
+// Rmdir removes the empty directory disk from dirfd (FORMAT §5.6). With
+// DirIV a directory whose only entry is gocryptfs.diriv is empty; the IV is
+// moved aside into the parent before the rmdir and put back if the rmdir
+// fails, so a racing create can never leave a directory without its IV.
+func (v *Volume) Rmdir(dirfd int, disk string) error {
+	if !v.DirIV || v.PlaintextNames {
+		if err := unix.Unlinkat(dirfd, disk, unix.AT_REMOVEDIR); err != nil {
+			return fmt.Errorf("rmdir %s: %w", disk, err)
+		}
+		return v.removeSidecarIfLong(dirfd, disk)
+	}
+	child, err := OpenReadDirAt(dirfd, disk)
+	if err != nil {
+		return err
+	}
+	defer closeFD(child)
+	empty, err := onlyDirIV(child)
+	if err != nil {
+		return fmt.Errorf("rmdir %s: %w", disk, err)
+	}
+	if !empty {
+		return fmt.Errorf("rmdir %s: %w", disk, unix.ENOTEMPTY)
+	}
+	var r [8]byte
+	rand.Read(r[:])
+	aside := fmt.Sprintf("%s.rmdir.%d", nametransform.DirIVFilename, binary.BigEndian.Uint64(r[:]))
+	moved := true
+	if err := unix.Renameat(child, nametransform.DirIVFilename, dirfd, aside); err != nil {
+		if err != unix.ENOENT {
+			return fmt.Errorf("rmdir %s: move IV aside: %w", disk, err)
+		}
+		moved = false // IV already missing: a damaged directory, still removable
+	}
+	if err := unix.Unlinkat(dirfd, disk, unix.AT_REMOVEDIR); err != nil {
+		if moved {
+			_ = unix.Renameat(dirfd, aside, child, nametransform.DirIVFilename)
+		}
+		return fmt.Errorf("rmdir %s: %w", disk, err)
+	}
+	if moved {
+		_ = unix.Unlinkat(dirfd, aside, 0)
+	}
+	return v.removeSidecarIfLong(dirfd, disk)
+}
+
+func (v *Volume) removeSidecarIfLong(dirfd int, disk string) error {
+	if v.IsLong(disk) {
+		return RemoveSidecar(dirfd, disk)
+	}
+	return nil
+}
+
+// onlyDirIV reports whether the directory open at fd holds nothing but
+// gocryptfs.diriv.
+func onlyDirIV(fd int) (bool, error) {
+	empty := true
+	err := ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
+		if name != nametransform.DirIVFilename {
+			empty = false
+			return false
+		}
+		return true
+	})
+	return empty, err
+}

@@ -1,0 +1,17 @@
+// Package cipherdir owns the ciphertext directory (CIPHERDIR) as it lies on
+// disk: the config file, the per-directory IV files (gocryptfs.diriv), the
+// long-name sidecars (gocryptfs.longname.*.name), the reserved names, and the
+// procedures that keep them consistent (mkdir writes the IV, rmdir moves it
+// aside first, long names get their sidecar before the object).
+//
+// It also assembles an unlocked Volume (config + content cipher + name
+// transform) from a password or a master key. The FUSE nodes, fsck and key
+// rotation all go through this package, so the layout rules of
+// shared/FORMAT.md §1, §5.1, §5.4-§5.7 and §8 live in exactly one place.
+//
+// Every backing-file access is relative to a directory file descriptor
+// (*at system calls), and directories are opened with openat2 and
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, so a symlink planted in CIPHERDIR can
+// never make us operate outside it. The package does not import go-fuse and
+// does not log; callers get wrapped errors.
+package cipherdir

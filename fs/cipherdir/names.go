@@ -1,0 +1,173 @@
+package cipherdir
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/nametransform"
+)
+
+// ErrReservedName is returned for a plaintext name the volume reserves for
+// itself (gocryptfs.conf in the root of a plaintext-names volume, §5.7) and
+// for a disk name that is one of our own files, never a user entry.
+var ErrReservedName = errors.New("reserved name")
+
+// ErrBadSidecar is returned for a long-name sidecar that is empty, too long
+// or not what the object's hashed name promises.
+var ErrBadSidecar = errors.New("invalid long-name sidecar")
+
+// maxSidecar is B64 of a 256-byte padded name with padding (FORMAT §5.4).
+const maxSidecar = 344
+
+// DirIVAt returns the IV under which the names in dirfd are encrypted: the
+// directory's gocryptfs.diriv, the all-zero IV without DirIV, nil with
+// plaintext names.
+func (v *Volume) DirIVAt(dirfd int) ([]byte, error) {
+	switch {
+	case v.PlaintextNames:
+		return nil, nil
+	case !v.DirIV:
+		return zeroIV, nil
+	default:
+		return ReadDirIV(dirfd)
+	}
+}
+
+// DiskName maps a plaintext name in a directory with IV iv to the name of
+// its object on disk. For a long name, disk is the hashed
+// gocryptfs.longname.* name and cname the full encrypted name its sidecar
+// must hold; otherwise disk == cname.
+func (v *Volume) DiskName(plain string, iv []byte, atRoot bool) (disk, cname string, err error) {
+	if err := nametransform.ValidName(plain); err != nil {
+		return "", "", err
+	}
+	if v.PlaintextNames {
+		if atRoot && plain == config.Filename {
+			return "", "", fmt.Errorf("%q: %w", plain, ErrReservedName)
+		}
+		return plain, plain, nil
+	}
+	cname, err = v.Names.EncryptName(plain, iv)
+	if err != nil {
+		return "", "", err
+	}
+	if v.Names.IsLong(cname) {
+		return v.Names.HashLongName(cname), cname, nil
+	}
+	return cname, cname, nil
+}
+
+// IsLong reports whether disk is a hashed long-name object that needs a
+// sidecar.
+func (v *Volume) IsLong(disk string) bool {
+	return !v.PlaintextNames && nametransform.Classify(disk) == nametransform.KindLongName
+}
+
+// PlainName decrypts the name of the entry disk found in directory dirfd
+// (whose IV is iv). Our own files (config, IVs, sidecars, leftovers) give an
+// error matching ErrReservedName; the caller skips them silently. Any other
+// error means a name that does not decrypt: skip it and report it.
+func (v *Volume) PlainName(dirfd int, disk string, iv []byte, atRoot bool) (string, error) {
+	if v.PlaintextNames {
+		if atRoot && disk == config.Filename {
+			return "", ErrReservedName
+		}
+		return disk, nametransform.ValidName(disk)
+	}
+	cname := disk
+	switch nametransform.Classify(disk) {
+	case nametransform.KindReserved, nametransform.KindLongNameSidecar:
+		return "", ErrReservedName
+	case nametransform.KindLongName:
+		var err error
+		if cname, err = v.ReadSidecar(dirfd, disk); err != nil {
+			return "", err
+		}
+	}
+	plain, err := v.Names.DecryptName(cname, iv)
+	if err != nil {
+		return "", fmt.Errorf("decrypt name %s: %w", disk, err)
+	}
+	return plain, nil
+}
+
+// ReadSidecar returns the full encrypted name stored in disk's sidecar. It
+// checks that the sidecar's content hashes to disk, so a planted or swapped
+// sidecar cannot rename an object.
+func (v *Volume) ReadSidecar(dirfd int, disk string) (string, error) {
+	side := nametransform.SidecarName(disk)
+	fd, err := unix.Openat(dirfd, side, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", fmt.Errorf("open %s: %w", side, err)
+	}
+	defer closeFD(fd)
+	buf := make([]byte, maxSidecar+1)
+	n, err := readFull(fd, buf)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", side, err)
+	}
+	cname := string(buf[:n])
+	if n == 0 || n > maxSidecar || v.Names.HashLongName(cname) != disk {
+		return "", fmt.Errorf("%s: %w", side, ErrBadSidecar)
+	}
+	return cname, nil
+}
+
+// WriteSidecar creates disk's sidecar holding cname (FORMAT §5.4: before
+// the object). An existing sidecar with the same content is reused, and
+// created is false so that a failed operation does not delete a sidecar it
+// did not make.
+func (v *Volume) WriteSidecar(dirfd int, disk, cname string) (created bool, err error) {
+	side := nametransform.SidecarName(disk)
+	fd, err := unix.Openat(dirfd, side, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, dirIVPerm)
+	if err == unix.EEXIST {
+		old, rerr := v.ReadSidecar(dirfd, disk)
+		if rerr == nil && old == cname {
+			return false, nil
+		}
+		return false, fmt.Errorf("create %s: %w", side, err)
+	}
+	if err != nil {
+		return false, fmt.Errorf("create %s: %w", side, err)
+	}
+	_, werr := unix.Write(fd, []byte(cname))
+	if cerr := unix.Close(fd); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		_ = unix.Unlinkat(dirfd, side, 0)
+		return false, fmt.Errorf("write %s: %w", side, werr)
+	}
+	return true, nil
+}
+
+// RemoveSidecar deletes disk's sidecar; a missing one is not an error.
+func RemoveSidecar(dirfd int, disk string) error {
+	side := nametransform.SidecarName(disk)
+	if err := unix.Unlinkat(dirfd, side, 0); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("remove %s: %w", side, err)
+	}
+	return nil
+}
+
+// PrepareName runs fn, which creates the object disk in dirfd, after writing
+// the sidecar a long name needs, and removes a sidecar it wrote if fn fails.
+func (v *Volume) PrepareName(dirfd int, disk, cname string, fn func() error) error {
+	var created bool
+	if v.IsLong(disk) {
+		var err error
+		if created, err = v.WriteSidecar(dirfd, disk, cname); err != nil {
+			return err
+		}
+	}
+	if err := fn(); err != nil {
+		if created {
+			_ = RemoveSidecar(dirfd, disk)
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package cipherdir
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrTargetTooLong is returned for a symlink target whose encrypted form
+// does not fit the 4095 bytes Linux allows (FORMAT §6).
+var ErrTargetTooLong = errors.New("symlink target too long")
+
+// maxLinkLen is the longest symlink content Linux stores (PATH_MAX - 1).
+const maxLinkLen = 4095
+
+// EncryptLink turns a plaintext symlink target into the stored link content
+// (FORMAT §6): one content block numbered 0 without file ID, base64 encoded
+// like names. Plaintext-names volumes store targets as they are.
+func (v *Volume) EncryptLink(target string) (string, error) {
+	if v.PlaintextNames {
+		if len(target) > maxLinkLen {
+			return "", ErrTargetTooLong
+		}
+		return target, nil
+	}
+	if target == "" {
+		return "", nil
+	}
+	// Cheap bound first: base64 of the sealed block must fit.
+	if (len(target)+v.Content.Overhead())*4/3 > maxLinkLen {
+		return "", ErrTargetTooLong
+	}
+	stored := v.Names.EncodeBase64(v.Content.SealBlock(nil, []byte(target), 0, nil))
+	if len(stored) > maxLinkLen {
+		return "", ErrTargetTooLong
+	}
+	return stored, nil
+}
+
+// DecryptLink reverses EncryptLink.
+func (v *Volume) DecryptLink(stored string) (string, error) {
+	if v.PlaintextNames || stored == "" {
+		return stored, nil
+	}
+	raw, err := v.Names.DecodeBase64(stored)
+	if err != nil {
+		return "", fmt.Errorf("decode symlink target: %w", err)
+	}
+	plain, err := v.Content.OpenBlock(nil, raw, 0, nil)
+	if err != nil {
+		return "", fmt.Errorf("decrypt symlink target: %w", err)
+	}
+	return string(plain), nil
+}
+
+// EncryptXattrValue seals an xattr value (FORMAT §7); empty stays empty.
+func (v *Volume) EncryptXattrValue(value []byte) []byte {
+	if len(value) == 0 {
+		return nil
+	}
+	return v.Content.SealBlock(nil, value, 0, nil)
+}
+
+// DecryptXattrValue opens a stored xattr value, with gocryptfs's fallback
+// for very old volumes that stored it base64 encoded.
+func (v *Volume) DecryptXattrValue(stored []byte) ([]byte, error) {
+	if len(stored) == 0 {
+		return nil, nil
+	}
+	plain, err := v.Content.OpenBlock(nil, stored, 0, nil)
+	if err == nil {
+		return plain, nil
+	}
+	if raw, derr := v.Names.DecodeBase64(string(stored)); derr == nil {
+		if plain, err2 := v.Content.OpenBlock(nil, raw, 0, nil); err2 == nil {
+			return plain, nil
+		}
+	}
+	return nil, fmt.Errorf("decrypt xattr value: %w", err)
+}

@@ -1,0 +1,275 @@
+package fs
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/cipher"
+)
+
+// The content format is FORMAT §4: an 18-byte header holding the file ID,
+// then 4096-byte plaintext blocks, each sealed on its own. Every method
+// here runs with the node's content lock held (shared for reads, exclusive
+// for anything that writes).
+
+const blockSize = cipher.PlainBlockSize
+
+// plainSize returns the current plaintext size of the open file.
+func (f *File) plainSize() (int64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(f.fd, &st); err != nil {
+		return 0, fmt.Errorf("stat: %w", err)
+	}
+	size, _ := f.n.r.vol.Content.PlainSize(st.Size)
+	return size, nil
+}
+
+// fileID returns the file ID from the header, cached on the node.
+func (f *File) fileID() ([]byte, error) {
+	n := f.n
+	n.idMu.Lock()
+	defer n.idMu.Unlock()
+	if n.fileID != nil {
+		return n.fileID, nil
+	}
+	var hdr [cipher.HeaderSize]byte
+	if _, err := preadFull(f.fd, hdr[:], 0); err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	id, err := cipher.ParseHeader(hdr[:])
+	if err != nil {
+		return nil, err
+	}
+	n.fileID = id
+	return id, nil
+}
+
+func (f *File) setFileID(id []byte) {
+	f.n.idMu.Lock()
+	f.n.fileID = id
+	f.n.idMu.Unlock()
+}
+
+// readAt decrypts plaintext from off into dest and returns the byte count;
+// 0 means end of file.
+func (f *File) readAt(dest []byte, off int64) (int, error) {
+	if len(dest) == 0 {
+		return 0, nil
+	}
+	content := f.n.r.vol.Content
+	first := uint64(off / blockSize)
+	last := uint64((off + int64(len(dest)) - 1) / blockSize)
+	cbuf := f.n.r.bufs.get(int(last-first+1) * content.CipherBlockSize())
+	defer f.n.r.bufs.put(cbuf)
+	n, err := preadFull(f.fd, cbuf, content.BlockCipherOffset(first))
+	if err != nil {
+		return 0, fmt.Errorf("read blocks %d-%d: %w", first, last, err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	id, err := f.fileID()
+	if err != nil {
+		return 0, err
+	}
+	pbuf := f.n.r.bufs.get(int(last-first+1) * blockSize)
+	defer f.n.r.bufs.put(pbuf)
+	plain, err := content.OpenBlocks(pbuf[:0], cbuf[:n], first, id)
+	if err != nil {
+		return 0, err
+	}
+	skip := int(off - int64(first)*blockSize)
+	if skip >= len(plain) {
+		return 0, nil
+	}
+	return copy(dest, plain[skip:]), nil
+}
+
+// readBlock decrypts block b into dst (appending).
+func (f *File) readBlock(dst []byte, b uint64, id []byte) ([]byte, error) {
+	content := f.n.r.vol.Content
+	cbuf := f.n.r.bufs.get(content.CipherBlockSize())
+	defer f.n.r.bufs.put(cbuf)
+	n, err := preadFull(f.fd, cbuf, content.BlockCipherOffset(b))
+	if err != nil {
+		return nil, fmt.Errorf("read block %d: %w", b, err)
+	}
+	return content.OpenBlock(dst, cbuf[:n], b, id)
+}
+
+// writeAt encrypts data at plaintext offset off (FORMAT §4.4, §4.6).
+func (f *File) writeAt(data []byte, off int64) error {
+	if len(data) == 0 {
+		return nil
+	}
+	size, err := f.plainSize()
+	if err != nil {
+		return err
+	}
+	content := f.n.r.vol.Content
+	var header []byte
+	var id []byte
+	if size == 0 {
+		// New content gets a new header and file ID (FORMAT §4.6).
+		id = cipher.NewFileID()
+		header = cipher.MarshalHeader(id)
+	} else if id, err = f.fileID(); err != nil {
+		return err
+	}
+	first := uint64(off / blockSize)
+	end := off + int64(len(data))
+	last := uint64((end - 1) / blockSize)
+	if err := f.padLastBlock(size, first, id); err != nil {
+		return err
+	}
+
+	// The plaintext of every touched block: old content where the write
+	// leaves it, zeros in a gap, then the new data.
+	start := int64(first) * blockSize
+	regionEnd := max(end, min(size, int64(last+1)*blockSize))
+	pbuf := f.n.r.bufs.get(int(regionEnd - start))
+	defer f.n.r.bufs.put(pbuf)
+	plain := pbuf[:regionEnd-start]
+	clear(plain)
+	lastStart := int64(last) * blockSize
+	if start < size && (off > start || (first == last && end < min(size, start+blockSize))) {
+		if _, err := f.readBlock(plain[:0], first, id); err != nil {
+			return err
+		}
+	}
+	if last != first && lastStart < size && end < min(size, lastStart+blockSize) {
+		if _, err := f.readBlock(plain[lastStart-start:lastStart-start], last, id); err != nil {
+			return err
+		}
+	}
+	copy(plain[off-start:], data)
+
+	cbuf := f.n.r.bufs.get(len(header) + int(last-first+1)*content.CipherBlockSize())
+	defer f.n.r.bufs.put(cbuf)
+	coff := content.BlockCipherOffset(first)
+	sealed := cbuf[:0]
+	if header != nil && first == 0 {
+		sealed, coff = append(sealed, header...), 0
+	} else if header != nil {
+		if err := pwriteFull(f.fd, header, 0); err != nil {
+			return fmt.Errorf("write header: %w", err)
+		}
+	}
+	sealed = content.SealBlocks(sealed, plain, first, id)
+	if err := pwriteFull(f.fd, sealed, coff); err != nil {
+		return fmt.Errorf("write blocks %d-%d: %w", first, last, err)
+	}
+	if header != nil {
+		f.setFileID(id)
+	}
+	return nil
+}
+
+// padLastBlock re-encrypts a partial last block padded with zeros to a full
+// block when a write starts in a later block, so that the blocks in between
+// can stay holes (FORMAT §4.4).
+func (f *File) padLastBlock(size int64, first uint64, id []byte) error {
+	if size == 0 || size%blockSize == 0 {
+		return nil
+	}
+	lastOld := uint64((size - 1) / blockSize)
+	if lastOld >= first {
+		return nil
+	}
+	pbuf := f.n.r.bufs.get(blockSize)
+	defer f.n.r.bufs.put(pbuf)
+	plain := pbuf[:blockSize]
+	clear(plain)
+	if _, err := f.readBlock(plain[:0], lastOld, id); err != nil {
+		return err
+	}
+	content := f.n.r.vol.Content
+	sealed := content.SealBlock(f.n.r.bufs.get(content.CipherBlockSize())[:0], plain, lastOld, id)
+	defer f.n.r.bufs.put(sealed)
+	if err := pwriteFull(f.fd, sealed, content.BlockCipherOffset(lastOld)); err != nil {
+		return fmt.Errorf("pad block %d: %w", lastOld, err)
+	}
+	return nil
+}
+
+// truncateLocked sets the plaintext size (FORMAT §4.6).
+func (f *File) truncateLocked(size int64) error {
+	cur, err := f.plainSize()
+	if err != nil {
+		return err
+	}
+	switch {
+	case size == 0:
+		if err := unix.Ftruncate(f.fd, 0); err != nil {
+			return fmt.Errorf("truncate: %w", err)
+		}
+		f.setFileID(nil)
+		return nil
+	case size == cur:
+		return nil
+	case size > cur:
+		// Writing one zero byte at the new end pads the old last block
+		// and leaves holes in between.
+		return f.writeAt([]byte{0}, size-1)
+	}
+	content := f.n.r.vol.Content
+	id, err := f.fileID()
+	if err != nil {
+		return err
+	}
+	b, k := uint64(size/blockSize), int(size%blockSize)
+	var keep []byte
+	if k > 0 {
+		pbuf := f.n.r.bufs.get(blockSize)
+		defer f.n.r.bufs.put(pbuf)
+		if keep, err = f.readBlock(pbuf[:0], b, id); err != nil {
+			return err
+		}
+		keep = keep[:k]
+	}
+	if err := unix.Ftruncate(f.fd, content.BlockCipherOffset(b)); err != nil {
+		return fmt.Errorf("truncate: %w", err)
+	}
+	if k > 0 {
+		sealed := content.SealBlock(nil, keep, b, id)
+		if err := pwriteFull(f.fd, sealed, content.BlockCipherOffset(b)); err != nil {
+			return fmt.Errorf("rewrite block %d: %w", b, err)
+		}
+	}
+	return nil
+}
+
+// preadFull reads until buf is full or end of file.
+func preadFull(fd int, buf []byte, off int64) (int, error) {
+	total := 0
+	for total < len(buf) {
+		n, err := unix.Pread(fd, buf[total:], off+int64(total))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// pwriteFull writes all of buf at off.
+func pwriteFull(fd int, buf []byte, off int64) error {
+	for len(buf) > 0 {
+		n, err := unix.Pwrite(fd, buf, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		buf, off = buf[n:], off+int64(n)
+	}
+	return nil
+}

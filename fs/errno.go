@@ -1,0 +1,57 @@
+package fs
+
+import (
+	"errors"
+	"syscall"
+
+	"github.com/veilfs/veilfs/cipher"
+	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/nametransform"
+)
+
+// toErrno is the one place where errors become errno values.
+func toErrno(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno):
+		return errno
+	case errors.Is(err, nametransform.ErrNameTooLong), errors.Is(err, cipherdir.ErrTargetTooLong):
+		return syscall.ENAMETOOLONG
+	case errors.Is(err, nametransform.ErrXattrNameTooLong):
+		return syscall.ERANGE
+	case errors.Is(err, nametransform.ErrInvalidName):
+		return syscall.EINVAL
+	case errors.Is(err, cipherdir.ErrReservedName):
+		return syscall.EPERM
+	default:
+		// Corrupt ciphertext (cipher.ErrAuthFailed, cipher.ErrBadHeader,
+		// bad IVs and sidecars) and anything unexpected.
+		return syscall.EIO
+	}
+}
+
+// isCorruption reports whether err means the ciphertext is damaged or was
+// tampered with, as opposed to an ordinary system-call failure.
+func isCorruption(err error) bool {
+	for _, target := range []error{
+		cipher.ErrAuthFailed, cipher.ErrBadHeader, cipherdir.ErrBadDirIV,
+		cipherdir.ErrBadSidecar, nametransform.ErrCorruptName,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// fail maps err to an errno and reports corruption of the ciphertext object
+// at cpath through the mount's logger.
+func (r *root) fail(cpath string, err error) syscall.Errno {
+	if isCorruption(err) {
+		r.reportCorruption(cpath, err)
+	}
+	return toErrno(err)
+}

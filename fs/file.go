@@ -1,0 +1,131 @@
+package fs
+
+import (
+	"context"
+	"syscall"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+)
+
+// File is an open regular file: the ciphertext descriptor and the node
+// whose content lock and file-ID cache it shares with every other handle
+// and hard link of the same file.
+type File struct {
+	n     *Node
+	fd    int
+	cpath string // ciphertext path at open time, for log lines
+}
+
+func (n *Node) newFile(fd int, cpath string) *File {
+	return &File{n: n, fd: fd, cpath: cpath}
+}
+
+var _ = (fusefs.FileReader)((*File)(nil))
+
+// Read decrypts the blocks under [off, off+len(dest)).
+func (f *File) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	f.n.contentMu.RLock()
+	defer f.n.contentMu.RUnlock()
+	n, err := f.readAt(dest, off)
+	if err != nil {
+		return nil, f.n.r.fail(f.cpath, err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+var _ = (fusefs.FileWriter)((*File)(nil))
+
+// Write encrypts data into the blocks under [off, off+len(data)).
+func (f *File) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	f.n.contentMu.Lock()
+	defer f.n.contentMu.Unlock()
+	if err := f.writeAt(data, off); err != nil {
+		return 0, f.n.r.fail(f.cpath, err)
+	}
+	return uint32(len(data)), 0
+}
+
+var _ = (fusefs.FileGetattrer)((*File)(nil))
+
+// Getattr stats the open descriptor.
+func (f *File) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
+	var st unix.Stat_t
+	if err := unix.Fstat(f.fd, &st); err != nil {
+		return toErrno(err)
+	}
+	return toErrno(f.n.r.fillAttr(&st, &out.Attr, -1, ""))
+}
+
+// setattr applies a Setattr through the descriptor.
+func (f *File) setattr(ctx context.Context, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if size, ok := in.GetSize(); ok {
+		if err := f.truncate(int64(size)); err != nil {
+			return f.n.r.fail(f.cpath, err)
+		}
+	}
+	if err := setattrFD(f.fd, in); err != nil {
+		return toErrno(err)
+	}
+	return f.Getattr(ctx, out)
+}
+
+// truncate changes the plaintext size under the content lock.
+func (f *File) truncate(size int64) error {
+	f.n.contentMu.Lock()
+	defer f.n.contentMu.Unlock()
+	return f.truncateLocked(size)
+}
+
+var _ = (fusefs.FileFsyncer)((*File)(nil))
+
+// Fsync flushes the ciphertext file.
+func (f *File) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	if flags&fsyncDataOnly != 0 {
+		return toErrno(unix.Fdatasync(f.fd))
+	}
+	return toErrno(unix.Fsync(f.fd))
+}
+
+var _ = (fusefs.FileFlusher)((*File)(nil))
+
+// Flush runs on every close(2) of a descriptor; writes are already on
+// their way to the backing file, so there is nothing to do.
+func (f *File) Flush(ctx context.Context) syscall.Errno { return 0 }
+
+var _ = (fusefs.FileReleaser)((*File)(nil))
+
+// Release closes the ciphertext descriptor.
+func (f *File) Release(ctx context.Context) syscall.Errno {
+	return toErrno(unix.Close(f.fd))
+}
+
+var _ = (fusefs.FileAllocater)((*File)(nil))
+
+// Allocate implements fallocate modes 0 (grow with zeros) and KEEP_SIZE
+// (a no-op beyond preallocation). Punching holes would need re-encryption
+// of partial blocks and is refused, as gocryptfs does.
+func (f *File) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
+	switch mode {
+	case 0:
+		f.n.contentMu.Lock()
+		defer f.n.contentMu.Unlock()
+		end := int64(off + size)
+		cur, err := f.plainSize()
+		if err != nil {
+			return toErrno(err)
+		}
+		if end <= cur {
+			return 0
+		}
+		return f.n.r.fail(f.cpath, f.truncateLocked(end))
+	case unix.FALLOC_FL_KEEP_SIZE:
+		return 0
+	default:
+		return syscall.EOPNOTSUPP
+	}
+}
+
+// fsyncDataOnly is FUSE_FSYNC_FDATASYNC in fuse_fsync_in.fsync_flags.
+const fsyncDataOnly = 1

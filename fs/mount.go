@@ -1,0 +1,93 @@
+package fs
+
+import (
+	"fmt"
+	"time"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
+)
+
+// cacheTimeout bounds how long the kernel trusts names and attributes
+// without asking us. CIPHERDIR can change underneath the mount (a sync
+// client), so it stays short: changes show within a second.
+const cacheTimeout = time.Second
+
+// Mount is a serving FUSE mount of a volume.
+type Mount struct {
+	server *fuse.Server
+	root   *root
+}
+
+// MountVolume mounts vol at mountpoint and returns once the kernel has
+// accepted the mount and requests are being served.
+//
+// It clears the process umask: the kernel has already applied the calling
+// user's umask to every mode it sends us, and applying the daemon's own on
+// top would change the modes users ask for.
+func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount, error) {
+	r, err := newRoot(vol, opts)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(r.rootfd, &st); err != nil {
+		r.close()
+		return nil, fmt.Errorf("stat %s: %w", vol.Dir, err)
+	}
+	unix.Umask(0)
+	timeout := cacheTimeout
+	fsName := opts.FsName
+	if fsName == "" {
+		fsName = vol.Dir
+	}
+	mo := fuse.MountOptions{
+		AllowOther:  opts.AllowOther,
+		FsName:      fsName,
+		Name:        "veilfs",
+		DirectMount: true, // mount(2) as root, fusermount3 otherwise
+		MaxWrite:    maxRequest,
+		// The kernel checks permissions against our attributes, as for a
+		// plain directory; required for safety with --allow-other.
+		Options: append([]string{"default_permissions"}, opts.ExtraMountOptions...),
+		Debug:   opts.Debug,
+		Logger:  opts.Logger,
+	}
+	if opts.ReadOnly {
+		mo.Options = append(mo.Options, "ro")
+	}
+	server, err := fusefs.Mount(mountpoint, r.newNode(), &fusefs.Options{
+		MountOptions:   mo,
+		EntryTimeout:   &timeout,
+		AttrTimeout:    &timeout,
+		Logger:         opts.Logger,
+		RootStableAttr: &fusefs.StableAttr{Ino: st.Ino},
+	})
+	if err != nil {
+		r.close()
+		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	return &Mount{server: server, root: r}, nil
+}
+
+// Wait blocks until the filesystem is unmounted, then releases the mount's
+// resources.
+func (m *Mount) Wait() {
+	m.server.Wait()
+	m.root.close()
+}
+
+// Unmount unmounts the filesystem. It fails (wrapping EBUSY) while files in
+// it are still in use.
+func (m *Mount) Unmount() error {
+	if err := m.server.Unmount(); err != nil {
+		return fmt.Errorf("unmount: %w", err)
+	}
+	return nil
+}
+
+// Corruptions returns how many corrupt ciphertext objects were reported.
+func (m *Mount) Corruptions() uint64 { return m.root.corruptions.Load() }

@@ -1,0 +1,191 @@
+package fs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"syscall"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+)
+
+var _ = (fusefs.NodeLookuper)((*Node)(nil))
+
+// Lookup finds a child by its plaintext name.
+func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	d, err := n.openDir()
+	if err != nil {
+		return nil, n.r.fail("", err)
+	}
+	defer d.close()
+	disk, _, err := n.r.vol.DiskName(name, d.iv, d.root)
+	if err != nil {
+		if toErrno(err) == syscall.EPERM { // reserved: invisible
+			return nil, syscall.ENOENT
+		}
+		return nil, toErrno(err)
+	}
+	var st unix.Stat_t
+	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+		return nil, n.r.fail(d.childPath(disk), err)
+	}
+	return n.newChild(ctx, &st), 0
+}
+
+var _ = (fusefs.NodeGetattrer)((*Node)(nil))
+
+// Getattr prefers the open file when there is one: it still works after the
+// last name of the file was unlinked.
+func (n *Node) Getattr(ctx context.Context, f fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if fh, ok := f.(*File); ok {
+		return fh.Getattr(ctx, out)
+	}
+	d, disk, err := n.openParent()
+	if err != nil {
+		return n.r.fail("", err)
+	}
+	defer d.close()
+	var st unix.Stat_t
+	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+		return n.r.fail(d.childPath(disk), err)
+	}
+	return 0
+}
+
+var _ = (fusefs.NodeSetattrer)((*Node)(nil))
+
+// Setattr changes mode, owner, size and times, through the open file when
+// the kernel names one.
+func (n *Node) Setattr(ctx context.Context, f fusefs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	fh, _ := f.(*File)
+	if fh == nil {
+		if _, ok := in.GetSize(); ok {
+			// Truncate by name: open the file for the duration.
+			var errno syscall.Errno
+			if fh, errno = n.openFile(syscall.O_RDWR); errno != 0 {
+				return errno
+			}
+			defer fh.Release(ctx)
+		}
+	}
+	if fh != nil {
+		return fh.setattr(ctx, in, out)
+	}
+	d, disk, err := n.openParent()
+	if err != nil {
+		return n.r.fail("", err)
+	}
+	defer d.close()
+	if err := setattrAt(d.fd, disk, in); err != nil {
+		return toErrno(err)
+	}
+	var st unix.Stat_t
+	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+		return n.r.fail(d.childPath(disk), err)
+	}
+	return 0
+}
+
+// setattrAt applies mode, owner and times to dirfd/disk.
+func setattrAt(dirfd int, disk string, in *fuse.SetAttrIn) error {
+	if mode, ok := in.GetMode(); ok {
+		if err := unix.Fchmodat(dirfd, disk, mode&07777, 0); err != nil {
+			return fmt.Errorf("chmod %s: %w", disk, err)
+		}
+	}
+	if uid, gid, ok := ownerChange(in); ok {
+		if err := unix.Fchownat(dirfd, disk, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("chown %s: %w", disk, err)
+		}
+	}
+	if ts, ok := timesChange(in); ok {
+		if err := unix.UtimesNanoAt(dirfd, disk, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("utimens %s: %w", disk, err)
+		}
+	}
+	return nil
+}
+
+// setattrFD applies mode, owner and times through an open descriptor.
+func setattrFD(fd int, in *fuse.SetAttrIn) error {
+	if mode, ok := in.GetMode(); ok {
+		if err := unix.Fchmod(fd, mode&07777); err != nil {
+			return fmt.Errorf("chmod: %w", err)
+		}
+	}
+	if uid, gid, ok := ownerChange(in); ok {
+		if err := unix.Fchown(fd, uid, gid); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+	}
+	if ts, ok := timesChange(in); ok {
+		// /proc/self/fd/N reaches the open file even after unlink.
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, procFD(fd), ts, 0); err != nil {
+			return fmt.Errorf("utimens: %w", err)
+		}
+	}
+	return nil
+}
+
+func procFD(fd int) string { return fmt.Sprintf("/proc/self/fd/%d", fd) }
+
+// ownerChange returns the uid and gid to pass to chown, -1 for unchanged.
+func ownerChange(in *fuse.SetAttrIn) (uid, gid int, ok bool) {
+	uid, gid = -1, -1
+	if u, has := in.GetUID(); has {
+		uid, ok = int(u), true
+	}
+	if g, has := in.GetGID(); has {
+		gid, ok = int(g), true
+	}
+	return uid, gid, ok
+}
+
+// timesChange builds the utimensat argument, with UTIME_NOW and UTIME_OMIT
+// where the kernel asked for them.
+func timesChange(in *fuse.SetAttrIn) ([]unix.Timespec, bool) {
+	pick := func(set, now uint32, sec uint64, nsec uint32) unix.Timespec {
+		switch {
+		case in.Valid&now != 0:
+			return unix.Timespec{Nsec: unix.UTIME_NOW}
+		case in.Valid&set != 0:
+			return unix.Timespec{Sec: int64(sec), Nsec: int64(nsec)}
+		default:
+			return unix.Timespec{Nsec: unix.UTIME_OMIT}
+		}
+	}
+	if in.Valid&(fuse.FATTR_ATIME|fuse.FATTR_MTIME|fuse.FATTR_ATIME_NOW|fuse.FATTR_MTIME_NOW) == 0 {
+		return nil, false
+	}
+	return []unix.Timespec{
+		pick(fuse.FATTR_ATIME, fuse.FATTR_ATIME_NOW, in.Atime, in.Atimensec),
+		pick(fuse.FATTR_MTIME, fuse.FATTR_MTIME_NOW, in.Mtime, in.Mtimensec),
+	}, true
+}
+
+var _ = (fusefs.NodeStatfser)((*Node)(nil))
+
+// Statfs reports the backing filesystem of CIPHERDIR.
+func (n *Node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	var st syscall.Statfs_t
+	if err := syscall.Fstatfs(n.r.rootfd, &st); err != nil {
+		return toErrno(err)
+	}
+	out.FromStatfsT(&st)
+	return 0
+}
+
+// ownNewEntry gives a new entry to the user who created it when the daemon
+// runs as root for other users (--allow-other), as a plain directory would.
+func ownNewEntry(ctx context.Context, dirfd int, disk string) error {
+	caller, ok := fuse.FromContext(ctx)
+	if !ok || os.Getuid() != 0 || (caller.Uid == 0 && caller.Gid == 0) {
+		return nil
+	}
+	if err := unix.Fchownat(dirfd, disk, int(caller.Uid), int(caller.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("chown %s: %w", disk, err)
+	}
+	return nil
+}

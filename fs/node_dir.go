@@ -1,0 +1,112 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"syscall"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
+)
+
+var _ = (fusefs.NodeMkdirer)((*Node)(nil))
+
+// Mkdir creates a directory with its IV file (and long-name sidecar).
+func (n *Node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	return n.create(ctx, name, out, func(d *dirHandle, disk string) error {
+		return n.r.vol.Mkdir(d.fd, disk, mode)
+	})
+}
+
+var _ = (fusefs.NodeRmdirer)((*Node)(nil))
+
+// Rmdir removes an empty directory (FORMAT §5.6).
+func (n *Node) Rmdir(ctx context.Context, name string) syscall.Errno {
+	d, disk, errno := n.openChild(name)
+	if errno != 0 {
+		return errno
+	}
+	defer d.close()
+	return n.r.fail(d.childPath(disk), n.r.vol.Rmdir(d.fd, disk))
+}
+
+var _ = (fusefs.NodeReaddirer)((*Node)(nil))
+
+// Readdir lists the decrypted names. Our own files are hidden; an entry
+// whose name does not decrypt is skipped and logged, never failing the
+// whole listing.
+func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
+	d, err := n.openDir()
+	if err != nil {
+		return nil, n.r.fail("", err)
+	}
+	defer d.close()
+	fd, err := cipherdir.OpenReadDirAt(d.fd, ".")
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	defer unix.Close(fd)
+	var entries []fuse.DirEntry
+	err = cipherdir.ReadDirents(fd, func(disk string, ino uint64, typ uint8) bool {
+		plain, err := n.r.vol.PlainName(d.fd, disk, d.iv, d.root)
+		switch {
+		case errors.Is(err, cipherdir.ErrReservedName):
+		case err != nil:
+			n.r.reportBadName(d.childPath(disk), err)
+		default:
+			entries = append(entries, fuse.DirEntry{Name: plain, Ino: ino, Mode: uint32(typ) << 12})
+		}
+		return true
+	})
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	return fusefs.NewListDirStream(entries), 0
+}
+
+// openChild opens directory n and maps the plaintext name of a child to its
+// name on disk.
+func (n *Node) openChild(name string) (*dirHandle, string, syscall.Errno) {
+	d, err := n.openDir()
+	if err != nil {
+		return nil, "", n.r.fail("", err)
+	}
+	disk, _, err := n.r.vol.DiskName(name, d.iv, d.root)
+	if err != nil {
+		d.close()
+		if toErrno(err) == syscall.EPERM {
+			return nil, "", syscall.ENOENT
+		}
+		return nil, "", toErrno(err)
+	}
+	return d, disk, 0
+}
+
+// create runs mk to make the new child name of n, with the long-name
+// sidecar written first, gives the child to the calling user and returns
+// its node.
+func (n *Node) create(ctx context.Context, name string, out *fuse.EntryOut, mk func(d *dirHandle, disk string) error) (*fusefs.Inode, syscall.Errno) {
+	d, err := n.openDir()
+	if err != nil {
+		return nil, n.r.fail("", err)
+	}
+	defer d.close()
+	disk, cname, err := n.r.vol.DiskName(name, d.iv, d.root)
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	if err := n.r.vol.PrepareName(d.fd, disk, cname, func() error { return mk(d, disk) }); err != nil {
+		return nil, toErrno(err)
+	}
+	if err := ownNewEntry(ctx, d.fd, disk); err != nil {
+		return nil, toErrno(err)
+	}
+	var st unix.Stat_t
+	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+		return nil, n.r.fail(d.childPath(disk), err)
+	}
+	return n.newChild(ctx, &st), 0
+}

@@ -1,0 +1,154 @@
+package fs
+
+import (
+	"context"
+	"syscall"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
+)
+
+var _ = (fusefs.NodeSymlinker)((*Node)(nil))
+
+// Symlink stores the encrypted target (FORMAT §6).
+func (n *Node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	stored, err := n.r.vol.EncryptLink(target)
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	return n.create(ctx, name, out, func(d *dirHandle, disk string) error {
+		return unix.Symlinkat(stored, d.fd, disk)
+	})
+}
+
+var _ = (fusefs.NodeReadlinker)((*Node)(nil))
+
+// Readlink decrypts the stored target.
+func (n *Node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
+	d, disk, err := n.openParent()
+	if err != nil {
+		return nil, n.r.fail("", err)
+	}
+	defer d.close()
+	target, err := n.r.readlinkAt(d.fd, disk)
+	if err != nil {
+		return nil, n.r.fail(d.childPath(disk), err)
+	}
+	return []byte(target), 0
+}
+
+var _ = (fusefs.NodeMknoder)((*Node)(nil))
+
+// Mknod creates FIFOs, sockets and device nodes.
+func (n *Node) Mknod(ctx context.Context, name string, mode, rdev uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	return n.create(ctx, name, out, func(d *dirHandle, disk string) error {
+		return unix.Mknodat(d.fd, disk, mode, int(rdev))
+	})
+}
+
+var _ = (fusefs.NodeLinker)((*Node)(nil))
+
+// Link adds a name for an existing file. The content needs no change: it is
+// bound to the file ID, not to the name (FORMAT §4.3).
+func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	src, srcDisk, err := target.(*Node).openParent()
+	if err != nil {
+		return nil, n.r.fail("", err)
+	}
+	defer src.close()
+	d, err := n.openDir()
+	if err != nil {
+		return nil, n.r.fail("", err)
+	}
+	defer d.close()
+	disk, cname, err := n.r.vol.DiskName(name, d.iv, d.root)
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	err = n.r.vol.PrepareName(d.fd, disk, cname, func() error {
+		return unix.Linkat(src.fd, srcDisk, d.fd, disk, 0)
+	})
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	var st unix.Stat_t
+	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+		return nil, n.r.fail(d.childPath(disk), err)
+	}
+	return n.newChild(ctx, &st), 0
+}
+
+var _ = (fusefs.NodeUnlinker)((*Node)(nil))
+
+// Unlink removes a name; the object goes before its sidecar (FORMAT §5.4).
+func (n *Node) Unlink(ctx context.Context, name string) syscall.Errno {
+	d, disk, errno := n.openChild(name)
+	if errno != 0 {
+		return errno
+	}
+	defer d.close()
+	if err := unix.Unlinkat(d.fd, disk, 0); err != nil {
+		return toErrno(err)
+	}
+	if n.r.vol.IsLong(disk) {
+		return toErrno(cipherdir.RemoveSidecar(d.fd, disk))
+	}
+	return 0
+}
+
+var _ = (fusefs.NodeRenamer)((*Node)(nil))
+
+// Rename moves an entry under its new encrypted name, computed with the
+// target directory's IV (FORMAT §5.6). A directory carries its own IV, so
+// nothing below it changes.
+func (n *Node) Rename(ctx context.Context, name string, newParent fusefs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	src, srcDisk, errno := n.openChild(name)
+	if errno != 0 {
+		return errno
+	}
+	defer src.close()
+	dst, err := newParent.(*Node).openDir()
+	if err != nil {
+		return n.r.fail("", err)
+	}
+	defer dst.close()
+	dstDisk, cname, err := n.r.vol.DiskName(newName, dst.iv, dst.root)
+	if err != nil {
+		return toErrno(err)
+	}
+	err = n.r.vol.PrepareName(dst.fd, dstDisk, cname, func() error {
+		return n.r.renameAt(src.fd, srcDisk, dst.fd, dstDisk, cname, flags)
+	})
+	if err != nil {
+		return toErrno(err)
+	}
+	sameEntry := src.path == dst.path && srcDisk == dstDisk
+	// An exchange leaves both names in place, each with its own sidecar.
+	if n.r.vol.IsLong(srcDisk) && !sameEntry && flags&unix.RENAME_EXCHANGE == 0 {
+		return toErrno(cipherdir.RemoveSidecar(src.fd, srcDisk))
+	}
+	return 0
+}
+
+// renameAt renames and, when the target is an empty directory that the
+// backing rename refuses because of its IV file, removes that directory
+// first and tries again, as rename(2) over an empty directory must work.
+func (r *root) renameAt(srcfd int, srcDisk string, dstfd int, dstDisk, cname string, flags uint32) error {
+	err := unix.Renameat2(srcfd, srcDisk, dstfd, dstDisk, uint(flags))
+	if (err != unix.ENOTEMPTY && err != unix.EEXIST) || flags != 0 || !r.vol.DirIV {
+		return err
+	}
+	if rmErr := r.vol.Rmdir(dstfd, dstDisk); rmErr != nil {
+		return err // not empty after all: report the original error
+	}
+	// Rmdir removed the target's sidecar with it; the new name needs it.
+	if r.vol.IsLong(dstDisk) {
+		if _, werr := r.vol.WriteSidecar(dstfd, dstDisk, cname); werr != nil {
+			return werr
+		}
+	}
+	return unix.Renameat2(srcfd, srcDisk, dstfd, dstDisk, uint(flags))
+}

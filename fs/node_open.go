@@ -1,0 +1,97 @@
+package fs
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+)
+
+// backingFlags turns the open flags of a plaintext open into those for the
+// ciphertext file. A write needs to read too (read-modify-write of partial
+// blocks), and we compute every offset ourselves, so O_APPEND must not
+// reach the backing file. O_TRUNC is done by us, under the content lock.
+// O_DIRECT only concerns the plaintext page cache: ciphertext blocks are
+// not aligned the way direct I/O on the backing file would demand.
+func backingFlags(flags uint32) int {
+	f := int(flags) &^ (unix.O_APPEND | unix.O_TRUNC | unix.O_CREAT | unix.O_EXCL | unix.O_ACCMODE | unix.O_DIRECT)
+	if int(flags)&unix.O_ACCMODE != unix.O_RDONLY {
+		f |= unix.O_RDWR
+	}
+	return f | unix.O_NOFOLLOW | unix.O_CLOEXEC
+}
+
+var _ = (fusefs.NodeOpener)((*Node)(nil))
+
+// Open opens the ciphertext file.
+func (n *Node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
+	f, errno := n.openFile(flags)
+	if errno != 0 {
+		return nil, 0, errno
+	}
+	if flags&syscall.O_TRUNC != 0 {
+		if err := f.truncate(0); err != nil {
+			f.Release(ctx)
+			return nil, 0, toErrno(err)
+		}
+	}
+	return f, 0, 0
+}
+
+func (n *Node) openFile(flags uint32) (*File, syscall.Errno) {
+	d, disk, err := n.openParent()
+	if err != nil {
+		return nil, n.r.fail("", err)
+	}
+	defer d.close()
+	fd, err := unix.Openat(d.fd, disk, backingFlags(flags), 0)
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	// The header may have changed since the last open (another machine's
+	// write arriving through the sync folder): read it afresh.
+	n.forgetFileID()
+	return n.newFile(fd, d.childPath(disk)), 0
+}
+
+var _ = (fusefs.NodeCreater)((*Node)(nil))
+
+// Create makes and opens a new regular file. The empty file has no header
+// yet; the first write creates it (FORMAT §4.2).
+func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, fusefs.FileHandle, uint32, syscall.Errno) {
+	var fd = -1
+	var cpath string
+	inode, errno := n.create(ctx, name, out, func(d *dirHandle, disk string) error {
+		var err error
+		bflags := backingFlags(flags) | unix.O_CREAT | int(flags)&unix.O_EXCL
+		if fd, err = unix.Openat(d.fd, disk, bflags, mode&07777); err != nil {
+			return fmt.Errorf("create %s: %w", disk, err)
+		}
+		cpath = d.childPath(disk)
+		if flags&syscall.O_TRUNC != 0 {
+			return unix.Ftruncate(fd, 0)
+		}
+		return nil
+	})
+	if errno != 0 {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return nil, nil, 0, errno
+	}
+	node := inode.Operations().(*Node)
+	node.forgetFileID()
+	return inode, node.newFile(fd, cpath), 0, 0
+}
+
+// forgetFileID drops the cached header, waiting for writes in flight.
+func (n *Node) forgetFileID() {
+	n.contentMu.Lock()
+	n.idMu.Lock()
+	n.fileID = nil
+	n.idMu.Unlock()
+	n.contentMu.Unlock()
+}
