@@ -1,0 +1,64 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+)
+
+// "veilfs help [COMMAND | exit-codes]" and "veilfs --version". Each command's
+// own text is the usage constant in its cmd_*.go file.
+
+func (c *cli) help(args []string) error {
+	switch {
+	case len(args) == 0:
+		fmt.Fprint(c.stdout, mainUsage)
+		return nil
+	case len(args) > 1:
+		return fail(errUsage, errors.New("help takes at most one command name"))
+	case args[0] == "exit-codes" || args[0] == "exitcodes":
+		fmt.Fprint(c.stdout, exitCodeHelp)
+		return nil
+	}
+	cmd := lookupCommand(args[0])
+	if cmd == nil {
+		return failf(errUsage, []string{"run 'veilfs help' for the list of commands"}, "unknown command %q", args[0])
+	}
+	fmt.Fprint(c.stdout, cmd.usage)
+	return nil
+}
+
+const mainUsage = `veilfs - an encrypted overlay filesystem, compatible with gocryptfs 2.x
+
+Usage:
+  veilfs init [options] CIPHERDIR               create a new encrypted volume
+  veilfs mount [options] CIPHERDIR MOUNTPOINT   mount a volume (in the background)
+  veilfs unmount MOUNTPOINT                     unmount a volume (alias: umount)
+  veilfs passwd [options] CIPHERDIR             change the password of a volume
+  veilfs info CIPHERDIR                         show a volume's format, no password needed
+  veilfs help [COMMAND | exit-codes]            show help
+  veilfs --version                              show the version
+
+Passwords are read from --passfile FILE, --extpass CMD, a no-echo terminal
+prompt, or the first line of standard input when it is not a terminal; never
+from the command line.
+
+Example:
+  $ veilfs init ~/vault.enc
+  $ mkdir ~/vault && veilfs mount ~/vault.enc ~/vault
+  $ veilfs unmount ~/vault
+
+Run 'veilfs help COMMAND' for the options of a command.
+`
+
+func versionString() string {
+	v := version
+	if v == "dev" {
+		// "go install github.com/veilfs/veilfs/cmd/veilfs@v1.2.3" records the version here.
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+	}
+	return fmt.Sprintf("veilfs %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

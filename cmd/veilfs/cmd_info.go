@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+
+	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/nametransform"
+)
+
+var infoCommand = command{
+	name:    "info",
+	summary: "show a volume's format",
+	usage:   infoUsage,
+	run:     runInfo,
+}
+
+const infoUsage = `Usage: veilfs info CIPHERDIR
+
+Show the format of the volume in CIPHERDIR, read from its gocryptfs.conf:
+format version, creator, feature flags, content cipher, file name encryption,
+scrypt cost and long-name limit. No password is needed and nothing secret is
+shown.
+
+Options:
+  -h, --help   show this help
+
+Example:
+  $ veilfs info ~/vault.enc
+`
+
+func runInfo(c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd.name)
+	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
+		return err
+	}
+	dir, err := absPath(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	f, _, err := loadConfig(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(c.stdout, formatInfo(f))
+	return nil
+}
+
+func formatInfo(f *config.File) string {
+	flags := make([]string, len(f.FeatureFlags))
+	for i, fl := range f.FeatureFlags {
+		flags[i] = string(fl)
+	}
+	names := "encrypted (EME, "
+	switch {
+	case f.Has(config.FlagPlaintextNames):
+		names = "not encrypted (plaintext names)"
+	default:
+		if f.Has(config.FlagDirIV) {
+			names += "per-directory IV, "
+		} else {
+			names += "deterministic, "
+		}
+		if f.Has(config.FlagRaw64) {
+			names += "unpadded base64)"
+		} else {
+			names += "padded base64)"
+		}
+	}
+	longNames := "none (names over 255 bytes are not supported)"
+	switch {
+	case f.Has(config.FlagPlaintextNames):
+		longNames = "n/a"
+	case f.Has(config.FlagLongNames) && f.LongNameMax > 0:
+		longNames = fmt.Sprintf("%d bytes", f.LongNameMax)
+	case f.Has(config.FlagLongNames):
+		longNames = fmt.Sprintf("%d bytes", nametransform.NameMax)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Format version:  %d\n", f.Version)
+	fmt.Fprintf(&b, "Creator:         %s\n", f.Creator)
+	fmt.Fprintf(&b, "Feature flags:   %s\n", strings.Join(flags, " "))
+	fmt.Fprintf(&b, "Content cipher:  %s\n", f.ContentAlgorithm())
+	fmt.Fprintf(&b, "File names:      %s\n", names)
+	fmt.Fprintf(&b, "Scrypt cost:     N=%d (logN %d), r=%d, p=%d\n", f.Scrypt.N, bits.Len(uint(f.Scrypt.N))-1, f.Scrypt.R, f.Scrypt.P)
+	fmt.Fprintf(&b, "Long-name limit: %s\n", longNames)
+	return b.String()
+}

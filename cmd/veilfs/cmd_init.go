@@ -1,0 +1,169 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/veilfs/veilfs/cipher"
+	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/cipherdir"
+)
+
+var initCommand = command{
+	name:    "init",
+	summary: "create a new encrypted volume",
+	usage:   initUsage,
+	run:     runInit,
+}
+
+const initUsage = `Usage: veilfs init [options] CIPHERDIR
+
+Create a new encrypted volume in CIPHERDIR, in the gocryptfs 2.x format.
+CIPHERDIR is created if it does not exist; an existing one must be empty.
+
+The password comes from --passfile or --extpass, else it is asked twice on the
+terminal, else it is the first line of standard input.
+
+The master key is printed once. Write it down and keep it offline: it is the
+only way back into the data if the password is lost or gocryptfs.conf is
+damaged, and anyone who has it can read the data.
+
+Options:
+      --passfile FILE        read the password from the first line of FILE
+      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
+      --scryptn N            scrypt cost as log2(N), 10 to 28 (default 16);
+                             each step doubles the time and memory to unlock
+      --plaintextnames       do not encrypt file names
+      --deterministic-names  encrypt names without per-directory IVs, so the
+                             same name gives the same encrypted name everywhere
+      --aessiv               encrypt contents with AES-SIV-512 (nonce misuse resistant)
+      --xchacha              encrypt contents with XChaCha20-Poly1305 (fast without AES-NI)
+      --longnamemax N        store encrypted names longer than N bytes (62 to
+                             255, default 255) in gocryptfs.longname.* files
+  -h, --help                 show this help
+
+Examples:
+  $ veilfs init ~/vault.enc
+  $ veilfs init --xchacha ~/vault.enc
+  $ veilfs init --passfile ~/.vault-password --scryptn 10 /tmp/test.enc
+`
+
+// Limits gocryptfs enforces for -longnamemax.
+const (
+	minLongNameMax = 62
+	maxLongNameMax = 255
+	maxScryptLogN  = 28 // cipher.ScryptParams.Validate ceiling (FORMAT §2.2)
+)
+
+func runInit(c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd.name)
+	pf := addPasswordFlags(fs)
+	var opts config.CreateOptions
+	fs.IntVar(&opts.LogN, "scryptn", cipher.DefaultScryptLogN, "scrypt cost as log2(N)")
+	fs.BoolVar(&opts.PlaintextNames, "plaintextnames", false, "do not encrypt file names")
+	fs.BoolVar(&opts.DeterministicNames, "deterministic-names", false, "no per-directory IVs")
+	fs.BoolVar(&opts.AESSIV, "aessiv", false, "AES-SIV-512 content encryption")
+	fs.BoolVar(&opts.XChaCha, "xchacha", false, "XChaCha20-Poly1305 content encryption")
+	fs.IntVar(&opts.LongNameMax, "longnamemax", 0, "hash encrypted names longer than N bytes")
+	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
+		return err
+	}
+	if err := validateInitOptions(pf, &opts, fs.Changed("longnamemax")); err != nil {
+		return err
+	}
+	opts.Creator = "veilfs " + version
+
+	dir, err := absPath(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	// Checked here too (cipherdir.Init checks again) so that the user is not
+	// asked for a password that cannot be used.
+	if err := checkInitDir(dir); err != nil {
+		return err
+	}
+	pw, err := c.readPassword(pf, "Password: ", true)
+	if err != nil {
+		return err
+	}
+	defer cipher.Wipe(pw)
+
+	master, err := cipherdir.Init(dir, pw, opts)
+	if err != nil {
+		if errors.Is(err, cipherdir.ErrNotEmpty) {
+			return fail(errCipherDir, fmt.Errorf("CIPHERDIR %s is not empty", dir), "choose an empty or new directory")
+		}
+		return fail(errInitFailed, fmt.Errorf("create volume in %s: %w", dir, err))
+	}
+	defer cipher.Wipe(master)
+	printInitDone(c.stdout, dir, master)
+	return nil
+}
+
+func validateInitOptions(pf *passwordFlags, opts *config.CreateOptions, longNameMaxSet bool) error {
+	if err := pf.validate(); err != nil {
+		return err
+	}
+	usage := func(format string, args ...any) error {
+		return failf(errUsage, []string{"run 'veilfs init --help' for usage"}, format, args...)
+	}
+	switch {
+	case opts.LogN < cipher.MinScryptLogN || opts.LogN > maxScryptLogN:
+		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, maxScryptLogN, opts.LogN)
+	case opts.AESSIV && opts.XChaCha:
+		return usage("--aessiv and --xchacha cannot be used together")
+	case opts.PlaintextNames && opts.DeterministicNames:
+		return usage("--plaintextnames and --deterministic-names cannot be used together")
+	case opts.PlaintextNames && longNameMaxSet:
+		return usage("--longnamemax has no effect with --plaintextnames")
+	case longNameMaxSet && (opts.LongNameMax < minLongNameMax || opts.LongNameMax > maxLongNameMax):
+		return usage("--longnamemax must be between %d and %d, not %d", minLongNameMax, maxLongNameMax, opts.LongNameMax)
+	}
+	return nil
+}
+
+// checkInitDir accepts a missing directory or an empty one.
+func checkInitDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fail(errCipherDir, fmt.Errorf("CIPHERDIR %w", err))
+	case !fi.IsDir():
+		return failf(errCipherDir, nil, "CIPHERDIR %s is not a directory", dir)
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return fail(errCipherDir, fmt.Errorf("CIPHERDIR %w", err))
+	}
+	defer f.Close()
+	if _, err := f.Readdirnames(1); err == nil {
+		return failf(errCipherDir, []string{"choose an empty or new directory"}, "CIPHERDIR %s is not empty", dir)
+	} else if err != io.EOF {
+		return fail(errCipherDir, fmt.Errorf("CIPHERDIR %w", err))
+	}
+	return nil
+}
+
+// printInitDone prints the master key once, laid out as gocryptfs does.
+func printInitDone(w io.Writer, dir string, master []byte) {
+	const indent = "    "
+	buf := make([]byte, 0, 512)
+	buf = fmt.Appendf(buf, "Created a new encrypted volume in %s\n\nYour master key is:\n\n%s", dir, indent)
+	buf = appendMasterKey(buf, master, indent)
+	buf = append(buf, `
+
+Write it down on paper and keep it offline, away from this computer. If you
+forget the password or gocryptfs.conf is damaged, the master key is the only
+way back into your files; anyone who has it can read them. It is printed only
+this once.
+
+Mount the volume with: veilfs mount `...)
+	buf = append(buf, dir...)
+	buf = append(buf, " MOUNTPOINT\n"...)
+	w.Write(buf)
+	cipher.Wipe(buf)
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/cipher"
+	veilfs "github.com/veilfs/veilfs/fs"
+	"github.com/veilfs/veilfs/fs/cipherdir"
+)
+
+var mountCommand = command{
+	name:    "mount",
+	summary: "mount a volume",
+	usage:   mountUsage,
+	run:     runMount,
+}
+
+const mountUsage = `Usage: veilfs mount [options] CIPHERDIR MOUNTPOINT
+
+Mount the encrypted volume in CIPHERDIR on MOUNTPOINT, an existing empty
+directory. The format options (name and content encryption) come from
+CIPHERDIR/gocryptfs.conf. Volumes made by gocryptfs 2.x can be mounted.
+
+By default veilfs returns once the filesystem is mounted and serving, with
+exit code 0, and keeps serving in the background, logging to syslog. If the
+mount fails it exits non-zero with the reason and leaves nothing mounted.
+With --foreground it stays attached and logs to stderr. SIGINT or SIGTERM
+unmounts cleanly. Unmount with 'veilfs unmount MOUNTPOINT'.
+
+The password comes from --passfile or --extpass, else it is asked on the
+terminal, else it is the first line of standard input. If the password is
+lost, the master key printed by init unlocks the volume instead.
+
+Options:
+      --passfile FILE        read the password from the first line of FILE
+      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
+      --masterkey-file FILE  use the master key in FILE instead of a password
+      --masterkey -          read the master key from standard input (or the terminal)
+      --masterkey HEX        use this master key (visible to other users: avoid)
+  -f, --foreground           stay in the foreground and log to stderr
+      --ro                   mount read-only
+      --allow-other          let other users access the mount (for non-root
+                             users this needs user_allow_other in /etc/fuse.conf)
+  -o, --options OPTS         comma-separated mount options: ro, rw, allow_other;
+                             others are passed to the kernel/fusermount3 as is
+  -h, --help                 show this help
+
+The master key is 64 hex digits; dashes and white space are ignored, so the
+form init prints can be pasted as is.
+
+Examples:
+  $ veilfs mount ~/vault.enc ~/vault
+  $ veilfs mount --passfile ~/.vault-password --ro ~/vault.enc ~/vault
+  $ veilfs mount -f -o allow_other,noatime ~/vault.enc ~/vault
+  $ veilfs mount --masterkey-file /media/usb/vault.key ~/vault.enc ~/vault
+`
+
+type mountFlags struct {
+	password      *passwordFlags
+	masterKey     string
+	masterKeyFile string
+	foreground    bool
+	readOnly      bool
+	allowOther    bool
+	options       []string
+	// daemon is set only on the re-executed child (daemon.go): "password" or
+	// "masterkey", saying what arrives on the secret pipe.
+	daemon string
+}
+
+func runMount(c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd.name)
+	var o mountFlags
+	o.password = addPasswordFlags(fs)
+	fs.StringVar(&o.masterKey, "masterkey", "", "master key as hex, or - for stdin")
+	fs.StringVar(&o.masterKeyFile, "masterkey-file", "", "read the master key from `FILE`")
+	fs.BoolVarP(&o.foreground, "foreground", "f", false, "stay in the foreground")
+	fs.BoolVar(&o.readOnly, "ro", false, "mount read-only")
+	fs.BoolVar(&o.allowOther, "allow-other", false, "allow access by other users")
+	fs.StringArrayVarP(&o.options, "options", "o", nil, "comma-separated mount options")
+	fs.StringVar(&o.daemon, daemonFlag, "", "")
+	_ = fs.MarkHidden(daemonFlag)
+	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "MOUNTPOINT"); err != nil {
+		return err
+	}
+	if err := validateSecretSources(&o); err != nil {
+		return err
+	}
+	opts, err := mountOptions(&o)
+	if err != nil {
+		return err
+	}
+	dir, err := absPath(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	mnt, err := absPath(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	opts.FsName = dir
+
+	if o.daemon != "" {
+		return runDaemonChild(o.daemon, dir, mnt, opts)
+	}
+
+	if _, _, err := loadConfig(dir); err != nil {
+		return err
+	}
+	if err := checkMountpoint(mnt, dir); err != nil {
+		return err
+	}
+	sec, err := c.readMountSecret(&o)
+	if err != nil {
+		return err
+	}
+	if o.foreground {
+		opts.Logger = log.New(c.stderr, "veilfs: ", log.LstdFlags)
+		return serve(sec, dir, mnt, opts, func() {})
+	}
+	return spawnDaemon(c, sec, &o, dir, mnt)
+}
+
+// secret is what unlocks a volume: a password or a master key.
+type secret struct {
+	bytes       []byte
+	isMasterKey bool
+}
+
+func (s *secret) wipe() { cipher.Wipe(s.bytes) }
+
+func validateSecretSources(o *mountFlags) error {
+	if err := o.password.validate(); err != nil {
+		return err
+	}
+	if o.masterKey != "" && o.masterKeyFile != "" {
+		return fail(errUsage, errors.New("--masterkey and --masterkey-file cannot be used together"))
+	}
+	if (o.masterKey != "" || o.masterKeyFile != "") && o.password.given() {
+		return fail(errUsage, errors.New("a master key and a password source (--passfile, --extpass) cannot be used together"))
+	}
+	return nil
+}
+
+func (c *cli) readMountSecret(o *mountFlags) (*secret, error) {
+	if o.masterKey != "" || o.masterKeyFile != "" {
+		key, err := c.readMasterKey(o.masterKey, o.masterKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		return &secret{bytes: key, isMasterKey: true}, nil
+	}
+	pw, err := c.readPassword(o.password, "Password: ", false)
+	if err != nil {
+		return nil, err
+	}
+	return &secret{bytes: pw}, nil
+}
+
+// mountOptions merges --ro, --allow-other and -o into fs.Options.
+func mountOptions(o *mountFlags) (veilfs.Options, error) {
+	opts := veilfs.Options{ReadOnly: o.readOnly, AllowOther: o.allowOther}
+	for _, list := range o.options {
+		for _, opt := range strings.Split(list, ",") {
+			switch opt = strings.TrimSpace(opt); opt {
+			case "":
+			case "ro":
+				opts.ReadOnly = true
+			case "rw":
+				opts.ReadOnly = false
+			case "allow_other":
+				opts.AllowOther = true
+			default:
+				opts.ExtraMountOptions = append(opts.ExtraMountOptions, opt)
+			}
+		}
+	}
+	return opts, nil
+}
+
+// checkMountpoint checks that mnt is an existing, empty directory that is not
+// a mount point already and is not inside CIPHERDIR.
+func checkMountpoint(mnt, cipherDir string) error {
+	fi, err := os.Stat(mnt)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return failf(errMountPoint, []string{"create it first: mkdir -p " + mnt}, "mountpoint %s does not exist", mnt)
+	case errors.Is(err, syscall.ENOTCONN):
+		return failf(errMountPoint, []string{"clean it up with: veilfs unmount " + mnt},
+			"mountpoint %s is a dead FUSE mount (its filesystem process is gone)", mnt)
+	case err != nil:
+		return fail(errMountPoint, fmt.Errorf("mountpoint %w", err))
+	case !fi.IsDir():
+		return failf(errMountPoint, nil, "mountpoint %s is not a directory", mnt)
+	}
+	if rel, err := filepath.Rel(cipherDir, mnt); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		return failf(errMountPoint, []string{"choose a mountpoint outside of CIPHERDIR"},
+			"mountpoint %s is inside CIPHERDIR %s", mnt, cipherDir)
+	}
+	if mounted, err := isMountPoint(mnt); err == nil && mounted {
+		return failf(errMountPoint, []string{"unmount it first: veilfs unmount " + mnt},
+			"mountpoint %s is already a mount point", mnt)
+	}
+	d, err := os.Open(mnt)
+	if err != nil {
+		return fail(errMountPoint, fmt.Errorf("mountpoint %w", err))
+	}
+	defer d.Close()
+	if _, err := d.Readdirnames(1); err == nil {
+		return failf(errMountPoint, []string{"mount on an empty directory; veilfs does not hide existing files"},
+			"mountpoint %s is not empty", mnt)
+	} else if err != io.EOF {
+		return fail(errMountPoint, fmt.Errorf("mountpoint %w", err))
+	}
+	return nil
+}
+
+// openVolume unlocks dir with s and wipes s: the volume derives its subkeys
+// and keeps no copy of the master key.
+func openVolume(dir string, s *secret) (*cipherdir.Volume, error) {
+	defer s.wipe()
+	open := cipherdir.Open
+	if s.isMasterKey {
+		open = cipherdir.OpenWithMasterKey
+	}
+	vol, err := open(dir, s.bytes)
+	if err != nil {
+		return nil, fail(errMountFailed, fmt.Errorf("open volume %s: %w", dir, err))
+	}
+	return vol, nil
+}
+
+// serve unlocks the volume, mounts it, calls ready once it is serving, and
+// returns when it has been unmounted, by 'veilfs unmount' or by SIGINT or
+// SIGTERM. It is the common tail of --foreground and of the daemon child.
+func serve(s *secret, dir, mnt string, opts veilfs.Options, ready func()) error {
+	logger := opts.Logger
+	if logger == nil {
+		logger = log.New(io.Discard, "", 0)
+	}
+	// A core dump of this process would contain the keys.
+	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 0, Max: 0}); err != nil {
+		logger.Printf("warning: cannot disable core dumps: %v", err)
+	}
+	vol, err := openVolume(dir, s)
+	if err != nil {
+		return err
+	}
+	defer vol.Wipe()
+
+	// Before mounting: a signal that arrives while the mount comes up must
+	// still lead to a clean unmount, not to the default exit.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	m, err := veilfs.MountVolume(mnt, vol, opts)
+	if err != nil {
+		return fail(errMountFailed, fmt.Errorf("cannot mount %s: %w", dir, err), mountFailedHints(err)...)
+	}
+	logger.Printf("serving %s on %s", dir, mnt)
+	ready()
+
+	done := make(chan struct{})
+	go func() {
+		m.Wait()
+		close(done)
+	}()
+	for {
+		select {
+		case <-done:
+			logger.Printf("%s unmounted", mnt)
+			return nil
+		case sig := <-sigs:
+			logger.Printf("got %v, unmounting %s", sig, mnt)
+			if err := m.Unmount(); err != nil {
+				// Typically EBUSY: keep serving rather than leave a dead mount behind.
+				logger.Printf("unmount %s failed, still serving: %v", mnt, err)
+			}
+		}
+	}
+}
+
+func mountFailedHints(err error) []string {
+	switch {
+	case errors.Is(err, os.ErrPermission):
+		return []string{"a normal user needs fusermount3 (package fuse3) and write access to the mountpoint; --allow-other also needs user_allow_other in /etc/fuse.conf"}
+	case errors.Is(err, os.ErrNotExist):
+		return []string{"is FUSE available? check that /dev/fuse exists and fusermount3 is installed"}
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var unmountCommand = command{
+	name:    "unmount",
+	aliases: []string{"umount"},
+	summary: "unmount a volume",
+	usage:   unmountUsage,
+	run:     runUnmount,
+}
+
+const unmountUsage = `Usage: veilfs unmount MOUNTPOINT
+       veilfs umount MOUNTPOINT
+
+Unmount the veilfs (or other FUSE) filesystem mounted on MOUNTPOINT. The
+background mount process then wipes its keys and exits. veilfs returns only
+once the mount is gone from /proc/mounts.
+
+root unmounts with umount(2); other users go through fusermount3 -u. If a
+process still uses the filesystem (an open file, a shell whose working
+directory is inside it) the unmount fails with exit code 25: find the process
+with 'lsof +f -- MOUNTPOINT' or 'fuser -vm MOUNTPOINT', end it, and retry.
+
+Options:
+  -h, --help   show this help
+
+Examples:
+  $ veilfs unmount ~/vault
+  $ veilfs umount /mnt/secret || fuser -vm /mnt/secret
+`
+
+// unmountWait bounds how long unmount waits for the mount to leave /proc/mounts.
+const unmountWait = 5 * time.Second
+
+func runUnmount(c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd.name)
+	if err := c.parseFlags(cmd, fs, args, "MOUNTPOINT"); err != nil {
+		return err
+	}
+	mnt, err := canonicalMountpoint(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	entry, err := findMount(mnt)
+	if err != nil {
+		return fail(errUnmount, fmt.Errorf("read the mount table: %w", err))
+	}
+	switch {
+	case entry == nil:
+		return failf(errUnmount, nil, "%s is not mounted", mnt)
+	case !strings.HasPrefix(entry.fsType, "fuse"):
+		return failf(errUnmount, []string{"veilfs only unmounts FUSE filesystems; use umount(8)"},
+			"%s is a %s mount, not a FUSE one", mnt, entry.fsType)
+	}
+	if err := unmount(mnt); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(unmountWait)
+	for {
+		e, err := findMount(mnt)
+		if err != nil {
+			return fail(errUnmount, fmt.Errorf("read the mount table: %w", err))
+		}
+		if e == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return failf(errUnmount, nil, "%s is still mounted %v after unmounting it", mnt, unmountWait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// canonicalMountpoint makes p absolute and resolves symlinks in its parent
+// directories, as the kernel records mount points. The last element is not
+// resolved: on a mount whose daemon died it cannot even be stat'ed.
+func canonicalMountpoint(p string) (string, error) {
+	a, err := absPath(p)
+	if err != nil {
+		return "", err
+	}
+	parent, base := filepath.Split(a)
+	if base == "" {
+		return a, nil
+	}
+	if rp, err := filepath.EvalSymlinks(parent); err == nil {
+		return filepath.Join(rp, base), nil
+	}
+	return a, nil
+}
+
+func busyError(mnt string) error {
+	return failf(errUnmount, []string{
+		"a process still has a file open or its working directory inside it; find it with: lsof +f -- " + mnt + " (or: fuser -vm " + mnt + "), then retry",
+	}, "cannot unmount %s: the filesystem is busy", mnt)
+}
+
+func unmount(mnt string) error {
+	if os.Geteuid() == 0 {
+		err := unix.Unmount(mnt, 0)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EBUSY):
+			return busyError(mnt)
+		default:
+			return fail(errUnmount, fmt.Errorf("unmount %s: %w", mnt, err))
+		}
+	}
+	tool, err := exec.LookPath("fusermount3")
+	if err != nil {
+		if tool, err = exec.LookPath("fusermount"); err != nil {
+			return failf(errUnmount, []string{"install fuse3, which provides fusermount3"},
+				"cannot unmount %s as a normal user: fusermount3 not found", mnt)
+		}
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(tool, "-u", mnt)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, "busy") {
+			return busyError(mnt)
+		}
+		if msg == "" {
+			msg = err.Error()
+		}
+		return failf(errUnmount, nil, "unmount %s: %s", mnt, msg)
+	}
+	return nil
+}
+
+type mountEntry struct {
+	source, target, fsType string
+}
+
+// findMount returns the last (topmost) entry of /proc/self/mounts for target,
+// or nil if target is not a mount point.
+func findMount(target string) (*mountEntry, error) {
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return nil, err
+	}
+	return findMountIn(data, target), nil
+}
+
+func findMountIn(table []byte, target string) *mountEntry {
+	var found *mountEntry
+	sc := bufio.NewScanner(bytes.NewReader(table))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 3 {
+			continue
+		}
+		if unescapeMountField(f[1]) == target {
+			found = &mountEntry{source: unescapeMountField(f[0]), target: target, fsType: f[2]}
+		}
+	}
+	return found
+}
+
+// unescapeMountField undoes the octal escapes (\040 for space, \011, \012,
+// \134) the kernel writes into /proc/self/mounts.
+func unescapeMountField(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// isMountPoint reports whether path is listed in /proc/self/mounts.
+func isMountPoint(path string) (bool, error) {
+	e, err := findMount(path)
+	return e != nil, err
+}

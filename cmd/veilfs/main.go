@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+)
+
+// version is set at build time with -ldflags "-X main.version=v0.1.0".
+var version = "dev"
+
+// cli is the process's view of the outside world. Sub-commands take it instead
+// of touching os.Stdin and friends, so that tests can run them in-process.
+type cli struct {
+	// stdin is read one byte at a time when a password comes from it, never
+	// buffered: no copy of the password stays in a buffer, and nothing beyond
+	// the line is consumed (passwd reads the new password as the next line).
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+
+	// stdinIsTerminal decides between the no-echo prompt and reading stdin.
+	stdinIsTerminal func() bool
+	// promptPassword asks for a secret without echo on the terminal.
+	promptPassword func(prompt string) ([]byte, error)
+}
+
+func newCLI() *cli {
+	return &cli{
+		stdin:           os.Stdin,
+		stdout:          os.Stdout,
+		stderr:          os.Stderr,
+		stdinIsTerminal: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
+		promptPassword:  promptTerminal,
+	}
+}
+
+func main() {
+	os.Exit(newCLI().run(os.Args[1:]))
+}
+
+// run executes one command line and returns the exit code. It is the only
+// place that prints an error returned by a sub-command.
+func (c *cli) run(args []string) int {
+	err := c.dispatch(args)
+	if err == nil || errors.Is(err, errHelpShown) {
+		return exitOK
+	}
+	var r *reportedError
+	if !errors.As(err, &r) {
+		report(c.stderr, err)
+	}
+	return exitCode(err)
+}
+
+type command struct {
+	name    string
+	aliases []string
+	summary string // one line, for the command list
+	usage   string // full help text with examples
+	run     func(c *cli, cmd *command, args []string) error
+}
+
+// commands lists the sub-commands in the order the help shows them. help and
+// version are handled by dispatch.
+func commands() []*command {
+	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &infoCommand}
+}
+
+func lookupCommand(name string) *command {
+	for _, cmd := range commands() {
+		if cmd.name == name {
+			return cmd
+		}
+		for _, a := range cmd.aliases {
+			if a == name {
+				return cmd
+			}
+		}
+	}
+	return nil
+}
+
+func (c *cli) dispatch(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, mainUsage)
+		return fail(errUsage, errors.New("no command given"))
+	}
+	switch name := args[0]; name {
+	case "--version", "-version", "version":
+		fmt.Fprintln(c.stdout, versionString())
+		return nil
+	case "help", "--help", "-h":
+		return c.help(args[1:])
+	default:
+		cmd := lookupCommand(name)
+		if cmd == nil {
+			return failf(errUsage, []string{"run 'veilfs help' for the list of commands"}, "unknown command %q", name)
+		}
+		return cmd.run(c, cmd, args[1:])
+	}
+}
+
+// newFlagSet returns the flag set of one sub-command. Parse errors are
+// returned, never printed or exited on, so that run reports them.
+func newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.SortFlags = false
+	return fs
+}
+
+// parseFlags parses args and checks the number of positional arguments
+// against names (their names in the usage, e.g. "CIPHERDIR").
+func (c *cli) parseFlags(cmd *command, fs *pflag.FlagSet, args []string, names ...string) error {
+	hint := fmt.Sprintf("run 'veilfs %s --help' for usage", cmd.name)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(c.stdout, cmd.usage)
+			return errHelpShown
+		}
+		return fail(errUsage, err, hint)
+	}
+	switch n := fs.NArg(); {
+	case n < len(names):
+		return failf(errUsage, []string{hint}, "%s: missing %s", cmd.name, strings.Join(names[n:], " and "))
+	case n > len(names):
+		return failf(errUsage, []string{hint}, "%s: too many arguments (expected %s, got %d)",
+			cmd.name, strings.Join(names, " "), n)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/veilfs/veilfs/cipher/config"
+)
+
+// absPath makes a command-line path absolute, so that messages name it
+// unambiguously and the mount daemon, which runs in "/", finds it.
+func absPath(p string) (string, error) {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return "", fail(errUsage, fmt.Errorf("resolve path %q: %w", p, err))
+	}
+	return a, nil
+}
+
+// checkCipherDir checks that dir exists and is a directory.
+func checkCipherDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return failf(errCipherDir, []string{"to create a new volume there, run: veilfs init " + dir},
+			"CIPHERDIR %s does not exist", dir)
+	case err != nil:
+		return fail(errCipherDir, fmt.Errorf("CIPHERDIR %w", err))
+	case !fi.IsDir():
+		return failf(errCipherDir, nil, "CIPHERDIR %s is not a directory", dir)
+	}
+	return nil
+}
+
+// loadConfig checks dir and loads its gocryptfs.conf, before any password is
+// asked for, so that a wrong directory is reported at once.
+func loadConfig(dir string) (*config.File, string, error) {
+	if err := checkCipherDir(dir); err != nil {
+		return nil, "", err
+	}
+	path := filepath.Join(dir, config.Filename)
+	f, err := config.Load(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, "", failf(errOpenConf, []string{"to create a new volume there, run: veilfs init " + dir},
+			"%s is not a veilfs/gocryptfs volume: it has no %s", dir, config.Filename)
+	case isUnsupportedFeature(err):
+		return nil, "", fail(errOpenConf, err, "a newer veilfs, or gocryptfs, may be able to open this volume")
+	case err != nil:
+		return nil, "", fail(errOpenConf, fmt.Errorf("cannot use %s: %w", path, err))
+	}
+	return f, path, nil
+}
