@@ -91,8 +91,8 @@ func (n *Node) Setattr(ctx context.Context, f fusefs.FileHandle, in *fuse.SetAtt
 // setattrAt applies mode, owner and times to dirfd/disk.
 func setattrAt(dirfd int, disk string, in *fuse.SetAttrIn) error {
 	if mode, ok := in.GetMode(); ok {
-		if err := unix.Fchmodat(dirfd, disk, mode&07777, 0); err != nil {
-			return fmt.Errorf("chmod %s: %w", disk, err)
+		if err := chmodNoFollow(dirfd, disk, mode&07777); err != nil {
+			return err
 		}
 	}
 	if uid, gid, ok := ownerChange(in); ok {
@@ -104,6 +104,30 @@ func setattrAt(dirfd int, disk string, in *fuse.SetAttrIn) error {
 		if err := unix.UtimesNanoAt(dirfd, disk, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("utimens %s: %w", disk, err)
 		}
+	}
+	return nil
+}
+
+// chmodNoFollow changes the mode of dirfd/disk without following a
+// symlink there: fchmodat(2) always follows, and a symlink stored in the
+// clear (plaintext-names volumes) could point anywhere. Symlinks have no
+// mode of their own on Linux, so they get EOPNOTSUPP as lchmod does.
+func chmodNoFollow(dirfd int, disk string, mode uint32) error {
+	fd, err := unix.Openat(dirfd, disk, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("chmod %s: %w", disk, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("chmod %s: %w", disk, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return fmt.Errorf("chmod symlink %s: %w", disk, unix.EOPNOTSUPP)
+	}
+	// The /proc link names exactly the inode we checked.
+	if err := unix.Fchmodat(unix.AT_FDCWD, procFD(fd), mode, 0); err != nil {
+		return fmt.Errorf("chmod %s: %w", disk, err)
 	}
 	return nil
 }

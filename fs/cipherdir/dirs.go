@@ -40,7 +40,9 @@ func (v *Volume) initDir(dirfd int, disk string, mode uint32) error {
 	if err := WriteDirIV(child); err != nil {
 		return fmt.Errorf("mkdir %s: %w", disk, err)
 	}
-	if err := unix.Fchmodat(dirfd, disk, mode&0o7777, 0); err != nil {
+	// Through the descriptor we wrote the IV into: the name could have
+	// been swapped for a symlink in between.
+	if err := unix.Fchmodat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", child), mode&0o7777, 0); err != nil {
 		return fmt.Errorf("chmod %s: %w", disk, err)
 	}
 	return nil
