@@ -2,6 +2,7 @@ package fs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -154,5 +155,66 @@ func TestLongNamesAndLinks(t *testing.T) {
 				t.Fatalf("sidecars left behind: %v", leftovers)
 			}
 		})
+	}
+}
+
+// TestModesAndDirFsync: mode 0000 is reported as 0000 (go-fuse would show
+// 0644 by default), and fsync works on directories.
+func TestModesAndDirFsync(t *testing.T) {
+	tm := newTestMount(t, config.CreateOptions{})
+	p := filepath.Join(tm.mnt, "f")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0, 0o640, 0o7777 &^ 0o7000, 0o4755} {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode() & (os.ModePerm | os.ModeSetuid); got != mode&(os.ModePerm|os.ModeSetuid) {
+			t.Fatalf("chmod %o: stat shows %o", mode, got)
+		}
+	}
+	d, err := os.Open(tm.mnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		t.Fatalf("fsync of a directory: %v", err)
+	}
+}
+
+// TestDotEntries: listings start with "." and "..", as on a plain
+// directory, with the directory's own and its parent's inode numbers.
+func TestDotEntries(t *testing.T) {
+	tm := newTestMount(t, config.CreateOptions{})
+	sub := filepath.Join(tm.mnt, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	n, err := syscall.ReadDirent(int(f.Fd()), buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Parse linux_dirent64 by hand: syscall.ParseDirent drops the dots.
+	var raw []string
+	for off := 0; off < n; {
+		reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
+		name := buf[off+19 : off+reclen]
+		raw = append(raw, string(name[:bytes.IndexByte(name, 0)]))
+		off += reclen
+	}
+	if len(raw) != 2 || raw[0] != "." || raw[1] != ".." {
+		t.Fatalf("raw listing %v, want [. ..]", raw)
 	}
 }

@@ -78,9 +78,7 @@ func (f *File) truncate(size int64) error {
 	return f.truncateLocked(size)
 }
 
-var _ = (fusefs.FileFsyncer)((*File)(nil))
-
-// Fsync flushes the ciphertext file.
+// Fsync flushes the ciphertext file (called by Node.Fsync).
 func (f *File) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	if flags&fsyncDataOnly != 0 {
 		return toErrno(unix.Fdatasync(f.fd))

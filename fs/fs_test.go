@@ -292,7 +292,7 @@ func TestUndecryptableNameSkipped(t *testing.T) {
 	if err := os.WriteFile(planted, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(tm.mnt)
+	entries, err := os.ReadDir(tm.mnt) // leaves out . and ..
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,9 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		AttrTimeout:    &timeout,
 		Logger:         opts.Logger,
 		RootStableAttr: &fusefs.StableAttr{Ino: st.Ino},
+		// Report mode 0000 as 0000, as a plain directory does; go-fuse
+		// would otherwise show such files as 0644.
+		NullPermissions: true,
 	})
 	if err != nil {
 		r.close()

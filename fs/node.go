@@ -189,6 +189,27 @@ func timesChange(in *fuse.SetAttrIn) ([]unix.Timespec, bool) {
 	}, true
 }
 
+var _ = (fusefs.NodeFsyncer)((*Node)(nil))
+
+// Fsync flushes a file through its handle, and a directory (or a file the
+// kernel names without a handle) through a descriptor opened for the call.
+func (n *Node) Fsync(ctx context.Context, f fusefs.FileHandle, flags uint32) syscall.Errno {
+	if fh, ok := f.(*File); ok {
+		return fh.Fsync(ctx, flags)
+	}
+	d, disk, err := n.openParent()
+	if err != nil {
+		return n.r.fail("", err)
+	}
+	defer d.close()
+	fd, err := unix.Openat(d.fd, disk, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return toErrno(err)
+	}
+	defer unix.Close(fd)
+	return toErrno(unix.Fsync(fd))
+}
+
 var _ = (fusefs.NodeStatfser)((*Node)(nil))
 
 // Statfs reports the backing filesystem of CIPHERDIR.

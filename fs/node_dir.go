@@ -49,7 +49,7 @@ func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 		return nil, toErrno(err)
 	}
 	defer unix.Close(fd)
-	var entries []fuse.DirEntry
+	entries := n.dotEntries()
 	err = cipherdir.ReadDirents(fd, func(disk string, ino uint64, typ uint8) bool {
 		plain, err := n.r.vol.PlainName(d.fd, disk, d.iv, d.root)
 		switch {
@@ -65,6 +65,19 @@ func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 		return nil, toErrno(err)
 	}
 	return fusefs.NewListDirStream(entries), 0
+}
+
+// dotEntries are the "." and ".." a plain directory lists first; go-fuse
+// leaves them to the filesystem.
+func (n *Node) dotEntries() []fuse.DirEntry {
+	parent := n.EmbeddedInode()
+	if _, p := n.Parent(); p != nil {
+		parent = p
+	}
+	return []fuse.DirEntry{
+		{Name: ".", Ino: n.StableAttr().Ino, Mode: fuse.S_IFDIR},
+		{Name: "..", Ino: parent.StableAttr().Ino, Mode: fuse.S_IFDIR},
+	}
 }
 
 // openChild opens directory n and maps the plaintext name of a child to its
