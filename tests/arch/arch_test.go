@@ -1,0 +1,198 @@
+// Package arch enforces the import-direction rules of ARCHITECTURE.md §1.1
+// mechanically: the crypto and name layers stay free of FUSE, logging, the
+// filesystem and the CLI, and the filesystem never reaches up into the CLI.
+//
+// It shells out to `go list -deps -json`, so it sees the same build graph as
+// the compiler (transitive imports included, test files excluded).
+package arch
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/veilfs/veilfs"
+
+// listedPackage is the part of `go list -json` output this test reads.
+type listedPackage struct {
+	ImportPath string
+	Module     *struct{ Path string }
+	Imports    []string
+	Deps       []string
+	Error      *struct{ Err string }
+}
+
+// rule forbids every package matched by from (an import path, or a subtree
+// when it ends in "/...") from depending, directly or transitively, on any
+// package that forbidden matches. ownCode entries are forbidden only as direct
+// imports of our own code (the package and the module packages it pulls in):
+// third-party dependencies such as rfjakob/eme and jacobsa/crypto import "log"
+// for panics, which is theirs to decide, but our leaf packages never log.
+type rule struct {
+	from      string
+	forbidden []string // import paths; "/..." suffix matches the subtree
+	ownCode   []string
+	why       string
+}
+
+var rules = []rule{
+	{
+		from:      module + "/cipher/...",
+		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs/...", module + "/cmd/...", module + "/nametransform/..."},
+		ownCode:   []string{"log/..."},
+		why:       "cipher and cipher/config are pure crypto and config I/O: no FUSE, no logging, nothing above them, and not the name layer",
+	},
+	{
+		from:      module + "/nametransform/...",
+		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs/...", module + "/cmd/...", module + "/cipher/...", "golang.org/x/sys/unix"},
+		ownCode:   []string{"log/..."},
+		why:       "nametransform is a pure name cipher: no FUSE, no logging, no syscalls, and independent of package cipher",
+	},
+	{
+		from:      module + "/fs/...",
+		forbidden: []string{module + "/cmd/..."},
+		why:       "the filesystem is a library; only the CLI sits above it",
+	},
+}
+
+func matches(pattern, path string) bool {
+	if base, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return path == base || strings.HasPrefix(path, base+"/")
+	}
+	return path == pattern
+}
+
+// goList returns every package of the module plus all of their dependencies,
+// keyed by import path.
+func goList(t *testing.T) map[string]*listedPackage {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-e", "-json=ImportPath,Module,Imports,Deps,Error", module+"/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	pkgs := make(map[string]*listedPackage)
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		pkgs[p.ImportPath] = &p
+	}
+	return pkgs
+}
+
+// chain returns one import path from -> ... -> to, for the failure message.
+func chain(pkgs map[string]*listedPackage, from, to string) []string {
+	prev := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		if cur == to {
+			var path []string
+			for p := cur; p != ""; p = prev[p] {
+				path = append(path, p)
+			}
+			slices.Reverse(path)
+			return path
+		}
+		p := pkgs[cur]
+		if p == nil {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if _, seen := prev[imp]; !seen {
+				prev[imp] = cur
+				queue = append(queue, imp)
+			}
+		}
+	}
+	return []string{from, "...", to}
+}
+
+func TestImportRules(t *testing.T) {
+	pkgs := goList(t)
+
+	var ours []string
+	for path, p := range pkgs {
+		if p.Module != nil && p.Module.Path == module {
+			ours = append(ours, path)
+			if p.Error != nil {
+				t.Errorf("%s: %s", path, p.Error.Err)
+			}
+		}
+	}
+	slices.Sort(ours)
+
+	for _, r := range rules {
+		checked := 0
+		for _, path := range ours {
+			if !matches(r.from, path) {
+				continue
+			}
+			checked++
+			for _, dep := range pkgs[path].Deps {
+				for _, bad := range r.forbidden {
+					if matches(bad, dep) {
+						t.Errorf("forbidden import %s -> %s (%s)\n\tchain: %s",
+							path, dep, r.why, strings.Join(chain(pkgs, path, dep), " -> "))
+					}
+				}
+			}
+			// Our own code in the closure: the package itself and every
+			// module package it imports, directly or not.
+			own := []string{path}
+			for _, dep := range pkgs[path].Deps {
+				if p := pkgs[dep]; p != nil && p.Module != nil && p.Module.Path == module {
+					own = append(own, dep)
+				}
+			}
+			for _, o := range own {
+				for _, imp := range pkgs[o].Imports {
+					for _, bad := range r.ownCode {
+						if matches(bad, imp) {
+							t.Errorf("forbidden import %s -> %s (%s)\n\tvia our package %s",
+								path, imp, r.why, o)
+						}
+					}
+				}
+			}
+		}
+		if checked == 0 {
+			t.Errorf("rule for %s matched no package: the layout changed, update tests/arch", r.from)
+		}
+	}
+}
+
+// TestRuleMatcher pins the pattern semantics the rules rely on.
+func TestRuleMatcher(t *testing.T) {
+	cases := []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"log/...", "log", true},
+		{"log/...", "log/slog", true},
+		{"log/...", "logger", false},
+		{module + "/cipher/...", module + "/cipher/config", true},
+		{module + "/fs/...", module + "/fsx", false},
+		{"golang.org/x/sys/unix", "golang.org/x/sys/unix", true},
+		{"golang.org/x/sys/unix", "golang.org/x/sys/unix/linux", false},
+	}
+	for _, c := range cases {
+		if got := matches(c.pattern, c.path); got != c.want {
+			t.Errorf("matches(%q, %q) = %v, want %v", c.pattern, c.path, got, c.want)
+		}
+	}
+}
