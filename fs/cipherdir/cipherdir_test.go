@@ -240,3 +240,27 @@ func TestReadDirents(t *testing.T) {
 		t.Fatalf("read %d entries, want %d", len(got), len(want))
 	}
 }
+
+// TestMkdirInheritsSetgid: like mkdir(2) in a setgid directory, the new
+// directory keeps the inherited setgid bit.
+func TestMkdirInheritsSetgid(t *testing.T) {
+	v, root := newTestVolume(t, config.CreateOptions{})
+	if err := v.Mkdir(root, "g", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Chmod(filepath.Join(v.Dir, "g"), 0o2775); err != nil {
+		t.Fatal(err)
+	}
+	g, err := OpenDirAt(root, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(g)
+	if err := v.Mkdir(g, "sub", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(filepath.Join(v.Dir, "g", "sub"))
+	if st.Mode()&os.ModeSetgid == 0 || st.Mode().Perm() != 0o755 {
+		t.Fatalf("mode %v, want setgid + 0755", st.Mode())
+	}
+}

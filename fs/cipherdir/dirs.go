@@ -40,9 +40,16 @@ func (v *Volume) initDir(dirfd int, disk string, mode uint32) error {
 	if err := WriteDirIV(child); err != nil {
 		return fmt.Errorf("mkdir %s: %w", disk, err)
 	}
+	// A directory created in a setgid directory inherits the setgid bit
+	// whatever mode was asked for; our chmod must not take it away.
+	var st unix.Stat_t
+	if err := unix.Fstat(child, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", disk, err)
+	}
+	mode = mode&0o7777 | st.Mode&unix.S_ISGID
 	// Through the descriptor we wrote the IV into: the name could have
 	// been swapped for a symlink in between.
-	if err := unix.Fchmodat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", child), mode&0o7777, 0); err != nil {
+	if err := unix.Fchmodat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", child), mode, 0); err != nil {
 		return fmt.Errorf("chmod %s: %w", disk, err)
 	}
 	return nil
