@@ -13,13 +13,25 @@ import (
 // whose content lock and file-ID cache it shares with every other handle
 // and hard link of the same file.
 type File struct {
-	n     *Node
-	fd    int
-	cpath string // ciphertext path at open time, for log lines
+	n  *Node
+	fd int
 }
 
-func (n *Node) newFile(fd int, cpath string) *File {
-	return &File{n: n, fd: fd, cpath: cpath}
+func (n *Node) newFile(fd int) *File {
+	return &File{n: n, fd: fd}
+}
+
+// fail maps err to an errno, reporting corruption with the file's
+// ciphertext path, worked out only when there is something to report.
+func (f *File) fail(err error) syscall.Errno {
+	if !isCorruption(err) {
+		return toErrno(err)
+	}
+	p, perr := f.n.cipherPath()
+	if perr != nil {
+		p = "(unlinked file)"
+	}
+	return f.n.r.fail(p, err)
 }
 
 var _ = (fusefs.FileReader)((*File)(nil))
@@ -30,7 +42,7 @@ func (f *File) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResul
 	defer f.n.contentMu.RUnlock()
 	n, err := f.readAt(dest, off)
 	if err != nil {
-		return nil, f.n.r.fail(f.cpath, err)
+		return nil, f.fail(err)
 	}
 	return fuse.ReadResultData(dest[:n]), 0
 }
@@ -42,7 +54,7 @@ func (f *File) Write(ctx context.Context, data []byte, off int64) (uint32, sysca
 	f.n.contentMu.Lock()
 	defer f.n.contentMu.Unlock()
 	if err := f.writeAt(data, off); err != nil {
-		return 0, f.n.r.fail(f.cpath, err)
+		return 0, f.fail(err)
 	}
 	return uint32(len(data)), 0
 }
@@ -62,7 +74,7 @@ func (f *File) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
 func (f *File) setattr(ctx context.Context, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if size, ok := in.GetSize(); ok {
 		if err := f.truncate(int64(size)); err != nil {
-			return f.n.r.fail(f.cpath, err)
+			return f.fail(err)
 		}
 	}
 	if err := setattrFD(f.fd, in); err != nil {
@@ -117,7 +129,10 @@ func (f *File) Allocate(ctx context.Context, off, size uint64, mode uint32) sysc
 		if end <= cur {
 			return 0
 		}
-		return f.n.r.fail(f.cpath, f.truncateLocked(end))
+		if err := f.truncateLocked(end); err != nil {
+			return f.fail(err)
+		}
+		return 0
 	case unix.FALLOC_FL_KEEP_SIZE:
 		return 0
 	default:

@@ -49,7 +49,10 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		FsName:      fsName,
 		Name:        "veilfs",
 		DirectMount: true, // mount(2) as root, fusermount3 otherwise
-		MaxWrite:    maxRequest,
+		// 1 MiB requests both ways: fewer round trips, and whole runs of
+		// blocks for SealBlocks/OpenBlocks to spread across cores.
+		MaxWrite:     maxRequest,
+		MaxReadAhead: maxRequest,
 		// The kernel checks permissions against our attributes, as for a
 		// plain directory; required for safety with --allow-other.
 		Options: append([]string{"default_permissions"}, opts.ExtraMountOptions...),

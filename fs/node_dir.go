@@ -30,8 +30,20 @@ func (n *Node) Rmdir(ctx context.Context, name string) syscall.Errno {
 		return errno
 	}
 	defer d.close()
-	return n.r.fail(d.childPath(disk), n.r.vol.Rmdir(d.fd, disk))
+	if err := n.r.vol.Rmdir(d.fd, disk); err != nil {
+		return n.r.fail(d.childPath(disk), err)
+	}
+	if child := n.GetChild(name); child != nil {
+		child.Operations().(*Node).dropDir()
+	}
+	return 0
 }
+
+var _ = (fusefs.NodeOnForgetter)((*Node)(nil))
+
+// OnForget releases a directory's cached descriptor once the kernel has
+// forgotten the node.
+func (n *Node) OnForget() { n.dropDir() }
 
 var _ = (fusefs.NodeReaddirer)((*Node)(nil))
 

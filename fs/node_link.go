@@ -125,7 +125,7 @@ func (n *Node) Rename(ctx context.Context, name string, newParent fusefs.InodeEm
 	if err != nil {
 		return toErrno(err)
 	}
-	sameEntry := src.path == dst.path && srcDisk == dstDisk
+	sameEntry := src.node == dst.node && srcDisk == dstDisk
 	// An exchange leaves both names in place, each with its own sidecar.
 	if n.r.vol.IsLong(srcDisk) && !sameEntry && flags&unix.RENAME_EXCHANGE == 0 {
 		return toErrno(cipherdir.RemoveSidecar(src.fd, srcDisk))

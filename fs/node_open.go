@@ -54,7 +54,7 @@ func (n *Node) openFile(flags uint32) (*File, syscall.Errno) {
 	// The header may have changed since the last open (another machine's
 	// write arriving through the sync folder): read it afresh.
 	n.forgetFileID()
-	return n.newFile(fd, d.childPath(disk)), 0
+	return n.newFile(fd), 0
 }
 
 var _ = (fusefs.NodeCreater)((*Node)(nil))
@@ -63,14 +63,12 @@ var _ = (fusefs.NodeCreater)((*Node)(nil))
 // yet; the first write creates it (FORMAT §4.2).
 func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, fusefs.FileHandle, uint32, syscall.Errno) {
 	var fd = -1
-	var cpath string
 	inode, errno := n.create(ctx, name, out, func(d *dirHandle, disk string) error {
 		var err error
 		bflags := backingFlags(flags) | unix.O_CREAT | int(flags)&unix.O_EXCL
 		if fd, err = unix.Openat(d.fd, disk, bflags, mode&07777); err != nil {
 			return fmt.Errorf("create %s: %w", disk, err)
 		}
-		cpath = d.childPath(disk)
 		if flags&syscall.O_TRUNC != 0 {
 			return unix.Ftruncate(fd, 0)
 		}
@@ -84,7 +82,7 @@ func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out 
 	}
 	node := inode.Operations().(*Node)
 	node.forgetFileID()
-	return inode, node.newFile(fd, cpath), 0, 0
+	return inode, node.newFile(fd), 0, 0
 }
 
 // forgetFileID drops the cached header, waiting for writes in flight.

@@ -1,11 +1,11 @@
 package fs
 
 import (
-	"fmt"
 	"io"
 	"log"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
 	"golang.org/x/sys/unix"
@@ -40,7 +40,9 @@ type root struct {
 	log    *log.Logger
 	bufs   bufferPool
 
+	start       time.Time // for monotonic cache expiry times
 	corruptions atomic.Uint64
+	cachedDirs  atomic.Int32 // directory descriptors held by nodes
 }
 
 func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
@@ -52,7 +54,7 @@ func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
 	if logger == nil {
 		logger = log.New(io.Discard, "", 0)
 	}
-	return &root{vol: vol, rootfd: fd, opts: opts, log: logger, bufs: newBufferPool(vol)}, nil
+	return &root{vol: vol, rootfd: fd, opts: opts, log: logger, bufs: newBufferPool(vol), start: time.Now()}, nil
 }
 
 func (r *root) close() { _ = unix.Close(r.rootfd) }
@@ -79,18 +81,16 @@ func (r *root) absCipherPath(cpath string) string {
 }
 
 // Node is one file, directory, symlink or special file of the plaintext
-// view. Directories cache their IV; regular files carry the content lock.
+// view. Directories cache an open descriptor of their ciphertext directory;
+// regular files carry the content lock.
 type Node struct {
 	fusefs.Inode
 	r *root
 
-	// ivMu guards iv and ivIno: a directory's IV, cached because every
-	// name operation below the directory needs it, together with the
-	// backing inode it was read from so that a directory replaced
-	// underneath the mount (by a sync client) is noticed and re-read.
-	ivMu  sync.Mutex
-	iv    []byte
-	ivIno uint64
+	// dirMu guards dir and dirExpiry (directories only): see dircache.go.
+	dirMu     sync.Mutex
+	dir       *dirFD
+	dirExpiry int64 // monotonic nanoseconds
 
 	// contentMu serialises writes and truncates of a regular file's
 	// blocks against each other and against reads.
@@ -103,132 +103,44 @@ type Node struct {
 
 func (r *root) newNode() *Node { return &Node{r: r} }
 
-// dirHandle is an open ciphertext directory and the IV of its names.
+// dirHandle is a directory node's ciphertext directory, held for the
+// duration of one operation.
 type dirHandle struct {
-	fd   int
-	iv   []byte
-	path string // ciphertext path relative to CIPHERDIR
+	*dirFD
+	node *Node
 	root bool
 }
 
-func (d *dirHandle) close() { _ = unix.Close(d.fd) }
+func (d *dirHandle) close() { d.release() }
 
-// childPath returns the ciphertext path of a child of d.
-func (d *dirHandle) childPath(disk string) string { return cipherdir.JoinPath(d.path, disk) }
-
-// cipherPath returns the ciphertext path of directory node n, relative to
-// CIPHERDIR, by encrypting each component of its plaintext path with the
-// IV of the directory above it.
-func (n *Node) cipherPath() (string, error) {
-	if n.IsRoot() {
-		return "", nil
-	}
-	name, parent := n.Parent()
-	if parent == nil {
-		return "", unix.ENOENT // unlinked or forgotten
-	}
-	p := parent.Operations().(*Node)
-	ppath, err := p.cipherPath()
+// childPath returns the ciphertext path of a child of d, for log lines.
+func (d *dirHandle) childPath(disk string) string {
+	p, err := d.node.cipherPath()
 	if err != nil {
-		return "", err
+		return "(unknown)/" + disk
 	}
-	iv, err := p.dirIV(ppath)
-	if err != nil {
-		return "", err
-	}
-	disk, _, err := n.r.vol.DiskName(name, iv, p.IsRoot())
-	if err != nil {
-		return "", err
-	}
-	return cipherdir.JoinPath(ppath, disk), nil
+	return cipherdir.JoinPath(p, disk)
 }
 
-// dirIV returns the cached IV of directory node n, whose ciphertext path is
-// cpath, reading it on first use.
-func (n *Node) dirIV(cpath string) ([]byte, error) {
-	if !n.r.vol.DirIV {
-		return n.r.vol.DirIVAt(-1)
-	}
-	n.ivMu.Lock()
-	iv := n.iv
-	n.ivMu.Unlock()
-	if iv != nil {
-		return iv, nil
-	}
-	fd, err := cipherdir.OpenDirAt(n.r.rootfd, cpath)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	return n.loadIV(fd, cpath)
-}
-
-// loadIV reads the IV of the directory open at fd and caches it together
-// with the directory's inode number.
-func (n *Node) loadIV(fd int, cpath string) ([]byte, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, fmt.Errorf("stat %s: %w", cpath, err)
-	}
-	iv, err := n.r.vol.DirIVAt(fd)
-	if err != nil {
-		return nil, fmt.Errorf("directory %s: %w", cpath, err)
-	}
-	n.ivMu.Lock()
-	n.iv, n.ivIno = iv, st.Ino
-	n.ivMu.Unlock()
-	return iv, nil
-}
-
-// openDir opens directory node n in CIPHERDIR. The cached IV is checked
-// against the inode actually opened, so a directory that a sync client
-// replaced (new inode, new IV) is re-read rather than mis-encrypted.
+// openDir returns directory node n's ciphertext directory.
 func (n *Node) openDir() (*dirHandle, error) {
-	cpath, err := n.cipherPath()
+	d, err := n.acquireDir()
 	if err != nil {
 		return nil, err
 	}
-	fd, err := cipherdir.OpenDirAt(n.r.rootfd, cpath)
-	if err != nil {
-		return nil, err
-	}
-	d := &dirHandle{fd: fd, path: cpath, root: n.IsRoot()}
-	if d.iv, err = n.validIV(fd, cpath); err != nil {
-		d.close()
-		return nil, err
-	}
-	return d, nil
-}
-
-func (n *Node) validIV(fd int, cpath string) ([]byte, error) {
-	if !n.r.vol.DirIV {
-		return n.r.vol.DirIVAt(fd)
-	}
-	n.ivMu.Lock()
-	iv, ino := n.iv, n.ivIno
-	n.ivMu.Unlock()
-	if iv != nil {
-		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err == nil && st.Ino == ino {
-			return iv, nil
-		}
-	}
-	return n.loadIV(fd, cpath)
+	return &dirHandle{dirFD: d, node: n, root: n.IsRoot()}, nil
 }
 
 // openParent opens the directory holding n and returns n's name on disk.
 // For the root, that is CIPHERDIR itself and ".".
 func (n *Node) openParent() (*dirHandle, string, error) {
 	if n.IsRoot() {
-		fd, err := cipherdir.OpenDirAt(n.r.rootfd, "")
-		if err != nil {
-			return nil, "", err
-		}
-		return &dirHandle{fd: fd, root: true}, ".", nil
+		d, err := n.openDir()
+		return d, ".", err
 	}
 	name, parent := n.Parent()
 	if parent == nil {
-		return nil, "", unix.ENOENT
+		return nil, "", unix.ENOENT // unlinked or forgotten
 	}
 	d, err := parent.Operations().(*Node).openDir()
 	if err != nil {
@@ -240,4 +152,22 @@ func (n *Node) openParent() (*dirHandle, string, error) {
 		return nil, "", err
 	}
 	return d, disk, nil
+}
+
+// cipherPath returns the ciphertext path of n relative to CIPHERDIR; it is
+// only needed for log lines.
+func (n *Node) cipherPath() (string, error) {
+	if n.IsRoot() {
+		return "", nil
+	}
+	d, disk, err := n.openParent()
+	if err != nil {
+		return "", err
+	}
+	defer d.close()
+	ppath, err := d.node.cipherPath()
+	if err != nil {
+		return "", err
+	}
+	return cipherdir.JoinPath(ppath, disk), nil
 }

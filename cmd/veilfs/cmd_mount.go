@@ -264,6 +264,12 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, ready func()) error 
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
+	stopProfile, err := startProfile()
+	if err != nil {
+		return fail(errMountFailed, err)
+	}
+	defer stopProfile()
+
 	m, err := veilfs.MountVolume(mnt, vol, opts)
 	if err != nil {
 		return fail(errMountFailed, fmt.Errorf("cannot mount %s: %w", dir, err), mountFailedHints(err)...)

@@ -264,3 +264,34 @@ func TestMkdirInheritsSetgid(t *testing.T) {
 		t.Fatalf("mode %v, want setgid + 0755", st.Mode())
 	}
 }
+
+// TestOpenDirAtRefusesSymlinks: no symlink is followed in any component,
+// and nothing outside the starting directory is reachable.
+func TestOpenDirAtRefusesSymlinks(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "root")
+	outside := filepath.Join(base, "outside")
+	for _, d := range []string{filepath.Join(root, "real", "deeper"), outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Symlink(outside, filepath.Join(root, "abs"))
+	os.Symlink("real", filepath.Join(root, "rel"))
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if d, err := OpenDirAt(fd, "real/deeper"); err != nil {
+		t.Fatalf("plain path: %v", err)
+	} else {
+		unix.Close(d)
+	}
+	for _, p := range []string{"abs", "rel", "rel/deeper", "../outside", "/tmp"} {
+		if d, err := OpenDirAt(fd, p); err == nil {
+			unix.Close(d)
+			t.Errorf("OpenDirAt(%q) succeeded, want a refusal", p)
+		}
+	}
+}

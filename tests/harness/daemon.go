@@ -57,8 +57,9 @@ func findDaemon(exe, mnt string) int {
 
 // backingFDs lists the daemon's descriptors that point into cipherdir
 // (sorted targets). Descriptors of the Go runtime, /dev/fuse, pipes and
-// sockets are not counted: only backing files and directories can leak in a
-// way that matters (open files pile up, unlinked files keep their space).
+// sockets are not counted, nor directories (the daemon caches those): only
+// backing files can leak in a way that matters (open files pile up,
+// unlinked files keep their space).
 func backingFDs(pid int, cipherdir string) ([]string, error) {
 	dir := fmt.Sprintf("/proc/%d/fd", pid)
 	ents, err := os.ReadDir(dir)
@@ -71,9 +72,15 @@ func backingFDs(pid int, cipherdir string) ([]string, error) {
 		if err != nil {
 			continue // closed meanwhile
 		}
-		if target == cipherdir || strings.HasPrefix(target, cipherdir+"/") {
-			out = append(out, target)
+		if target != cipherdir && !strings.HasPrefix(target, cipherdir+"/") {
+			continue
 		}
+		// Directory nodes keep their ciphertext directory open on purpose
+		// (fs/dircache.go, bounded); only files can leak.
+		if st, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && st.IsDir() {
+			continue
+		}
+		out = append(out, target)
 	}
 	sort.Strings(out)
 	return out, nil

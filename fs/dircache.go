@@ -1,0 +1,146 @@
+package fs
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
+)
+
+// Every operation below a directory needs that directory open and its IV.
+// Opening it afresh each time (openat2 + fstat + close, and reading the IV)
+// costs more system calls than most operations themselves, so each
+// directory node keeps an O_PATH descriptor of its ciphertext directory
+// with the IV read from it.
+//
+// The descriptor follows the directory through our own renames. What it
+// cannot follow is CIPHERDIR changing underneath (a sync client deleting
+// and re-creating the directory, with a new IV): after dirTTL the node
+// resolves its name again, relative to its parent's descriptor, and keeps
+// the cached descriptor only if it still names the same inode.
+//
+// Descriptors are reference counted: an operation holds one for its
+// duration, so a revalidation that swaps the cache entry never closes a
+// descriptor in use.
+
+// dirTTL matches the kernel's entry and attribute timeouts.
+const dirTTL = cacheTimeout
+
+// maxCachedDirs bounds the descriptors held open (the daemon's limit is
+// typically 20000 or more). Past it, directories are opened per operation.
+const maxCachedDirs = 4096
+
+// dirFD is an open ciphertext directory and the IV of the names in it.
+type dirFD struct {
+	fd   int
+	iv   []byte
+	ino  uint64
+	refs atomic.Int32
+	// counted is set for descriptors the cache holds a reference to.
+	counted bool
+	cache   *atomic.Int32
+}
+
+// release drops one reference and closes the descriptor with the last.
+func (d *dirFD) release() {
+	if d.refs.Add(-1) == 0 {
+		unix.Close(d.fd)
+		if d.counted {
+			d.cache.Add(-1)
+		}
+	}
+}
+
+// acquireDir returns n's directory with a reference the caller releases.
+func (n *Node) acquireDir() (*dirFD, error) {
+	now := int64(time.Since(n.r.start))
+	n.dirMu.Lock()
+	if d := n.dir; d != nil && now < n.dirExpiry {
+		d.refs.Add(1)
+		n.dirMu.Unlock()
+		return d, nil
+	}
+	n.dirMu.Unlock()
+
+	fresh, err := n.resolveDir()
+	if err != nil {
+		return nil, err
+	}
+	n.dirMu.Lock()
+	old := n.dir
+	if old != nil && old.ino == fresh.ino {
+		// Still the same directory: keep the cached descriptor and IV.
+		n.dirExpiry = now + int64(dirTTL)
+		old.refs.Add(1)
+		n.dirMu.Unlock()
+		fresh.release()
+		return old, nil
+	}
+	if old == nil && n.r.cachedDirs.Load() >= maxCachedDirs {
+		n.dirMu.Unlock()
+		return fresh, nil // caller's reference only: closed after use
+	}
+	if old == nil {
+		n.r.cachedDirs.Add(1)
+		fresh.counted, fresh.cache = true, &n.r.cachedDirs
+	} else {
+		fresh.counted, fresh.cache = old.counted, old.cache
+		old.counted = false // its count passes to fresh
+	}
+	fresh.refs.Add(1) // the cache's reference
+	n.dir, n.dirExpiry = fresh, now+int64(dirTTL)
+	n.dirMu.Unlock()
+	if old != nil {
+		old.release()
+	}
+	return fresh, nil
+}
+
+// resolveDir opens n's ciphertext directory relative to its parent's (or
+// CIPHERDIR for the root) and reads its IV.
+func (n *Node) resolveDir() (*dirFD, error) {
+	var fd int
+	var err error
+	if n.IsRoot() {
+		fd, err = cipherdir.OpenDirAt(n.r.rootfd, "")
+	} else {
+		var p *dirHandle
+		var disk string
+		if p, disk, err = n.openParent(); err != nil {
+			return nil, err
+		}
+		fd, err = cipherdir.OpenDirAt(p.fd, disk)
+		p.close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("stat directory: %w", err)
+	}
+	iv, err := n.r.vol.DirIVAt(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	d := &dirFD{fd: fd, iv: iv, ino: st.Ino}
+	d.refs.Store(1)
+	return d, nil
+}
+
+// dropDir releases the cached descriptor: the directory is gone (rmdir) or
+// the kernel forgot the node.
+func (n *Node) dropDir() {
+	n.dirMu.Lock()
+	d := n.dir
+	n.dir = nil
+	n.dirMu.Unlock()
+	if d != nil {
+		d.release()
+	}
+}
