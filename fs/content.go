@@ -15,14 +15,20 @@ import (
 
 const blockSize = cipher.PlainBlockSize
 
-// plainSize returns the current plaintext size of the open file.
-func (f *File) plainSize() (int64, error) {
+// fileState is what one fstat of the open file tells the data path.
+type fileState struct {
+	size      int64 // plaintext
+	mode, gid uint32
+}
+
+// state returns the current plaintext size, mode and group of the file.
+func (f *File) state() (fileState, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(f.fd, &st); err != nil {
-		return 0, fmt.Errorf("stat: %w", err)
+		return fileState{}, fmt.Errorf("stat: %w", err)
 	}
 	size, _ := f.n.r.vol.Content.PlainSize(st.Size)
-	return size, nil
+	return fileState{size: size, mode: st.Mode, gid: st.Gid}, nil
 }
 
 // fileID returns the file ID from the header, cached on the node.
@@ -98,15 +104,13 @@ func (f *File) readBlock(dst []byte, b uint64, id []byte) ([]byte, error) {
 	return content.OpenBlock(dst, cbuf[:n], b, id)
 }
 
-// writeAt encrypts data at plaintext offset off (FORMAT §4.4, §4.6).
-func (f *File) writeAt(data []byte, off int64) error {
+// writeAt encrypts data at plaintext offset off into the file whose
+// current plaintext size is size (FORMAT §4.4, §4.6).
+func (f *File) writeAt(data []byte, off, size int64) error {
 	if len(data) == 0 {
 		return nil
 	}
-	size, err := f.plainSize()
-	if err != nil {
-		return err
-	}
+	var err error
 	content := f.n.r.vol.Content
 	var header []byte
 	var id []byte
@@ -195,7 +199,7 @@ func (f *File) padLastBlock(size int64, first uint64, id []byte) error {
 
 // truncateLocked sets the plaintext size (FORMAT §4.6).
 func (f *File) truncateLocked(size int64) error {
-	cur, err := f.plainSize()
+	st, err := f.state()
 	if err != nil {
 		return err
 	}
@@ -206,12 +210,12 @@ func (f *File) truncateLocked(size int64) error {
 		}
 		f.setFileID(nil)
 		return nil
-	case size == cur:
+	case size == st.size:
 		return nil
-	case size > cur:
+	case size > st.size:
 		// Writing one zero byte at the new end pads the old last block
 		// and leaves holes in between.
-		return f.writeAt([]byte{0}, size-1)
+		return f.writeAt([]byte{0}, size-1, st.size)
 	}
 	content := f.n.r.vol.Content
 	id, err := f.fileID()

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -53,10 +54,44 @@ var _ = (fusefs.FileWriter)((*File)(nil))
 func (f *File) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	f.n.contentMu.Lock()
 	defer f.n.contentMu.Unlock()
-	if err := f.writeAt(data, off); err != nil {
+	st, err := f.state()
+	if err == nil {
+		err = f.writeAt(data, off, st.size)
+	}
+	if err == nil {
+		err = f.dropPrivileges(ctx, st)
+	}
+	if err != nil {
 		return 0, f.fail(err)
 	}
 	return uint32(len(data)), 0
+}
+
+// dropPrivileges clears the setuid and setgid bits after a write by a
+// caller without CAP_FSETID, as the kernel does on a local filesystem
+// (setattr_should_drop_suidgid): setuid always; setgid when the group may
+// execute or the caller is not in the file's group. The mount negotiates
+// FUSE_HANDLE_KILLPRIV_V2, which hands this job to us, and in return the
+// kernel stops asking for security.capability before every write.
+//
+// FUSE tells us only the caller's primary group, so membership through a
+// supplementary group is missed: we then clear setgid, the safe direction.
+func (f *File) dropPrivileges(ctx context.Context, st fileState) error {
+	caller, ok := fuse.FromContext(ctx)
+	if !ok || caller.Uid == 0 { // root: approximates CAP_FSETID
+		return nil
+	}
+	kill := st.mode & unix.S_ISUID
+	if st.mode&unix.S_IXGRP != 0 || caller.Gid != st.gid {
+		kill |= st.mode & unix.S_ISGID
+	}
+	if kill == 0 {
+		return nil
+	}
+	if err := unix.Fchmod(f.fd, st.mode&07777&^kill); err != nil {
+		return fmt.Errorf("clear setuid/setgid: %w", err)
+	}
+	return nil
 }
 
 var _ = (fusefs.FileGetattrer)((*File)(nil))
@@ -77,10 +112,35 @@ func (f *File) setattr(ctx context.Context, in *fuse.SetAttrIn, out *fuse.AttrOu
 			return f.fail(err)
 		}
 	}
+	if in.Valid&fuse.FATTR_KILL_SUIDGID != 0 {
+		// A truncate or chown by an unprivileged caller (killpriv v2).
+		st, err := f.state()
+		if err == nil {
+			err = f.dropPrivileges(ctx, st)
+		}
+		if err != nil {
+			return toErrno(err)
+		}
+	}
 	if err := setattrFD(f.fd, in); err != nil {
 		return toErrno(err)
 	}
 	return f.Getattr(ctx, out)
+}
+
+// truncateOnOpen empties the file for O_TRUNC, clearing setuid/setgid
+// for an unprivileged caller as the kernel would (killpriv v2).
+func (f *File) truncateOnOpen(ctx context.Context) error {
+	f.n.contentMu.Lock()
+	defer f.n.contentMu.Unlock()
+	st, err := f.state()
+	if err == nil {
+		err = f.truncateLocked(0)
+	}
+	if err == nil {
+		err = f.dropPrivileges(ctx, st)
+	}
+	return err
 }
 
 // truncate changes the plaintext size under the content lock.
@@ -122,11 +182,11 @@ func (f *File) Allocate(ctx context.Context, off, size uint64, mode uint32) sysc
 		f.n.contentMu.Lock()
 		defer f.n.contentMu.Unlock()
 		end := int64(off + size)
-		cur, err := f.plainSize()
+		st, err := f.state()
 		if err != nil {
 			return toErrno(err)
 		}
-		if end <= cur {
+		if end <= st.size {
 			return 0
 		}
 		if err := f.truncateLocked(end); err != nil {

@@ -57,7 +57,11 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		// plain directory; required for safety with --allow-other.
 		Options: append([]string{"default_permissions"}, opts.ExtraMountOptions...),
 		Debug:   opts.Debug,
-		Logger:  opts.Logger,
+		// We clear setuid/setgid on unprivileged writes ourselves
+		// (File.dropPrivileges); the kernel then stops sending a
+		// GETXATTR security.capability before every write.
+		ExtraCapabilities: fuse.CAP_HANDLE_KILLPRIV_V2,
+		Logger:            opts.Logger,
 	}
 	if opts.ReadOnly {
 		mo.Options = append(mo.Options, "ro")

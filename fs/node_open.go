@@ -33,7 +33,7 @@ func (n *Node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint3
 		return nil, 0, errno
 	}
 	if flags&syscall.O_TRUNC != 0 {
-		if err := f.truncate(0); err != nil {
+		if err := f.truncateOnOpen(ctx); err != nil {
 			f.Release(ctx)
 			return nil, 0, toErrno(err)
 		}

@@ -53,6 +53,8 @@ Options:
                              users this needs user_allow_other in /etc/fuse.conf)
   -o, --options OPTS         comma-separated mount options: ro, rw, allow_other;
                              others are passed to the kernel/fusermount3 as is
+      --debug                log every FUSE request (with --foreground; very verbose;
+                             names appear in the log in the clear)
   -h, --help                 show this help
 
 The master key is 64 hex digits; dashes and white space are ignored, so the
@@ -72,6 +74,7 @@ type mountFlags struct {
 	foreground    bool
 	readOnly      bool
 	allowOther    bool
+	debug         bool
 	options       []string
 	// daemon is set only on the re-executed child (daemon.go): "password" or
 	// "masterkey", saying what arrives on the secret pipe.
@@ -88,6 +91,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	fs.BoolVar(&o.readOnly, "ro", false, "mount read-only")
 	fs.BoolVar(&o.allowOther, "allow-other", false, "allow access by other users")
 	fs.StringArrayVarP(&o.options, "options", "o", nil, "comma-separated mount options")
+	fs.BoolVar(&o.debug, "debug", false, "log every FUSE request")
 	fs.StringVar(&o.daemon, daemonFlag, "", "")
 	_ = fs.MarkHidden(daemonFlag)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "MOUNTPOINT"); err != nil {
@@ -124,8 +128,12 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if o.debug && !o.foreground {
+		return failf(errUsage, []string{"add --foreground: the request log goes to stderr"}, "--debug needs --foreground")
+	}
 	if o.foreground {
 		opts.Logger = log.New(c.stderr, "veilfs: ", log.LstdFlags)
+		opts.Debug = o.debug
 		return serve(sec, dir, mnt, opts, func() {})
 	}
 	return spawnDaemon(c, sec, &o, dir, mnt)

@@ -77,6 +77,13 @@ func TestAllowOther(t *testing.T) {
 		{"create in open dir", "echo mine > $D/open/new && test -O $D/open/new && test -G $D/open/new"},
 		{"create in root-owned dir", "touch $D/nope"},
 		{"unlink in sticky dir", "rm -f $D/sticky/roots"},
+		// A write by a user without CAP_FSETID clears setuid, and setgid
+		// when the group may execute (the server's job under killpriv v2).
+		{"write clears setuid", "echo x >> $D/suid && test ! -u $D/suid"},
+		{"write clears setgid", "echo x >> $D/sgid && test ! -g $D/sgid"},
+		{"write by a non-member clears setgid without group exec", "echo x >> $D/sgid-nox && test ! -g $D/sgid-nox"},
+		{"truncate clears setuid", "truncate -s 1 $D/suid2 && test ! -u $D/suid2"},
+		{"O_TRUNC clears setuid", "echo y > $D/suid3 && test ! -u $D/suid3"},
 	}
 	results := map[string][2]int{}
 	for i, dir := range []string{plain, mnt} {
@@ -92,6 +99,10 @@ func TestAllowOther(t *testing.T) {
 		must(t, os.Mkdir(filepath.Join(dir, "sticky"), 0o777))
 		must(t, syscall.Chmod(filepath.Join(dir, "sticky"), 0o1777))
 		must(t, os.WriteFile(filepath.Join(dir, "sticky", "roots"), nil, 0o666))
+		for name, mode := range map[string]uint32{"suid": 0o4777, "sgid": 0o2777, "sgid-nox": 0o2767, "suid2": 0o4777, "suid3": 0o4777} {
+			must(t, os.WriteFile(filepath.Join(dir, name), []byte("data"), 0o644))
+			must(t, syscall.Chmod(filepath.Join(dir, name), mode))
+		}
 		for _, c := range checks {
 			r := results[c.name]
 			r[i] = asNobody(t, "D="+dir+"; "+c.script)
@@ -104,7 +115,8 @@ func TestAllowOther(t *testing.T) {
 		}
 	}
 	// The checks must not all agree trivially: some are meant to fail.
-	if results["read private"][0] == 0 || results["read public"][0] != 0 || results["create in open dir"][0] != 0 {
+	if results["read private"][0] == 0 || results["read public"][0] != 0 || results["create in open dir"][0] != 0 ||
+		results["write clears setuid"][0] != 0 || results["write by a non-member clears setgid without group exec"][0] != 0 {
 		t.Fatalf("plain-directory baseline is not what the test assumes: %v", results)
 	}
 }
