@@ -110,6 +110,7 @@ func (f *File) writeAt(data []byte, off, size int64) error {
 	if len(data) == 0 {
 		return nil
 	}
+	f.wrote = true
 	var err error
 	content := f.n.r.vol.Content
 	var header []byte
@@ -199,6 +200,7 @@ func (f *File) padLastBlock(size int64, first uint64, id []byte) error {
 
 // truncateLocked sets the plaintext size (FORMAT §4.6).
 func (f *File) truncateLocked(size int64) error {
+	f.wrote = true
 	st, err := f.state()
 	if err != nil {
 		return err

@@ -16,6 +16,10 @@ import (
 type File struct {
 	n  *Node
 	fd int
+	// unchanged: at open, the backing file was as last released.
+	unchanged bool
+	// wrote: this handle changed the content (guarded by n.contentMu).
+	wrote bool
 }
 
 func (n *Node) newFile(fd int) *File {
@@ -166,8 +170,23 @@ func (f *File) Flush(ctx context.Context) syscall.Errno { return 0 }
 
 var _ = (fusefs.FileReleaser)((*File)(nil))
 
-// Release closes the ciphertext descriptor.
+// Release records the backing file's stamp for the next open (see
+// openFile) and closes the ciphertext descriptor. A handle that wrote
+// leaves no stamp: writes through FUSE leave the kernel's cache of the
+// file fragmented (partially written pages are not up to date), and the
+// next reader is better served by a fresh cache filled by readahead.
 func (f *File) Release(ctx context.Context) syscall.Errno {
+	var st unix.Stat_t
+	stamp := cacheStamp{}
+	f.n.contentMu.RLock()
+	wrote := f.wrote
+	f.n.contentMu.RUnlock()
+	if !wrote && unix.Fstat(f.fd, &st) == nil {
+		stamp = stampOf(&st)
+	}
+	f.n.idMu.Lock()
+	f.n.stamp = stamp
+	f.n.idMu.Unlock()
 	return toErrno(unix.Close(f.fd))
 }
 

@@ -37,10 +37,31 @@ func (n *Node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint3
 			f.Release(ctx)
 			return nil, 0, toErrno(err)
 		}
+		return f, 0, 0
+	}
+	if f.unchanged {
+		return f, fuse.FOPEN_KEEP_CACHE, 0
 	}
 	return f, 0, 0
 }
 
+// cacheStamp identifies a version of a backing file. Any write changes its
+// ctime, which no user can set, so an equal stamp means equal content.
+type cacheStamp struct {
+	ino          uint64
+	size         int64
+	mtime, ctime unix.Timespec
+}
+
+func stampOf(st *unix.Stat_t) cacheStamp {
+	return cacheStamp{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+}
+
+// openFile opens the ciphertext file. If it is exactly as it was when a
+// handle of this node was last released, the kernel may keep the
+// plaintext pages it cached (FOPEN_KEEP_CACHE) and the cached file ID
+// stays; otherwise (another machine's write arriving through the sync
+// folder, say) both are dropped.
 func (n *Node) openFile(flags uint32) (*File, syscall.Errno) {
 	d, disk, err := n.openParent()
 	if err != nil {
@@ -51,10 +72,19 @@ func (n *Node) openFile(flags uint32) (*File, syscall.Errno) {
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	// The header may have changed since the last open (another machine's
-	// write arriving through the sync folder): read it afresh.
-	n.forgetFileID()
-	return n.newFile(fd), 0
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, toErrno(err)
+	}
+	f := n.newFile(fd)
+	n.idMu.Lock()
+	f.unchanged = n.stamp == stampOf(&st)
+	if !f.unchanged {
+		n.fileID = nil
+	}
+	n.idMu.Unlock()
+	return f, 0
 }
 
 var _ = (fusefs.NodeCreater)((*Node)(nil))
@@ -81,15 +111,8 @@ func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out 
 		return nil, nil, 0, errno
 	}
 	node := inode.Operations().(*Node)
-	node.forgetFileID()
+	node.idMu.Lock()
+	node.fileID, node.stamp = nil, cacheStamp{}
+	node.idMu.Unlock()
 	return inode, node.newFile(fd), 0, 0
-}
-
-// forgetFileID drops the cached header, waiting for writes in flight.
-func (n *Node) forgetFileID() {
-	n.contentMu.Lock()
-	n.idMu.Lock()
-	n.fileID = nil
-	n.idMu.Unlock()
-	n.contentMu.Unlock()
 }

@@ -96,9 +96,12 @@ type Node struct {
 	// blocks against each other and against reads.
 	contentMu sync.RWMutex
 	// idMu guards fileID, the cached file ID from the header (nil = not
-	// read yet). Readers holding contentMu shared may fill it in.
+	// read yet; readers holding contentMu shared may fill it in), and
+	// stamp, the backing file as it was when last released (see
+	// node_open.go).
 	idMu   sync.Mutex
 	fileID []byte
+	stamp  cacheStamp
 }
 
 func (r *root) newNode() *Node { return &Node{r: r} }
