@@ -19,7 +19,7 @@ E2E_TIMEOUT  ?= 10m
 # Every package except the black-box tests/ tree and fs/ (fs runs under -race).
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e '/tests/' -e '/tests$$' -e '/fs$$' -e '/fs/')
 
-.PHONY: all help build demo deps test unit race fuzz fuzz-short e2e vet check-deps install clean
+.PHONY: all help build demo deps test unit race fuzz fuzz-short e2e stress vet check-deps install clean
 
 all: build
 
@@ -32,6 +32,7 @@ help:
 	@echo "make race        go test -race ./fs/..."
 	@echo "make fuzz        every fuzz target for FUZZTIME (default 60s) each"
 	@echo "make e2e         go test ./tests/... with FUSE and gocryptfs required"
+	@echo "make stress      long tests/stress run: fsx-style exerciser, then concurrency under a -race daemon (~25 min)"
 	@echo "make vet         go vet ./..."
 	@echo "make check-deps  import-direction rules (tests/arch)"
 	@echo "make install     install bin/veilfs into \$$(DESTDIR)\$$(PREFIX)/bin (PREFIX=$(PREFIX))"
@@ -76,6 +77,25 @@ check-deps:
 # cannot see, so a cached pass would be meaningless.
 e2e:
 	VEILFS_REQUIRE_FUSE=1 VEILFS_REQUIRE_GOCRYPTFS=1 $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./tests/...
+
+# The long variant of tests/stress (`make test` runs the short one as part of
+# e2e). Step 1: the data exerciser, VEILFS_FSX_OPS operations per seed on
+# every volume kind ("rand" adds a clock seed, logged for replay). Step 2,
+# against a daemon built with -race (a race report fails the run): a shorter
+# exerciser pass, then the concurrency workload for VEILFS_STRESS_DURATION.
+# Each can be overridden: make stress VEILFS_FSX_OPS=500000 VEILFS_STRESS_DURATION=30m
+VEILFS_FSX_OPS         ?= 100000
+VEILFS_FSX_SEEDS       ?= 1,2,rand
+VEILFS_FSX_RACE_OPS    ?= 20000
+VEILFS_STRESS_DURATION ?= 5m
+STRESS_TIMEOUT         ?= 120m
+
+stress:
+	VEILFS_REQUIRE_FUSE=1 VEILFS_FSX_OPS=$(VEILFS_FSX_OPS) VEILFS_FSX_SEEDS=$(VEILFS_FSX_SEEDS) \
+		$(GO) test -count=1 -timeout $(STRESS_TIMEOUT) -v -run '^TestFSX$$' ./tests/stress/
+	VEILFS_REQUIRE_FUSE=1 VEILFS_BUILDFLAGS=-race VEILFS_STRESS_RACE=1 \
+		VEILFS_FSX_OPS=$(VEILFS_FSX_RACE_OPS) VEILFS_FSX_SEEDS=7 VEILFS_STRESS_DURATION=$(VEILFS_STRESS_DURATION) \
+		$(GO) test -count=1 -timeout $(STRESS_TIMEOUT) -v ./tests/stress/
 
 # The end-to-end run comes last so CI sees go test's own summary as the final lines.
 test: deps vet unit race fuzz-short e2e
