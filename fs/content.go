@@ -33,21 +33,29 @@ func (f *File) state() (fileState, error) {
 
 // fileID returns the file ID from the header, cached on the node.
 func (f *File) fileID() ([]byte, error) {
-	n := f.n
-	n.idMu.Lock()
-	defer n.idMu.Unlock()
-	if n.fileID != nil {
-		return n.fileID, nil
+	if id := f.cachedFileID(); id != nil {
+		return id, nil
 	}
 	var hdr [cipher.HeaderSize]byte
 	if _, err := preadFull(f.fd, hdr[:], 0); err != nil {
 		return nil, fmt.Errorf("read header: %w", err)
 	}
-	id, err := cipher.ParseHeader(hdr[:])
+	return f.parseFileID(hdr[:])
+}
+
+func (f *File) cachedFileID() []byte {
+	f.n.idMu.Lock()
+	defer f.n.idMu.Unlock()
+	return f.n.fileID
+}
+
+// parseFileID parses and caches the header at the start of b.
+func (f *File) parseFileID(b []byte) ([]byte, error) {
+	id, err := cipher.ParseHeader(b)
 	if err != nil {
 		return nil, err
 	}
-	n.fileID = id
+	f.setFileID(id)
 	return id, nil
 }
 
@@ -66,22 +74,34 @@ func (f *File) readAt(dest []byte, off int64) (int, error) {
 	content := f.n.r.vol.Content
 	first := uint64(off / blockSize)
 	last := uint64((off + int64(len(dest)) - 1) / blockSize)
-	cbuf := f.n.r.bufs.get(int(last-first+1) * content.CipherBlockSize())
+	// A read from block 0 of a file whose ID is not cached yet (the first
+	// read after open, typically) fetches the header in the same pread.
+	id := f.cachedFileID()
+	coff, skipHeader := content.BlockCipherOffset(first), 0
+	if id == nil && first == 0 {
+		coff, skipHeader = 0, cipher.HeaderSize
+	}
+	cbuf := f.n.r.bufs.get(skipHeader + int(last-first+1)*content.CipherBlockSize())
 	defer f.n.r.bufs.put(cbuf)
-	n, err := preadFull(f.fd, cbuf, content.BlockCipherOffset(first))
+	n, err := preadFull(f.fd, cbuf, coff)
 	if err != nil {
 		return 0, fmt.Errorf("read blocks %d-%d: %w", first, last, err)
 	}
-	if n == 0 {
+	if n <= skipHeader { // empty, or only a header (FORMAT §4.5)
 		return 0, nil
 	}
-	id, err := f.fileID()
+	switch {
+	case skipHeader > 0:
+		id, err = f.parseFileID(cbuf)
+	case id == nil:
+		id, err = f.fileID()
+	}
 	if err != nil {
 		return 0, err
 	}
 	pbuf := f.n.r.bufs.get(int(last-first+1) * blockSize)
 	defer f.n.r.bufs.put(pbuf)
-	plain, err := content.OpenBlocks(pbuf[:0], cbuf[:n], first, id)
+	plain, err := content.OpenBlocks(pbuf[:0], cbuf[skipHeader:n], first, id)
 	if err != nil {
 		return 0, err
 	}
