@@ -16,6 +16,11 @@ func toErrno(err error) syscall.Errno {
 	}
 	var errno syscall.Errno
 	switch {
+	case isCorruption(err):
+		// Before the errno check: a damaged IV file or sidecar wraps the
+		// errno of the failed open (ENOENT, ELOOP), which would otherwise
+		// make a damaged directory look empty or missing.
+		return syscall.EIO
 	case errors.As(err, &errno):
 		return errno
 	case errors.Is(err, nametransform.ErrNameTooLong), errors.Is(err, cipherdir.ErrTargetTooLong):
@@ -27,8 +32,6 @@ func toErrno(err error) syscall.Errno {
 	case errors.Is(err, cipherdir.ErrReservedName):
 		return syscall.EPERM
 	default:
-		// Corrupt ciphertext (cipher.ErrAuthFailed, cipher.ErrBadHeader,
-		// bad IVs and sidecars) and anything unexpected.
 		return syscall.EIO
 	}
 }

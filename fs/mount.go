@@ -38,6 +38,12 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		r.close()
 		return nil, fmt.Errorf("stat %s: %w", vol.Dir, err)
 	}
+	// Nothing in the volume can be named without the root's IV: refuse
+	// to mount rather than serve an empty or failing root.
+	if _, err := vol.DirIVAt(r.rootfd); err != nil {
+		r.close()
+		return nil, fmt.Errorf("root directory of %s: %w", vol.Dir, err)
+	}
 	unix.Umask(0)
 	timeout := cacheTimeout
 	fsName := opts.FsName

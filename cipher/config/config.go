@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
+	"syscall"
 
 	"github.com/veilfs/veilfs/cipher"
 )
@@ -210,7 +212,7 @@ func Parse(data []byte) (*File, error) {
 
 // Load reads and parses the config file at path.
 func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
@@ -367,4 +369,31 @@ func (f *File) Marshal() []byte {
 		panic("config: internal error: marshal: " + err.Error())
 	}
 	return append(out, '\n')
+}
+
+// maxConfigSize bounds what Load reads: a real config is under 1 KiB.
+const maxConfigSize = 64 << 10
+
+// readRegular reads a config file that must be a regular file of sane
+// size. Whoever controls a synced CIPHERDIR could put a FIFO or a device
+// there; O_NONBLOCK keeps the open from waiting for a writer, and the
+// check refuses to read from anything but a file. A symlink is followed:
+// keeping the config outside the synced folder is a reasonable setup.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	if fi.Size() > maxConfigSize {
+		return nil, fmt.Errorf("%s is %d bytes, far more than a config file", path, fi.Size())
+	}
+	return io.ReadAll(io.LimitReader(f, maxConfigSize+1))
 }

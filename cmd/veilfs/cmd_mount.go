@@ -307,6 +307,8 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, ready func()) error 
 
 func mountFailedHints(err error) []string {
 	switch {
+	case errors.Is(err, cipherdir.ErrBadDirIV):
+		return []string{"the root gocryptfs.diriv of CIPHERDIR is missing or damaged and cannot be recreated (the names in the root are encrypted with it): restore it from a backup or your sync service's version history"}
 	case errors.Is(err, os.ErrPermission):
 		return []string{"a normal user needs fusermount3 (package fuse3) and write access to the mountpoint; --allow-other also needs user_allow_other in /etc/fuse.conf"}
 	case errors.Is(err, os.ErrNotExist):

@@ -24,11 +24,13 @@ var zeroIV = make([]byte, nametransform.DirIVLen)
 // ZeroIV returns the all-zero IV used by volumes without DirIV.
 func ZeroIV() []byte { return zeroIV }
 
-// ReadDirIV reads dirfd/gocryptfs.diriv.
+// ReadDirIV reads dirfd/gocryptfs.diriv. Every way the file can be wrong
+// (missing, not a regular file, wrong size, all zero) matches ErrBadDirIV:
+// in a DirIV volume each of them means a damaged or tampered directory.
 func ReadDirIV(dirfd int) ([]byte, error) {
-	fd, err := unix.Openat(dirfd, nametransform.DirIVFilename, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := openRegular(dirfd, nametransform.DirIVFilename)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", nametransform.DirIVFilename, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadDirIV, err)
 	}
 	defer closeFD(fd)
 	// Read one byte more than needed to detect an over-long file.
@@ -67,6 +69,27 @@ func WriteDirIV(dirfd int) error {
 		return fmt.Errorf("write %s: %w", nametransform.DirIVFilename, werr)
 	}
 	return nil
+}
+
+// openRegular opens name in dirfd for reading, refusing anything but a
+// regular file. O_NONBLOCK keeps a FIFO planted in CIPHERDIR from blocking
+// the open until a writer appears (it would hang the mount); O_NOFOLLOW
+// refuses symlinks.
+func openRegular(dirfd int, name string) (int, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", name, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		closeFD(fd)
+		return -1, fmt.Errorf("stat %s: %w", name, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		closeFD(fd)
+		return -1, fmt.Errorf("%s is not a regular file (mode %#o)", name, st.Mode&unix.S_IFMT)
+	}
+	return fd, nil
 }
 
 // readFull reads until buf is full or EOF; it returns the byte count.

@@ -99,9 +99,9 @@ func (v *Volume) PlainName(dirfd int, disk string, iv []byte, atRoot bool) (stri
 // sidecar cannot rename an object.
 func (v *Volume) ReadSidecar(dirfd int, disk string) (string, error) {
 	side := nametransform.SidecarName(disk)
-	fd, err := unix.Openat(dirfd, side, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := openRegular(dirfd, side)
 	if err != nil {
-		return "", fmt.Errorf("open %s: %w", side, err)
+		return "", fmt.Errorf("%w: %w", ErrBadSidecar, err)
 	}
 	defer closeFD(fd)
 	buf := make([]byte, maxSidecar+1)
