@@ -177,12 +177,12 @@ func (f *File) writeAt(data []byte, off, size int64) error {
 	if header != nil && first == 0 {
 		sealed, coff = append(sealed, header...), 0
 	} else if header != nil {
-		if err := pwriteFull(f.fd, header, 0); err != nil {
+		if err := f.pwrite(header, 0); err != nil {
 			return fmt.Errorf("write header: %w", err)
 		}
 	}
 	sealed = content.SealBlocks(sealed, plain, first, id)
-	if err := pwriteFull(f.fd, sealed, coff); err != nil {
+	if err := f.pwrite(sealed, coff); err != nil {
 		return fmt.Errorf("write blocks %d-%d: %w", first, last, err)
 	}
 	if header != nil {
@@ -212,7 +212,7 @@ func (f *File) padLastBlock(size int64, first uint64, id []byte) error {
 	content := f.n.r.vol.Content
 	sealed := content.SealBlock(f.n.r.bufs.get(content.CipherBlockSize())[:0], plain, lastOld, id)
 	defer f.n.r.bufs.put(sealed)
-	if err := pwriteFull(f.fd, sealed, content.BlockCipherOffset(lastOld)); err != nil {
+	if err := f.pwrite(sealed, content.BlockCipherOffset(lastOld)); err != nil {
 		return fmt.Errorf("pad block %d: %w", lastOld, err)
 	}
 	return nil
@@ -259,7 +259,7 @@ func (f *File) truncateLocked(size int64) error {
 	}
 	if k > 0 {
 		sealed := content.SealBlock(nil, keep, b, id)
-		if err := pwriteFull(f.fd, sealed, content.BlockCipherOffset(b)); err != nil {
+		if err := f.pwrite(sealed, content.BlockCipherOffset(b)); err != nil {
 			return fmt.Errorf("rewrite block %d: %w", b, err)
 		}
 	}
@@ -283,6 +283,26 @@ func preadFull(fd int, buf []byte, off int64) (int, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// pwrite writes ciphertext at off after reserving the disk space for it.
+// Without the reservation a full disk cuts a pwrite short in the middle of
+// a block that is being rewritten in place (growing a partial last block,
+// say), and the old, acknowledged content of that block is lost: it no
+// longer authenticates. fallocate(KEEP_SIZE) fails with ENOSPC before any
+// byte changes. Only the written range is reserved, so holes stay holes.
+func (f *File) pwrite(buf []byte, off int64) error {
+	if !f.n.r.noFallocate.Load() {
+		err := unix.Fallocate(f.fd, unix.FALLOC_FL_KEEP_SIZE, off, int64(len(buf)))
+		switch err {
+		case nil:
+		case unix.EOPNOTSUPP, unix.ENOSYS:
+			f.n.r.noFallocate.Store(true) // the backing filesystem cannot; write anyway
+		default:
+			return fmt.Errorf("reserve %d bytes at %d: %w", len(buf), off, err)
+		}
+	}
+	return pwriteFull(f.fd, buf, off)
 }
 
 // pwriteFull writes all of buf at off.

@@ -43,6 +43,7 @@ type root struct {
 	start       time.Time // for monotonic cache expiry times
 	corruptions atomic.Uint64
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
+	noFallocate atomic.Bool  // the backing filesystem has no fallocate
 }
 
 func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
