@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -60,7 +61,7 @@ func TestCrashDuringWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	m := mustFG(t, cdir, mnt, harness.DefaultPassword)
+	m := harness.MustForeground(t, cdir, mnt, harness.DefaultPassword)
 	hot := make([]*hotFile, hotFiles)
 	for i := range hot {
 		h := &hotFile{name: fmt.Sprintf("hot%d", i), inflight: map[int][]int{}}
@@ -158,14 +159,14 @@ func TestCrashDuringWrites(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(100+rand.IntN(300)) * time.Millisecond)
-		m.kill9()
+		m.Kill9()
 		close(stopWriters)
 		waitOrFail(t, &wg, "writers after the daemon was killed")
 
 		if got, _ := os.ReadFile(filepath.Join(cdir, "gocryptfs.conf")); !bytes.Equal(got, conf) {
 			t.Fatalf("round %d: gocryptfs.conf changed by a crash during writes", it)
 		}
-		m = mustFG(t, cdir, mnt, harness.DefaultPassword) // unlocks: the config is intact
+		m = harness.MustForeground(t, cdir, mnt, harness.DefaultPassword) // unlocks: the config is intact
 
 		for _, h := range hot {
 			res := h.verify(t, mnt, it)
@@ -181,7 +182,7 @@ func TestCrashDuringWrites(t *testing.T) {
 			}
 		}
 	}
-	m.stop()
+	m.Stop()
 	t.Logf("crash during writes: %d rounds, %d acknowledged writes, %d blocks checked, %d held the content of a write in flight, %d torn (EIO)",
 		iters, writes, checked, inflightSeen, torn)
 	if torn > 0 {
@@ -231,7 +232,7 @@ func (h *hotFile) verify(t *testing.T, mnt string, round int) verifyResult {
 		var n int
 		err := timed(mnt, func() (err error) { n, err = f.ReadAt(buf, int64(b)*blockSize); return })
 		if err != nil && n < blockSize && !(b == nblocks-1 && n == int(size-int64(b)*blockSize)) {
-			if errnoOf(err) == unix.EIO {
+			if harness.ErrnoOf(err) == unix.EIO {
 				res.torn++
 				tornBlocks = append(tornBlocks, b)
 				continue
@@ -372,7 +373,7 @@ func TestCrashDuringPasswd(t *testing.T) {
 	// How long a complete passwd takes here (scrypt dominates), so that the
 	// kills land anywhere in it, including the save at the very end.
 	pfCur, pfNext := harness.Passfile(t, cur), harness.Passfile(t, next)
-	cmd := execCmd(bin, "passwd", "--scryptn", "13", "--passfile", pfCur, "--new-passfile", pfNext, cdir)
+	cmd := exec.Command(bin, "passwd", "--scryptn", "13", "--passfile", pfCur, "--new-passfile", pfNext, cdir)
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("passwd: %v\n%s", err, out)
@@ -384,7 +385,7 @@ func TestCrashDuringPasswd(t *testing.T) {
 	for it := 0; it < iters; it++ {
 		before, _ := os.ReadFile(conf)
 		pfCur, pfNext := harness.Passfile(t, cur), harness.Passfile(t, next)
-		cmd := execCmd(bin, "passwd", "--scryptn", "13", "--passfile", pfCur, "--new-passfile", pfNext, cdir)
+		cmd := exec.Command(bin, "passwd", "--scryptn", "13", "--passfile", pfCur, "--new-passfile", pfNext, cdir)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -98,7 +98,7 @@ func testFullDisk(t *testing.T, kind string) {
 	cdir, mnt := filepath.Join(base, "cipher"), t.TempDir()
 	harness.InitVolume(t, cdir, harness.DefaultPassword)
 	conf, _ := os.ReadFile(filepath.Join(cdir, "gocryptfs.conf"))
-	m := mustFG(t, cdir, mnt, harness.DefaultPassword)
+	m := harness.MustForeground(t, cdir, mnt, harness.DefaultPassword)
 	r := rand.New(rand.NewPCG(7, 7))
 
 	// Stored before the disk fills. 8110 bytes make a ciphertext file of
@@ -233,13 +233,13 @@ func testFullDisk(t *testing.T, kind string) {
 		t.Errorf("write/read after freeing space: %v", err)
 	}
 	checkPre("after freeing space")
-	m.stop()
+	m.Stop()
 	if got, _ := os.ReadFile(filepath.Join(cdir, "gocryptfs.conf")); !bytes.Equal(got, conf) {
 		t.Errorf("gocryptfs.conf changed")
 	}
-	m = mustFG(t, cdir, mnt, harness.DefaultPassword)
+	m = harness.MustForeground(t, cdir, mnt, harness.DefaultPassword)
 	checkPre("after remount")
-	if log := m.log(); strings.Contains(log, "panic") {
+	if log := m.Log(); strings.Contains(log, "panic") {
 		t.Errorf("daemon log:\n%s", log)
 	}
 }

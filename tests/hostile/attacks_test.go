@@ -66,10 +66,10 @@ func blockOff(b int) int { return hdr + b*cbs }
 
 // errName names an error by its errno ("EIO"), or says HANG.
 func errName(err error) string {
-	if err == errTimeout {
+	if err == harness.ErrTimeout {
 		return "HANG"
 	}
-	if e := errnoOf(err); e != 0 {
+	if e := harness.ErrnoOf(err); e != 0 {
 		return unix.ErrnoName(e)
 	}
 	return err.Error()
@@ -102,7 +102,7 @@ func (v *vol) readProbe(path string) string {
 		err := timed(v.mnt, func() (err error) { n, err = f.ReadAt(buf, b*blockSize); return })
 		if err != nil && n < len(buf) {
 			tokens = append(tokens, errName(err))
-			if err == errTimeout {
+			if err == harness.ErrTimeout {
 				break
 			}
 			continue
@@ -283,7 +283,7 @@ func (v *vol) mountProbe() string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, harness.Binary(v.t), "mount", "-f", "--passfile", harness.Passfile(v.t, harness.DefaultPassword), v.dir, v.mnt)
 	out, err := cmd.CombinedOutput()
-	detach(v.mnt)
+	harness.Detach(v.mnt)
 	switch {
 	case ctx.Err() != nil:
 		return "mount: HANG"

@@ -37,7 +37,7 @@ func TestSecretsInForegroundDaemon(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cdir, mnt := filepath.Join(t.TempDir(), "cipher"), t.TempDir()
 			harness.InitVolume(t, cdir, pw)
-			m, err := startFG(t, cdir, mnt, c.stdin, c.args(t)...)
+			m, err := harness.StartForeground(t, cdir, mnt, c.stdin, c.args(t)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,9 +56,9 @@ func TestSecretsInForegroundDaemon(t *testing.T) {
 			os.WriteFile(filepath.Join(cdir, "QUJDRA"), nil, 0o644)
 			os.ReadFile(filepath.Join(mnt, "f"))
 			os.ReadDir(mnt)
-			checkProc(t, m.pid())
-			m.stop()
-			log := m.log()
+			checkProc(t, m.PID())
+			m.Stop()
+			log := m.Log()
 			if !strings.Contains(log, "corrupt ciphertext") || !strings.Contains(log, "skipping undecryptable") {
 				t.Errorf("the daemon logged no corruption, so the log check below proves little:\n%s", log)
 			}
@@ -164,13 +164,13 @@ func TestAllowOtherOnlyOnRequest(t *testing.T) {
 		if got := mountsLine(mnt, "allow_other"); got != c.want {
 			t.Errorf("mount -f %v: allow_other in /proc/mounts = %v, want %v", c.args, got, c.want)
 		}
-		m.stop()
+		m.Stop()
 	}
 }
 
-func mustFGPw(t *testing.T, cdir, mnt string, extra ...string) *fgMount {
+func mustFGPw(t *testing.T, cdir, mnt string, extra ...string) *harness.Foreground {
 	t.Helper()
-	m, err := startFG(t, cdir, mnt, "", append([]string{"--passfile", harness.Passfile(t, pw)}, extra...)...)
+	m, err := harness.StartForeground(t, cdir, mnt, "", append([]string{"--passfile", harness.Passfile(t, pw)}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -324,27 +324,27 @@ func runAttack(t *testing.T, tp *template, a attack) string {
 		}
 		return got
 	}
-	m, err := startFG(t, v.dir, v.mnt, "", "--passfile", harness.Passfile(t, harness.DefaultPassword))
+	m, err := harness.StartForeground(t, v.dir, v.mnt, "", "--passfile", harness.Passfile(t, harness.DefaultPassword))
 	if err != nil {
 		return "mount failed: " + strings.SplitN(err.Error(), "\n", 2)[0]
 	}
 	got := a.probe(v)
-	_, hung := aborted.Load(v.mnt)
+	hung := harness.WasAborted(v.mnt)
 	if !hung {
 		checkOthers(t, v, a.touches)
 	}
-	log := m.log()
+	log := m.Log()
 	logged := strings.Contains(log, "corrupt ciphertext") || strings.Contains(log, "skipping undecryptable")
 	if logged {
 		got += "; logged"
 	} else {
 		got += "; no log"
 	}
-	if !m.alive() || strings.Contains(log, "panic") {
+	if !m.Alive() || strings.Contains(log, "panic") {
 		got += "; DAEMON DIED"
 		t.Logf("daemon log:\n%s", log)
 	}
-	m.stop()
+	m.Stop()
 	if after := treeDigest(v.outside); after != before {
 		t.Errorf("the directory outside CIPHERDIR changed")
 	}
