@@ -21,6 +21,29 @@ func xattrPath(d *dirHandle, disk string) string {
 	return procFD(d.fd) + "/" + disk
 }
 
+// xattrTarget is where one attribute of a node lives on disk.
+type xattrTarget struct {
+	d      *dirHandle
+	disk   string // the node's name in d
+	path   string // for the l*xattr calls
+	stored string // the encrypted attribute name
+}
+
+func (x *xattrTarget) close() { x.d.close() }
+
+// xattrTarget encrypts the attribute name and opens the node's directory.
+func (n *Node) xattrTarget(attr string) (*xattrTarget, syscall.Errno) {
+	stored, err := n.r.vol.Names.EncryptXattrName(attr)
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	d, disk, err := n.openParent()
+	if err != nil {
+		return nil, n.r.fail("", err)
+	}
+	return &xattrTarget{d: d, disk: disk, path: xattrPath(d, disk), stored: stored}, 0
+}
+
 var _ = (fusefs.NodeGetxattrer)((*Node)(nil))
 
 // Getxattr decrypts one attribute value (FORMAT §7).
@@ -28,22 +51,18 @@ func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 	if attr == capabilityXattr {
 		return 0, syscall.ENODATA
 	}
-	stored, err := n.r.vol.Names.EncryptXattrName(attr)
-	if err != nil {
-		return 0, toErrno(err)
+	x, errno := n.xattrTarget(attr)
+	if errno != 0 {
+		return 0, errno
 	}
-	d, disk, err := n.openParent()
-	if err != nil {
-		return 0, n.r.fail("", err)
-	}
-	defer d.close()
-	raw, err := getxattrAll(xattrPath(d, disk), stored)
+	defer x.close()
+	raw, err := getxattrAll(x.path, x.stored)
 	if err != nil {
 		return 0, toErrno(err)
 	}
 	value, err := n.r.vol.DecryptXattrValue(raw)
 	if err != nil {
-		return 0, n.r.fail(d.childPath(disk), err)
+		return 0, n.r.fail(x.d.childPath(x.disk), err)
 	}
 	if len(dest) < len(value) {
 		return uint32(len(value)), syscall.ERANGE
@@ -77,32 +96,24 @@ func (n *Node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 	if attr == capabilityXattr {
 		return syscall.EOPNOTSUPP
 	}
-	stored, err := n.r.vol.Names.EncryptXattrName(attr)
-	if err != nil {
-		return toErrno(err)
+	x, errno := n.xattrTarget(attr)
+	if errno != 0 {
+		return errno
 	}
-	d, disk, err := n.openParent()
-	if err != nil {
-		return n.r.fail("", err)
-	}
-	defer d.close()
-	return toErrno(unix.Lsetxattr(xattrPath(d, disk), stored, n.r.vol.EncryptXattrValue(data), int(flags)))
+	defer x.close()
+	return toErrno(unix.Lsetxattr(x.path, x.stored, n.r.vol.EncryptXattrValue(data), int(flags)))
 }
 
 var _ = (fusefs.NodeRemovexattrer)((*Node)(nil))
 
 // Removexattr removes one attribute.
 func (n *Node) Removexattr(ctx context.Context, attr string) syscall.Errno {
-	stored, err := n.r.vol.Names.EncryptXattrName(attr)
-	if err != nil {
-		return toErrno(err)
+	x, errno := n.xattrTarget(attr)
+	if errno != 0 {
+		return errno
 	}
-	d, disk, err := n.openParent()
-	if err != nil {
-		return n.r.fail("", err)
-	}
-	defer d.close()
-	return toErrno(unix.Lremovexattr(xattrPath(d, disk), stored))
+	defer x.close()
+	return toErrno(unix.Lremovexattr(x.path, x.stored))
 }
 
 var _ = (fusefs.NodeListxattrer)((*Node)(nil))
