@@ -28,6 +28,7 @@ func (f *File) state() (fileState, error) {
 		return fileState{}, fmt.Errorf("stat: %w", err)
 	}
 	size, _ := f.n.r.vol.Content.PlainSize(st.Size)
+	f.csize = st.Size
 	return fileState{size: size, mode: st.Mode, gid: st.Gid}, nil
 }
 
@@ -230,6 +231,7 @@ func (f *File) truncateLocked(size int64) error {
 		if err := unix.Ftruncate(f.fd, 0); err != nil {
 			return fmt.Errorf("truncate: %w", err)
 		}
+		f.csize = 0
 		f.setFileID(nil)
 		return nil
 	case size == st.size:
@@ -254,15 +256,21 @@ func (f *File) truncateLocked(size int64) error {
 		}
 		keep = keep[:k]
 	}
-	if err := unix.Ftruncate(f.fd, content.BlockCipherOffset(b)); err != nil {
-		return fmt.Errorf("truncate: %w", err)
-	}
+	// The shorter last block goes first, in place: it fits in the space
+	// the old one occupies, so neither step can fail for lack of space
+	// with the old block already gone.
+	end := content.BlockCipherOffset(b)
 	if k > 0 {
 		sealed := content.SealBlock(nil, keep, b, id)
-		if err := f.pwrite(sealed, content.BlockCipherOffset(b)); err != nil {
+		if err := f.pwrite(sealed, end); err != nil {
 			return fmt.Errorf("rewrite block %d: %w", b, err)
 		}
+		end += int64(len(sealed))
 	}
+	if err := unix.Ftruncate(f.fd, end); err != nil {
+		return fmt.Errorf("truncate: %w", err)
+	}
+	f.csize = end
 	return nil
 }
 
@@ -285,24 +293,38 @@ func preadFull(fd int, buf []byte, off int64) (int, error) {
 	return total, nil
 }
 
-// pwrite writes ciphertext at off after reserving the disk space for it.
-// Without the reservation a full disk cuts a pwrite short in the middle of
-// a block that is being rewritten in place (growing a partial last block,
-// say), and the old, acknowledged content of that block is lost: it no
-// longer authenticates. fallocate(KEEP_SIZE) fails with ENOSPC before any
-// byte changes. Only the written range is reserved, so holes stay holes.
+// pwrite writes ciphertext at off so that a full disk never costs data
+// that was already acknowledged:
+//   - a write that rewrites the end of the file and extends it (growing a
+//     partial last block) first reserves the extension with
+//     fallocate(KEEP_SIZE). Without that, ENOSPC would cut the pwrite short
+//     after the old block was partly overwritten, and the block would no
+//     longer authenticate;
+//   - a write wholly beyond the end that fails is cut back to the old size,
+//     so no unreadable, unacknowledged tail stays behind;
+//   - a write inside the file reuses allocated space (holes excepted).
+//
+// f.csize, the ciphertext size, is maintained under the content lock.
 func (f *File) pwrite(buf []byte, off int64) error {
-	if !f.n.r.noFallocate.Load() {
-		err := unix.Fallocate(f.fd, unix.FALLOC_FL_KEEP_SIZE, off, int64(len(buf)))
+	end := off + int64(len(buf))
+	if off < f.csize && end > f.csize && !f.n.r.noFallocate.Load() {
+		err := unix.Fallocate(f.fd, unix.FALLOC_FL_KEEP_SIZE, off, end-off)
 		switch err {
 		case nil:
 		case unix.EOPNOTSUPP, unix.ENOSYS:
 			f.n.r.noFallocate.Store(true) // the backing filesystem cannot; write anyway
 		default:
-			return fmt.Errorf("reserve %d bytes at %d: %w", len(buf), off, err)
+			return fmt.Errorf("reserve %d bytes at %d: %w", end-off, off, err)
 		}
 	}
-	return pwriteFull(f.fd, buf, off)
+	if err := pwriteFull(f.fd, buf, off); err != nil {
+		if off >= f.csize {
+			_ = unix.Ftruncate(f.fd, f.csize)
+		}
+		return err
+	}
+	f.csize = max(f.csize, end)
+	return nil
 }
 
 // pwriteFull writes all of buf at off.

@@ -20,6 +20,9 @@ type File struct {
 	unchanged bool
 	// wrote: this handle changed the content (guarded by n.contentMu).
 	wrote bool
+	// csize is the ciphertext size as of the last state() or write
+	// (guarded by n.contentMu; see pwrite).
+	csize int64
 }
 
 func (n *Node) newFile(fd int) *File {

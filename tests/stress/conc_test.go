@@ -153,6 +153,11 @@ func TestConcurrency(t *testing.T) {
 		})
 	}
 	for i := 0; i < 2; i++ {
+		// Created before any worker runs: the shell reader globs own/*,
+		// which must never be empty.
+		if err := os.WriteFile(filepath.Join(mnt, "own", fmt.Sprintf("f%d", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		goWorker(fmt.Sprintf("private%d", i), func(pr *progress, s sink) {
 			count("private-file ops", runPrivateFile(filepath.Join(mnt, "own", fmt.Sprintf("f%d", i)), seed+uint64(i), deadline, pr, s))
 		})
