@@ -193,9 +193,21 @@ var _ = (fusefs.NodeFsyncer)((*Node)(nil))
 
 // Fsync flushes a file through its handle, and a directory (or a file the
 // kernel names without a handle) through a descriptor opened for the call.
+// A directory's IV file is flushed with it (it is written without fsync).
 func (n *Node) Fsync(ctx context.Context, f fusefs.FileHandle, flags uint32) syscall.Errno {
 	if fh, ok := f.(*File); ok {
 		return fh.Fsync(ctx, flags)
+	}
+	if n.IsDir() {
+		d, err := n.openDir()
+		if err != nil {
+			return n.r.fail("", err)
+		}
+		err = n.r.vol.SyncDirIV(d.fd)
+		d.close()
+		if err != nil {
+			return n.r.fail("", err)
+		}
 	}
 	d, disk, err := n.openParent()
 	if err != nil {

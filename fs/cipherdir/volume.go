@@ -76,7 +76,11 @@ func writeRootDirIV(dir string) error {
 		return err
 	}
 	defer closeFD(fd)
-	return WriteDirIV(fd)
+	if err := WriteDirIV(fd); err != nil {
+		return err
+	}
+	// Durable before the config that makes dir a volume is written.
+	return (&Volume{DirIV: true}).SyncDirIV(fd)
 }
 
 // LoadConfig reads and validates CIPHERDIR/gocryptfs.conf.
