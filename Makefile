@@ -37,6 +37,10 @@ help:
 	@echo "make check-deps  import-direction rules (tests/arch)"
 	@echo "make install     install bin/veilfs into \$$(DESTDIR)\$$(PREFIX)/bin (PREFIX=$(PREFIX))"
 	@echo "make clean       remove bin/"
+	@echo "make bench       side-by-side benchmark vs native/loopback/gocryptfs/securefs -> bench/results.md + .png (root, ~10 min)"
+	@echo "make bench-quick the same, small sizes and 1 rep (~2 min)"
+	@echo "make bench-go    go test -bench of the cipher and name hot paths (BENCHTIME=$(BENCHTIME) each, < 1 min)"
+	@echo "make bench-mem   veilfs daemon peak RSS while streaming a 4 GiB file in and out (root)"
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/veilfs ./cmd/veilfs
@@ -80,7 +84,8 @@ e2e:
 
 # The long variant of tests/stress (`make test` runs the short one as part of
 # e2e). Step 1: the data exerciser, VEILFS_FSX_OPS operations per seed on
-# every volume kind ("rand" adds a clock seed, logged for replay). Step 2,
+# every volume kind ("rand" adds a clock seed, logged for replay), then
+# VEILFS_CRASH_ITERS SIGKILLs of the daemon and of passwd. Step 2,
 # against a daemon built with -race (a race report fails the run): a shorter
 # exerciser pass, then the concurrency workload for VEILFS_STRESS_DURATION.
 # Each can be overridden: make stress VEILFS_FSX_OPS=500000 VEILFS_STRESS_DURATION=30m
@@ -88,11 +93,14 @@ VEILFS_FSX_OPS         ?= 100000
 VEILFS_FSX_SEEDS       ?= 1,2,rand
 VEILFS_FSX_RACE_OPS    ?= 20000
 VEILFS_STRESS_DURATION ?= 5m
+VEILFS_CRASH_ITERS     ?= 150
 STRESS_TIMEOUT         ?= 120m
 
 stress:
 	VEILFS_REQUIRE_FUSE=1 VEILFS_FSX_OPS=$(VEILFS_FSX_OPS) VEILFS_FSX_SEEDS=$(VEILFS_FSX_SEEDS) \
 		$(GO) test -count=1 -timeout $(STRESS_TIMEOUT) -v -run '^TestFSX$$' ./tests/stress/
+	VEILFS_REQUIRE_FUSE=1 VEILFS_CRASH_ITERS=$(VEILFS_CRASH_ITERS) VEILFS_PASSWD_CRASH_ITERS=$(VEILFS_CRASH_ITERS) \
+		$(GO) test -count=1 -timeout $(STRESS_TIMEOUT) -v -run 'TestCrash' ./tests/faults/
 	VEILFS_REQUIRE_FUSE=1 VEILFS_BUILDFLAGS=-race VEILFS_STRESS_RACE=1 \
 		VEILFS_FSX_OPS=$(VEILFS_FSX_RACE_OPS) VEILFS_FSX_SEEDS=7 VEILFS_STRESS_DURATION=$(VEILFS_STRESS_DURATION) \
 		$(GO) test -count=1 -timeout $(STRESS_TIMEOUT) -v ./tests/stress/
@@ -105,3 +113,24 @@ install: build
 
 clean:
 	rm -rf bin
+
+# Benchmarks; bench/README.md explains them. bench and bench-mem need root and
+# /dev/fuse, install gocryptfs, securefs, fio and gnuplot-nox when missing, and
+# build bin/veilfs themselves. Their knobs are environment variables, e.g.
+#   make bench REPS=1 SEQ_MB=64 SYSTEMS="loopback veilfs" WORKLOADS="seqwrite seqread"
+# (variables given on the make command line reach the scripts' environment).
+BENCHTIME ?= 200ms
+
+.PHONY: bench bench-quick bench-go bench-mem
+
+bench:
+	GO=$(GO) ./bench/run.sh
+
+bench-quick:
+	GO=$(GO) ./bench/run.sh --quick --out bench/results-quick.md
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./cipher/ ./nametransform/
+
+bench-mem:
+	GO=$(GO) ./bench/mem.sh
