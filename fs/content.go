@@ -146,19 +146,34 @@ func (f *File) writeAt(data []byte, off, size int64) error {
 	first := uint64(off / blockSize)
 	end := off + int64(len(data))
 	last := uint64((end - 1) / blockSize)
+	start := int64(first) * blockSize
+	regionEnd := max(end, min(size, int64(last+1)*blockSize))
+	lastStart := int64(last) * blockSize
+
+	// Journal the ciphertext this write will change: from the header (new
+	// file) or the padded old last block or the first block, to the end of
+	// the last block written.
+	lo := content.BlockCipherOffset(first)
+	if header != nil {
+		lo = 0
+	} else if size%blockSize != 0 && uint64((size-1)/blockSize) < first {
+		lo = content.BlockCipherOffset(uint64((size - 1) / blockSize))
+	}
+	hi := content.BlockCipherOffset(last) + regionEnd - lastStart + int64(content.Overhead())
+	if err := f.journalBegin(lo, hi); err != nil {
+		return err
+	}
+	defer f.journalEnd()
 	if err := f.padLastBlock(size, first, id); err != nil {
 		return err
 	}
 
 	// The plaintext of every touched block: old content where the write
 	// leaves it, zeros in a gap, then the new data.
-	start := int64(first) * blockSize
-	regionEnd := max(end, min(size, int64(last+1)*blockSize))
 	pbuf := f.n.r.bufs.get(int(regionEnd - start))
 	defer f.n.r.bufs.put(pbuf)
 	plain := pbuf[:regionEnd-start]
 	clear(plain)
-	lastStart := int64(last) * blockSize
 	if start < size && (off > start || (first == last && end < min(size, start+blockSize))) {
 		if _, err := f.readBlock(plain[:0], first, id); err != nil {
 			return err
@@ -262,6 +277,12 @@ func (f *File) truncateLocked(size int64) error {
 	end := content.BlockCipherOffset(b)
 	if k > 0 {
 		sealed := content.SealBlock(nil, keep, b, id)
+		// Until the ftruncate below, the rewritten block is followed by
+		// the rest of the old one: journal it (see journal.go).
+		if err := f.journalBegin(end, end+int64(len(sealed))); err != nil {
+			return err
+		}
+		defer f.journalEnd()
 		if err := f.pwrite(sealed, end); err != nil {
 			return fmt.Errorf("rewrite block %d: %w", b, err)
 		}

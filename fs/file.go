@@ -23,6 +23,8 @@ type File struct {
 	// csize is the ciphertext size as of the last state() or write
 	// (guarded by n.contentMu; see pwrite).
 	csize int64
+	// rec is the undo-journal record of this handle (journal.go).
+	rec *record
 }
 
 func (n *Node) newFile(fd int) *File {
@@ -190,6 +192,9 @@ func (f *File) Release(ctx context.Context) syscall.Errno {
 	f.n.idMu.Lock()
 	f.n.stamp = stamp
 	f.n.idMu.Unlock()
+	f.n.contentMu.Lock()
+	f.journalClose()
+	f.n.contentMu.Unlock()
 	return toErrno(unix.Close(f.fd))
 }
 

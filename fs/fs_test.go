@@ -69,7 +69,7 @@ func newTestMount(t *testing.T, opts config.CreateOptions) *testMount {
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	tm.m, err = MountVolume(tm.mnt, vol, Options{Logger: log.New(tm.log, "", 0)})
+	tm.m, err = MountVolume(tm.mnt, vol, Options{Logger: log.New(tm.log, "", 0), JournalDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("mount: %v", err)
 	}

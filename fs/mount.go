@@ -44,6 +44,11 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		r.close()
 		return nil, fmt.Errorf("root directory of %s: %w", vol.Dir, err)
 	}
+	// Before serving: undo the writes a killed daemon left half done.
+	if r.journal, err = openJournal(opts.JournalDir, r); err != nil {
+		r.close()
+		return nil, err
+	}
 	unix.Umask(0)
 	timeout := cacheTimeout
 	fsName := opts.FsName
@@ -83,6 +88,7 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		NullPermissions: true,
 	})
 	if err != nil {
+		r.journal.remove()
 		r.close()
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
@@ -93,6 +99,7 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 // resources.
 func (m *Mount) Wait() {
 	m.server.Wait()
+	m.root.journal.remove()
 	m.root.close()
 }
 

@@ -29,16 +29,21 @@ type Options struct {
 	// OnCorruption, if set, is called for every corrupt ciphertext object
 	// found, in addition to the log line.
 	OnCorruption func(cipherPath string, err error)
+	// JournalDir is where the undo journal lives (journal.go): a directory
+	// that survives the daemon but need not survive a reboot, such as
+	// /run/veilfs. Empty disables the journal.
+	JournalDir string
 }
 
 // root is the state shared by all nodes of one mount. It lives as long as
 // the mount; nothing here is package-global.
 type root struct {
-	vol    *cipherdir.Volume
-	rootfd int // CIPHERDIR, opened once at mount time
-	opts   Options
-	log    *log.Logger
-	bufs   bufferPool
+	vol     *cipherdir.Volume
+	rootfd  int // CIPHERDIR, opened once at mount time
+	journal *journal
+	opts    Options
+	log     *log.Logger
+	bufs    bufferPool
 
 	start       time.Time // for monotonic cache expiry times
 	corruptions atomic.Uint64

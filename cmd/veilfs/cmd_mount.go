@@ -176,8 +176,20 @@ func (c *cli) readMountSecret(o *mountFlags) (*secret, error) {
 }
 
 // mountOptions merges --ro, --allow-other and -o into fs.Options.
+// journalBase is where mount daemons keep their undo journals: a runtime
+// directory, which outlives a killed daemon but not a reboot (fs/journal.go).
+func journalBase() string {
+	if os.Geteuid() == 0 {
+		return "/run/veilfs"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "veilfs")
+	}
+	return ""
+}
+
 func mountOptions(o *mountFlags) (veilfs.Options, error) {
-	opts := veilfs.Options{ReadOnly: o.readOnly, AllowOther: o.allowOther}
+	opts := veilfs.Options{ReadOnly: o.readOnly, AllowOther: o.allowOther, JournalDir: journalBase()}
 	for _, list := range o.options {
 		for _, opt := range strings.Split(list, ",") {
 			switch opt = strings.TrimSpace(opt); opt {
@@ -259,6 +271,10 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, ready func()) error 
 	// A core dump of this process would contain the keys.
 	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 0, Max: 0}); err != nil {
 		logger.Printf("warning: cannot disable core dumps: %v", err)
+	}
+	if opts.JournalDir == "" {
+		logger.Printf("warning: no runtime directory for the undo journal (XDG_RUNTIME_DIR is unset): " +
+			"if this daemon is killed during a write, that write may leave one unreadable block per file")
 	}
 	vol, err := openVolume(dir, s)
 	if err != nil {
