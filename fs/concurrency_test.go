@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 )
@@ -304,4 +306,35 @@ func findCipherFileByContent(t *testing.T, tm *testMount, name string) string {
 		t.Fatal(err)
 	}
 	return filepath.Join(tm.cipherDir, disk)
+}
+
+// TestAccess: without --allow-other the kernel leaves access(2) to the
+// daemon (no default_permissions); the answers must match a plain
+// directory's. As root only X_OK can be refused: no execute bit anywhere.
+func TestAccess(t *testing.T) {
+	tm := newTestMount(t, config.CreateOptions{})
+	plain := t.TempDir()
+	for _, dir := range []string{plain, tm.mnt} {
+		for name, mode := range map[string]os.FileMode{"noexec": 0o644, "exec": 0o744, "none": 0} {
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, name := range []string{"noexec", "exec", "none"} {
+		for _, mask := range []uint32{unix.R_OK, unix.W_OK, unix.X_OK} {
+			want := unix.Access(filepath.Join(plain, name), mask)
+			got := unix.Access(filepath.Join(tm.mnt, name), mask)
+			if want != got {
+				t.Errorf("access(%s, %d): plain directory %v, veilfs %v", name, mask, want, got)
+			}
+		}
+	}
+	if unix.Access(filepath.Join(tm.mnt, "noexec"), unix.X_OK) == nil {
+		t.Error("X_OK granted on a file without execute bits")
+	}
 }

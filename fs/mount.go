@@ -2,6 +2,7 @@ package fs
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -64,10 +65,8 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		// blocks for SealBlocks/OpenBlocks to spread across cores.
 		MaxWrite:     maxRequest,
 		MaxReadAhead: maxRequest,
-		// The kernel checks permissions against our attributes, as for a
-		// plain directory; required for safety with --allow-other.
-		Options: append([]string{"default_permissions"}, opts.ExtraMountOptions...),
-		Debug:   opts.Debug,
+		Options:      slices.Clone(opts.ExtraMountOptions),
+		Debug:        opts.Debug,
 		// We clear setuid/setgid on unprivileged writes ourselves
 		// (File.dropPrivileges); the kernel then stops sending a
 		// GETXATTR security.capability before every write.
@@ -76,6 +75,16 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 	}
 	if opts.ReadOnly {
 		mo.Options = append(mo.Options, "ro")
+	}
+	// With other users in the mount, the kernel must check their
+	// permissions against our attributes, as for a plain directory.
+	// Without allow_other only the user who mounted (the daemon's own
+	// user) gets in, and the backing filesystem checks that same user
+	// anyway; default_permissions would then only cost a GETATTR of the
+	// parent before every create and unlink (the operation before changed
+	// it). gocryptfs makes the same choice.
+	if opts.AllowOther {
+		mo.Options = append(mo.Options, "default_permissions")
 	}
 	server, err := fusefs.Mount(mountpoint, r.newNode(), &fusefs.Options{
 		MountOptions:   mo,

@@ -222,6 +222,20 @@ func (n *Node) Fsync(ctx context.Context, f fusefs.FileHandle, flags uint32) sys
 	return toErrno(unix.Fsync(fd))
 }
 
+var _ = (fusefs.NodeAccesser)((*Node)(nil))
+
+// Access answers access(2) when the kernel does not check permissions
+// itself (mounts without allow_other): the backing file's permissions for
+// the daemon's user, who is the only user such a mount lets in.
+func (n *Node) Access(ctx context.Context, mask uint32) syscall.Errno {
+	d, disk, err := n.openParent()
+	if err != nil {
+		return n.r.fail("", err)
+	}
+	defer d.close()
+	return toErrno(unix.Faccessat(d.fd, disk, mask, unix.AT_SYMLINK_NOFOLLOW))
+}
+
 var _ = (fusefs.NodeStatfser)((*Node)(nil))
 
 // Statfs reports the backing filesystem of CIPHERDIR.
