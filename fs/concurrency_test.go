@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -336,5 +337,25 @@ func TestAccess(t *testing.T) {
 	}
 	if unix.Access(filepath.Join(tm.mnt, "noexec"), unix.X_OK) == nil {
 		t.Error("X_OK granted on a file without execute bits")
+	}
+}
+
+// TestReadahead: as root the mount's readahead is raised to the request
+// size (FUSE would otherwise cap sequential reads at 128 KiB per request).
+func TestReadahead(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("only root can raise a mount's readahead")
+	}
+	tm := newTestMount(t, config.CreateOptions{})
+	var st unix.Stat_t
+	if err := unix.Stat(tm.mnt, &st); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev)))
+	if err != nil {
+		t.Skipf("no bdi entry: %v", err)
+	}
+	if got := strings.TrimSpace(string(b)); got != fmt.Sprint(maxRequest>>10) {
+		t.Fatalf("read_ahead_kb = %s, want %d", got, maxRequest>>10)
 	}
 }

@@ -2,7 +2,9 @@ package fs
 
 import (
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -101,7 +103,21 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		r.close()
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
+	raiseReadahead(mountpoint)
 	return &Mount{server: server, root: r}, nil
+}
+
+// raiseReadahead lets the kernel read ahead maxRequest at a time. FUSE
+// caps readahead at the mount's bdi setting (128 KiB by default) whatever
+// the filesystem offers, so each cold sequential read would cost a round
+// trip per 128 KiB. Only root may change it; for others this is a no-op.
+func raiseReadahead(mountpoint string) {
+	var st unix.Stat_t
+	if err := unix.Stat(mountpoint, &st); err != nil {
+		return
+	}
+	bdi := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
+	_ = os.WriteFile(bdi, []byte(strconv.Itoa(maxRequest>>10)), 0)
 }
 
 // Wait blocks until the filesystem is unmounted, then releases the mount's
