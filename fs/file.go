@@ -183,18 +183,15 @@ var _ = (fusefs.FileReleaser)((*File)(nil))
 func (f *File) Release(ctx context.Context) syscall.Errno {
 	var st unix.Stat_t
 	stamp := cacheStamp{}
-	f.n.contentMu.RLock()
-	wrote := f.wrote
-	f.n.contentMu.RUnlock()
-	if !wrote && unix.Fstat(f.fd, &st) == nil {
+	f.n.contentMu.Lock()
+	if !f.wrote && unix.Fstat(f.fd, &st) == nil {
 		stamp = stampOf(&st)
 	}
+	f.journalClose()
+	f.n.contentMu.Unlock()
 	f.n.idMu.Lock()
 	f.n.stamp = stamp
 	f.n.idMu.Unlock()
-	f.n.contentMu.Lock()
-	f.journalClose()
-	f.n.contentMu.Unlock()
 	return toErrno(unix.Close(f.fd))
 }
 

@@ -123,7 +123,7 @@ func (d *daemon) checkLeaks(t testing.TB, mnt string) {
 			t.Errorf("daemon of %s (pid %d) is gone before unmount: %v", mnt, d.pid, err)
 			return
 		}
-		extra := subtract(cur, d.baseline)
+		extra := Subtract(cur, d.baseline)
 		if len(extra) == 0 {
 			return
 		}
@@ -168,9 +168,8 @@ func processAlive(pid int) bool {
 	return true
 }
 
-// subtract returns the elements of a not matched one-for-one in b (both
-// sorted).
-func subtract(a, b []string) []string {
+// Subtract returns the elements of a not matched one-for-one in b.
+func Subtract(a, b []string) []string {
 	count := map[string]int{}
 	for _, x := range b {
 		count[x]++

@@ -121,7 +121,7 @@ func TestBackingFDsAndSubtract(t *testing.T) {
 	if len(got) != 1 || got[0] != filepath.Join(dir, "held") {
 		t.Errorf("backingFDs = %q", got)
 	}
-	if extra := subtract([]string{"a", "a", "b"}, []string{"a"}); strings.Join(extra, ",") != "a,b" {
+	if extra := Subtract([]string{"a", "a", "b"}, []string{"a"}); strings.Join(extra, ",") != "a,b" {
 		t.Errorf("subtract = %q", extra)
 	}
 	if processAlive(1<<22 + 12345) {

@@ -236,7 +236,7 @@ func (m *fgMount) checkFDs(t testing.TB) (before, after int, beforeBacking, afte
 			t.Errorf("daemon %d is gone (fd check)\n%s", m.pid, m.stderr)
 			return m.baseAll, -1, len(m.baseFDs), -1
 		}
-		extra := subtract(cur, m.baseFDs)
+		extra := harness.Subtract(cur, m.baseFDs)
 		if len(extra) == 0 {
 			return m.baseAll, all, len(m.baseFDs), len(cur)
 		}
@@ -265,22 +265,6 @@ func describeFDs(targets []string) string {
 		}
 	}
 	return fmt.Sprintf("%v: %s", kinds, truncate(strings.Join(targets, " "), 3000))
-}
-
-func subtract(a, b []string) []string {
-	count := map[string]int{}
-	for _, x := range b {
-		count[x]++
-	}
-	var out []string
-	for _, x := range a {
-		if count[x] > 0 {
-			count[x]--
-			continue
-		}
-		out = append(out, x)
-	}
-	return out
 }
 
 // unmount unmounts with `veilfs unmount` (retrying while busy), waits for the
