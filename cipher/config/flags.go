@@ -21,12 +21,20 @@ const (
 	FlagFIDO2             Flag = "FIDO2"
 )
 
+// FlagRotation marks a volume whose master-key rotation (veilfs rotate)
+// has started and not finished: its files are partly under the old key,
+// partly under the new one. It is veilfs's own flag, unknown to gocryptfs,
+// which therefore refuses the volume cleanly ("Unknown feature flag")
+// instead of showing a half-rotated tree.
+const FlagRotation Flag = "VeilfsRotationInProgress"
+
 // known reports whether f is one of the flags of FORMAT §11 (validation
 // rule 4). Matching is exact, as in gocryptfs.
 func (f Flag) known() bool {
 	switch f {
 	case FlagHKDF, FlagGCMIV128, FlagDirIV, FlagEMENames, FlagLongNames, FlagRaw64,
-		FlagPlaintextNames, FlagAESSIV, FlagXChaCha20Poly1305, FlagLongNameMax, FlagFIDO2:
+		FlagPlaintextNames, FlagAESSIV, FlagXChaCha20Poly1305, FlagLongNameMax, FlagFIDO2,
+		FlagRotation:
 		return true
 	}
 	return false

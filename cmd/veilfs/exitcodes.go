@@ -30,6 +30,7 @@ import (
 //	      a feature flag this veilfs does not support                malformed file, veilfs keeps one code
 //	  24  gocryptfs.conf could not be written (passwd)              same (WriteConf)
 //	  25  unmount failed: busy, not mounted, not a FUSE mount       veilfs only (25 is Profiler there)
+//	  40  a key rotation is unfinished: run veilfs rotate           veilfs only
 //
 // A Go panic exits with 2, which is why no code here uses it.
 const (
@@ -47,6 +48,7 @@ const (
 	exitOpenConf      = 23
 	exitWriteConf     = 24
 	exitUnmount       = 25
+	exitRotating      = 40
 )
 
 // Error classes. A sub-command tags an error with one of these through fail
@@ -64,6 +66,7 @@ var (
 	errOpenConf      = errors.New("cannot open config")
 	errWriteConf     = errors.New("cannot write config")
 	errUnmount       = errors.New("unmount failed")
+	errRotating      = errors.New("rotation unfinished")
 
 	// errHelpShown means the usage text was printed on request: exit 0, print nothing more.
 	errHelpShown = errors.New("help shown")
@@ -92,6 +95,7 @@ var exitCodes = []struct {
 	{exitOpenConf, is(errOpenConf)},
 	{exitWriteConf, is(errWriteConf)},
 	{exitUnmount, is(errUnmount)},
+	{exitRotating, is(errRotating)},
 }
 
 func is(target error) func(error) bool {

@@ -69,7 +69,7 @@ type command struct {
 // commands lists the sub-commands in the order the help shows them. help and
 // version are handled by dispatch.
 func commands() []*command {
-	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &infoCommand}
+	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &rotateCommand, &infoCommand}
 }
 
 func lookupCommand(name string) *command {

@@ -35,8 +35,19 @@ func checkCipherDir(dir string) error {
 }
 
 // loadConfig checks dir and loads its gocryptfs.conf, before any password is
-// asked for, so that a wrong directory is reported at once.
+// asked for, so that a wrong directory is reported at once. A volume in the
+// middle of a key rotation is refused: only rotate may touch it.
 func loadConfig(dir string) (*config.File, string, error) {
+	f, path, err := readConfig(dir)
+	if err == nil && f.Rotating() {
+		return nil, "", failf(errRotating, []string{"run 'veilfs rotate " + dir + "' with the same password to finish it; nothing is lost"},
+			"a master-key rotation of %s was interrupted; the volume cannot be used until it is finished", dir)
+	}
+	return f, path, err
+}
+
+// readConfig is loadConfig without the rotation check.
+func readConfig(dir string) (*config.File, string, error) {
 	if err := checkCipherDir(dir); err != nil {
 		return nil, "", err
 	}

@@ -151,3 +151,16 @@ func newVolume(dir string, conf *config.File, master []byte) (*Volume, error) {
 func (v *Volume) Wipe() {
 	v.Content.Wipe()
 }
+
+// OpenWithConfig unlocks the volume in dir with master under conf, which
+// need not be the config on disk: a key rotation works with the old and
+// the new volume side by side.
+func OpenWithConfig(dir string, conf *config.File, master []byte) (*Volume, error) {
+	if len(master) != cipher.MasterKeySize {
+		return nil, fmt.Errorf("master key has %d bytes, want %d", len(master), cipher.MasterKeySize)
+	}
+	if err := conf.Validate(); err != nil {
+		return nil, err
+	}
+	return newVolume(dir, conf, master)
+}

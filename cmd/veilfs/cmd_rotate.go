@@ -1,0 +1,216 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/veilfs/veilfs/cipher"
+	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/rotate"
+)
+
+var rotateCommand = command{
+	name:    "rotate",
+	summary: "re-encrypt a volume under a new master key",
+	usage:   rotateUsage,
+	run:     runRotate,
+}
+
+const rotateUsage = `Usage: veilfs rotate [options] CIPHERDIR
+
+Re-encrypt the volume in CIPHERDIR, in place, under a new random master key:
+every file's content, every name, symlink target and xattr. Use it when a
+password leaked, a device was lost or someone's access must be revoked:
+changing the password (veilfs passwd) does not lock out anyone who ever had
+the master key or an old copy of gocryptfs.conf, rotation does.
+
+The volume must not be mounted. Extra disk space is one file's size at a
+time. Modes, owners, times and hard links are kept. The old key keeps
+working until the very end, when gocryptfs.conf switches to the new key in
+one atomic step.
+
+If rotate is interrupted (Ctrl-C, crash, power loss), the volume refuses to
+mount until 'veilfs rotate CIPHERDIR' is run again with the same (old)
+password; it finishes the job from where it stopped. Nothing is lost.
+
+The password (or other unlocker) comes from the usual options. The volume
+keeps the password it was unlocked with unless --new-passfile is given; when
+it was unlocked with the master key, a new password is asked for. Extra
+unlockers (veilfs keys) keep working: each is given the new key.
+
+The new master key is printed once at the end, as by init.
+
+Options:
+      --passfile FILE        read the password from the first line of FILE
+      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
+      --masterkey-file FILE  use the master key in FILE instead of a password
+      --masterkey -          read the master key from standard input (or the terminal)
+      --new-passfile FILE    set this new password (first line of FILE)
+      --xchacha              switch content encryption to XChaCha20-Poly1305
+      --longnamemax N        switch the long-name threshold to N (62..255)
+  -q, --quiet                no progress bar, no summary (errors still shown)
+  -h, --help                 show this help
+
+Exit codes: 0 done; 12 wrong password; 11 a file could not be rewritten
+(the message names it; the volume is unharmed, fix it and run rotate again);
+40 when another command meets an unfinished rotation.
+
+Examples:
+  $ veilfs rotate ~/vault.enc
+  $ veilfs rotate --passfile pw.txt --new-passfile new-pw.txt ~/vault.enc
+  $ veilfs rotate --xchacha ~/vault.enc
+`
+
+func runRotate(c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd.name)
+	pf := addPasswordFlags(fs)
+	var newPassfile, mkArg, mkFile string
+	var quiet bool
+	var format config.FormatChange
+	fs.StringVar(&mkArg, "masterkey", "", "use the master key `HEX`, or - to read it")
+	fs.StringVar(&mkFile, "masterkey-file", "", "read the master key from `FILE`")
+	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
+	fs.BoolVar(&format.XChaCha, "xchacha", false, "switch content encryption to XChaCha20-Poly1305")
+	fs.IntVar(&format.LongNameMax, "longnamemax", 0, "switch the long-name threshold to `N`")
+	fs.BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no summary")
+	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
+		return err
+	}
+	if err := pf.validate(); err != nil {
+		return err
+	}
+	dir, err := absPath(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	f, path, err := readConfig(dir)
+	if err != nil {
+		return err
+	}
+
+	var master, password []byte
+	if mkArg != "" || mkFile != "" {
+		if master, err = c.readMasterKey(mkArg, mkFile); err != nil {
+			return err
+		}
+	} else {
+		if password, err = c.readPassword(pf, "Password: ", false); err != nil {
+			return err
+		}
+		defer cipher.Wipe(password)
+		if master, err = f.UnlockMasterKey(password); err != nil {
+			if errors.Is(err, config.ErrWrongPassword) {
+				return fail(nil, err, "give the volume's current password (for an interrupted rotation: the old one)")
+			}
+			return fail(errOpenConf, fmt.Errorf("unlock %s: %w", path, err))
+		}
+	}
+	defer cipher.Wipe(master)
+
+	newPw := password
+	if newPassfile != "" || password == nil {
+		if newPw, err = c.readNewPassword(newPassfile); err != nil {
+			return err
+		}
+		defer cipher.Wipe(newPw)
+	}
+
+	bar := newRotateBar(c.stderr, quiet)
+	start := time.Now()
+	res, err := rotate.Run(dir, f, master, rotate.Options{
+		Format: format,
+		Wrap: func(f *config.File, newMaster []byte) error {
+			return f.Rewrap(newMaster, newPw, 0)
+		},
+		Progress: bar.update,
+		Warn:     func(msg string) { bar.clear(); warningf(c.stderr, "%s", msg) },
+	})
+	bar.clear()
+	switch {
+	case errors.Is(err, rotate.ErrAlreadyDone):
+		fmt.Fprintf(c.stdout, "The rotation of %s had already finished; removed its leftover journal.\n", dir)
+		return nil
+	case errors.Is(err, rotate.ErrMounted):
+		return fail(nil, err, "unmount it (veilfs unmount MOUNTPOINT), then run veilfs rotate again")
+	case err != nil:
+		return fail(nil, fmt.Errorf("rotate %s: %w", dir, err),
+			"nothing is lost: the volume is still readable with its old key; fix the problem, then run 'veilfs rotate "+dir+"' again to finish")
+	}
+	defer cipher.Wipe(res.NewMaster)
+	if !quiet {
+		printRotateSummary(c.stderr, res, time.Since(start))
+	}
+	printRotateDone(c.stdout, dir, res.NewMaster)
+	return nil
+}
+
+// rotateBar is the progress bar on a terminal; a no-op elsewhere.
+type rotateBar struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+	off bool
+}
+
+func newRotateBar(w io.Writer, quiet bool) *rotateBar {
+	f, ok := w.(*os.File)
+	return &rotateBar{w: w, off: quiet || !ok || !term.IsTerminal(int(f.Fd()))}
+}
+
+func (b *rotateBar) update(p rotate.Progress) {
+	if b.off {
+		return
+	}
+	if b.bar == nil {
+		b.bar = progressbar.NewOptions64(max(p.TotalBytes, 1),
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	b.bar.Describe(fmt.Sprintf("%d/%d files", p.Files, p.TotalFiles))
+	b.bar.Set64(p.Bytes)
+}
+
+func (b *rotateBar) clear() {
+	if b.bar != nil {
+		b.bar.Clear()
+	}
+}
+
+func printRotateSummary(w io.Writer, res *rotate.Result, took time.Duration) {
+	p := res.Progress
+	secs := max(took.Seconds(), 1e-3)
+	verb := "Rotated"
+	if res.Resumed {
+		verb = "Finished the interrupted rotation:"
+	}
+	fmt.Fprintf(w, "%s %d files (%.1f MB) and %d directories in %.1f s: %.1f MB/s, %.0f files/s\n",
+		verb, p.Files, float64(p.Bytes)/1e6, p.Dirs, took.Seconds(), float64(p.Bytes)/1e6/secs, float64(p.Files)/secs)
+}
+
+// printRotateDone prints the new master key once, laid out as init does.
+func printRotateDone(w io.Writer, dir string, master []byte) {
+	const indent = "    "
+	buf := make([]byte, 0, 512)
+	buf = fmt.Appendf(buf, "%s is now encrypted under a new master key:\n\n%s", dir, indent)
+	buf = appendMasterKey(buf, master, indent)
+	buf = append(buf, `
+
+Write it down and keep it offline. The old master key and old copies of
+gocryptfs.conf no longer open this volume. They still decrypt OLD copies
+of its ciphertext (backups, your sync service's version history): delete
+those where the old key may have leaked.
+`...)
+	w.Write(buf)
+	cipher.Wipe(buf)
+}
