@@ -36,6 +36,7 @@ Usage:
   veilfs mount [options] CIPHERDIR MOUNTPOINT   mount a volume (in the background)
   veilfs unmount MOUNTPOINT                     unmount a volume (alias: umount)
   veilfs passwd [options] CIPHERDIR             change the password of a volume
+  veilfs rotate [options] CIPHERDIR             re-encrypt a volume under a new master key
   veilfs info CIPHERDIR                         show a volume's format, no password needed
   veilfs help [COMMAND | exit-codes]            show help
   veilfs --version                              show the version

@@ -142,6 +142,7 @@ const exitCodeHelp = `veilfs exit codes (numbers shared with gocryptfs where the
   23  gocryptfs.conf is missing, unreadable, invalid, or needs an unsupported feature
   24  gocryptfs.conf could not be written
   25  unmount failed: the filesystem is busy, not mounted, or not a FUSE mount
+  40  a master-key rotation of the volume is unfinished: run veilfs rotate
 `
 
 // classError tags err with an error class (for exitCode) and optional hints

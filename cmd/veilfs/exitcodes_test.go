@@ -59,7 +59,7 @@ func TestExitCode(t *testing.T) {
 // The help text and the constants must agree.
 func TestExitCodeHelpListsEveryCode(t *testing.T) {
 	codes := []int{exitOK, exitUsage, exitMount, exitCipherDir, exitInit, exitReadPassword, exitMountPoint,
-		exitOther, exitWrongPassword, exitMasterKey, exitEmptyPassword, exitOpenConf, exitWriteConf, exitUnmount}
+		exitOther, exitWrongPassword, exitMasterKey, exitEmptyPassword, exitOpenConf, exitWriteConf, exitUnmount, exitRotating}
 	listed := map[int]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^ +(\d+)  `).FindAllStringSubmatch(exitCodeHelp, -1) {
 		n, _ := strconv.Atoi(m[1])
