@@ -129,6 +129,9 @@ func runRotate(c *cli, cmd *command, args []string) error {
 			return f.Rewrap(newMaster, newPw, 0)
 		},
 		Progress: bar.update,
+		// Only for tests/faults, which must show that it catches a
+		// rotation without a journal.
+		NoJournal: os.Getenv("VEILFS_TEST_ROTATE_NO_JOURNAL") == "1",
 		Warn:     func(msg string) { bar.clear(); warningf(c.stderr, "%s", msg) },
 	})
 	bar.clear()
@@ -138,9 +141,12 @@ func runRotate(c *cli, cmd *command, args []string) error {
 		return nil
 	case errors.Is(err, rotate.ErrMounted):
 		return fail(nil, err, "unmount it (veilfs unmount MOUNTPOINT), then run veilfs rotate again")
+	case errors.Is(err, rotate.ErrJournalMissing):
+		return fail(nil, err, "files already rewritten need the new key that only the journal holds: restore "+
+			rotate.JournalName+" into "+dir+" from a backup or your sync service's history, then run 'veilfs rotate "+dir+"' again")
 	case err != nil:
 		return fail(nil, fmt.Errorf("rotate %s: %w", dir, err),
-			"nothing is lost: the volume is still readable with its old key; fix the problem, then run 'veilfs rotate "+dir+"' again to finish")
+			"nothing is lost: fix the problem, then run 'veilfs rotate "+dir+"' again with the same password to finish")
 	}
 	defer cipher.Wipe(res.NewMaster)
 	if !quiet {

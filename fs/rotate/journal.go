@@ -94,7 +94,7 @@ func keyID(master []byte) []byte { return cipher.HKDF(master, infoKeyID, 16) }
 
 // createJournal writes a new journal atomically (temp file, fsync, rename,
 // directory fsync): it either exists whole or not at all.
-func createJournal(dir string, oldMaster, newMaster, newConfig []byte, times map[uint64][4]int64) (*journal, error) {
+func createJournal(dir string, oldMaster, newMaster, newConfig []byte, times map[uint64][4]int64, onDisk bool) (*journal, error) {
 	kek := journalKey(oldMaster)
 	defer cipher.Wipe(kek)
 	h := header{
@@ -113,6 +113,10 @@ func createJournal(dir string, oldMaster, newMaster, newConfig []byte, times map
 		buf.WriteByte('\n')
 	}
 	path := dir + "/" + JournalName
+	if !onDisk {
+		j := &journal{path: path, hdr: h, plans: map[uint64]*record{}, done: map[uint64]bool{}, groups: map[string]*record{}}
+		return j, j.apply(&record{T: "times", Dirs: times})
+	}
 	tmp := path + ".tmp"
 	if err := writeFileSync(tmp, buf.Bytes()); err != nil {
 		return nil, fmt.Errorf("create rotation journal: %w", err)
@@ -269,6 +273,9 @@ func (j *journal) append(r record) error {
 		return fmt.Errorf("encode journal record: %w", err)
 	}
 	line = append(line, '\n')
+	if j.f == nil { // Options.NoJournal
+		return j.apply(&r)
+	}
 	if _, err := j.f.Write(line); err != nil {
 		return fmt.Errorf("append to rotation journal %s: %w", j.path, err)
 	}
@@ -289,11 +296,16 @@ func (j *journal) newMaster(oldMaster []byte) ([]byte, error) {
 	return mk, nil
 }
 
-func (j *journal) close() error { return j.f.Close() }
+func (j *journal) close() error {
+	if j.f == nil {
+		return nil
+	}
+	return j.f.Close()
+}
 
 // remove deletes the journal once the rotation is complete.
 func (j *journal) remove(dir string) error {
-	j.f.Close()
+	j.close()
 	if err := os.Remove(j.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove rotation journal: %w", err)
 	}

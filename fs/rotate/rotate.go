@@ -28,6 +28,11 @@ type Options struct {
 	// undecryptable name is left as it is).
 	Warn func(msg string)
 
+	// NoJournal keeps the journal in memory only. It exists so that the
+	// crash tests can show they catch a rotation without a journal (the
+	// new key and the plans die with the process); never set it otherwise.
+	NoJournal bool
+
 	// fault, in tests, is called at every step boundary; an error it
 	// returns aborts the rotation there, as a crash would.
 	fault func(step string) error
@@ -79,7 +84,7 @@ func Run(dir string, conf *config.File, oldMaster []byte, opts Options) (*Result
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		if conf.Rotating() {
-			return nil, fmt.Errorf("%s says a key rotation is in progress, but its journal %s is missing; restore the journal from a backup or your sync service's history, then run veilfs rotate again", confPath, JournalName)
+			return nil, fmt.Errorf("%s says a key rotation is in progress, but its journal %s is missing: %w", confPath, JournalName, ErrJournalMissing)
 		}
 		if j, err = start(dir, conf, oldMaster, opts); err != nil {
 			return nil, err
@@ -151,6 +156,11 @@ func Run(dir string, conf *config.File, oldMaster []byte, opts Options) (*Result
 	return res, nil
 }
 
+// ErrJournalMissing is returned when the config says a rotation is under
+// way but its journal is gone: the new key of the files already rewritten
+// is in it, so it must be restored, not recreated.
+var ErrJournalMissing = errors.New("rotation journal missing")
+
 // ErrAlreadyDone is returned when the only thing left of a rotation was its
 // journal, which Run removed.
 var ErrAlreadyDone = errors.New("rotation already complete")
@@ -175,7 +185,7 @@ func start(dir string, conf *config.File, oldMaster []byte, opts Options) (*jour
 		return nil, err
 	}
 	defer cipher.Wipe(newMaster)
-	j, err := createJournal(dir, oldMaster, newMaster, newConf.Marshal(), times)
+	j, err := createJournal(dir, oldMaster, newMaster, newConf.Marshal(), times, !opts.NoJournal)
 	if err != nil {
 		return nil, err
 	}

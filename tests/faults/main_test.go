@@ -1,12 +1,14 @@
 // Package faults_test checks what veilfs promises when things go wrong
 // underneath it: the daemon killed with SIGKILL in the middle of writes,
-// `veilfs passwd` killed half-way, and CIPHERDIR's file system running out
+// `veilfs passwd` and `veilfs rotate` killed half-way, and CIPHERDIR's file system running out
 // of space. See SECURITY.md (durability) for the promises these tests pin.
 //
 // Environment (defaults keep `make test` short; `make stress` raises them):
 //
 //	VEILFS_CRASH_ITERS=N         kill -9 rounds of TestCrashDuringWrites (default 3)
 //	VEILFS_PASSWD_CRASH_ITERS=N  kill -9 rounds of TestCrashDuringPasswd (default 12)
+//	VEILFS_ROTATE_KILLS=N        kill -9 rounds of TestRotateKill9 (default 6)
+//	VEILFS_ROTATE_FILES=N        files in TestRotateKill9's volume (default 1000)
 package faults_test
 
 import (
