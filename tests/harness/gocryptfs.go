@@ -98,8 +98,9 @@ func fusermountUnmounter(mnt string) error {
 
 // GocryptfsFsck runs `gocryptfs -fsck -passfile P CIPHERDIR` and returns its
 // combined stdout and stderr and its exit code.
-func GocryptfsFsck(t testing.TB, cipherdir, password string) (output string, code int) {
+func GocryptfsFsck(t testing.TB, cipherdir, password string, extra ...string) (output string, code int) {
 	t.Helper()
-	res := GocryptfsRun(t, "", "-fsck", "-passfile", Passfile(t, password), cipherdir)
+	args := append([]string{"-fsck", "-passfile", Passfile(t, password)}, extra...)
+	res := GocryptfsRun(t, "", append(args, cipherdir)...)
 	return res.Stdout + res.Stderr, res.Code
 }
