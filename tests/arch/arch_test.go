@@ -55,6 +55,11 @@ var rules = []rule{
 		why:       "nametransform is a pure name cipher: no FUSE, no logging, no syscalls, and independent of package cipher",
 	},
 	{
+		from:      module + "/fs/rotate/...",
+		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs"},
+		why:       "rotation works on an unmounted CIPHERDIR through fs/cipherdir alone, never through the FUSE layer",
+	},
+	{
 		from:      module + "/fs/...",
 		forbidden: []string{module + "/cmd/..."},
 		why:       "the filesystem is a library; only the CLI sits above it",
