@@ -73,6 +73,11 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		// (File.dropPrivileges); the kernel then stops sending a
 		// GETXATTR security.capability before every write.
 		ExtraCapabilities: fuse.CAP_HANDLE_KILLPRIV_V2,
+		// Reads return decrypted bytes, never a descriptor to splice from;
+		// without this go-fuse still tries a splice pipe for every read
+		// (writev into the pipe, then discard: two wasted syscalls, and a
+		// log line per 1 MiB read, which does not fit the pipe).
+		DisableSplice: true,
 		Logger:            opts.Logger,
 	}
 	if opts.ReadOnly {
