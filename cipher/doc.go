@@ -15,6 +15,11 @@
 //     [Content].
 //   - size and offset arithmetic with gocryptfs's quirks (§4.5):
 //     [Content.CipherSize], [Content.PlainSize], [Content.BlockCipherOffset].
+//   - veilfs's own extra unlockers, outside the gocryptfs format (unlocker.go):
+//     X25519 sealing of a key to a public key ([SealKey], [OpenSealedKey]),
+//     encryption of an unlocker's private key under its KEK
+//     ([SealPrivateKey]) and of its public key under the master key
+//     ([SealPublicKey]), and the keyfile KEK ([KeyfileKEK]).
 //
 // Symlink targets (§6) and xattr values (§7) are single content blocks with
 // block number 0 and a nil file ID; callers use [Content.SealBlock] and
