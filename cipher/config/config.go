@@ -50,6 +50,9 @@ type File struct {
 	// fido2 is the FIDO2 object as compact JSON, nil if absent. It is kept
 	// opaque so that Marshal reproduces a FIDO2 volume's config.
 	fido2 []byte
+
+	// unlockers are veilfs's extra unlockers (unlockers.go), nil if none.
+	unlockers []unlocker
 }
 
 // jsonFile mirrors gocryptfs's ConfFile struct: the field order here is the
@@ -64,6 +67,9 @@ type jsonFile struct {
 	FeatureFlags []Flag
 	FIDO2        json.RawMessage `json:",omitempty"`
 	LongNameMax  int             `json:",omitempty"`
+	// VeilfsUnlockers is veilfs's own (unlockers.go): gocryptfs ignores an
+	// unknown key, and omitting it when empty keeps gocryptfs's bytes.
+	VeilfsUnlockers []jsonUnlocker `json:",omitempty"`
 }
 
 type jsonScrypt struct {
@@ -193,6 +199,7 @@ func Parse(data []byte) (*File, error) {
 		Version:      j.Version,
 		FeatureFlags: j.FeatureFlags,
 		LongNameMax:  j.LongNameMax,
+		unlockers:    unlockersFromJSON(j.VeilfsUnlockers),
 	}
 	if raw := bytes.TrimSpace(j.FIDO2); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
 		if raw[0] != '{' {
@@ -226,7 +233,8 @@ func Load(path string) (*File, error) {
 // Validate applies every rule of FORMAT §2.1 "Validation" (1 is Parse's),
 // including our SHOULDs: EMENames is required unless PlaintextNames (rule 6)
 // and HKDF is required (rule 7). It also requires a 64-byte EncryptedKey
-// (§2.3) and LongNameMax in 62..255 when set (§5.4).
+// (§2.3) and LongNameMax in 62..255 when set (§5.4), and checks the
+// structure of veilfs's extra unlockers (unlockers.go).
 func (f *File) Validate() error {
 	// Rule 2.
 	if f.Version != formatVersion {
@@ -279,7 +287,7 @@ func (f *File) Validate() error {
 	if len(f.EncryptedKey) != cipher.WrappedKeySize {
 		return fmt.Errorf("invalid config: EncryptedKey is %d bytes, want %d", len(f.EncryptedKey), cipher.WrappedKeySize)
 	}
-	return nil
+	return f.validateUnlockers()
 }
 
 // Has reports whether flag is in FeatureFlags.
@@ -359,10 +367,11 @@ func (f *File) Marshal() []byte {
 		ScryptObject: jsonScrypt{
 			Salt: f.Scrypt.Salt, N: f.Scrypt.N, R: f.Scrypt.R, P: f.Scrypt.P, KeyLen: f.Scrypt.KeyLen,
 		},
-		Version:      f.Version,
-		FeatureFlags: f.FeatureFlags,
-		FIDO2:        f.fido2,
-		LongNameMax:  f.LongNameMax,
+		Version:         f.Version,
+		FeatureFlags:    f.FeatureFlags,
+		FIDO2:           f.fido2,
+		LongNameMax:     f.LongNameMax,
+		VeilfsUnlockers: unlockersToJSON(f.unlockers),
 	}
 	out, err := json.MarshalIndent(&j, "", "\t")
 	if err != nil {

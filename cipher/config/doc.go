@@ -15,6 +15,13 @@
 // re-saved byte for byte, but unlocking it returns an
 // [UnsupportedFeatureError]: veilfs cannot talk to FIDO2 tokens.
 //
+// veilfs's own extra unlockers (unlockers.go) are kept in one more
+// top-level field, VeilfsUnlockers, that gocryptfs ignores and that is
+// omitted when empty, so a volume without them keeps gocryptfs's exact
+// bytes. [File.UnlockWithPassword] tries the primary password, then every
+// password unlocker; [File.RewrapUnlockers] gives a new master key to every
+// unlocker after a key rotation.
+//
 // Tests and tools that need a cheap KDF use CreateOptions.LogN =
 // cipher.MinScryptLogN (N = 1024), the same floor gocryptfs accepts.
 package config

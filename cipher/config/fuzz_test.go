@@ -17,6 +17,20 @@ func FuzzConfigParse(f *testing.F) {
 		f.Add([]byte(strings.NewReplacer("\n", "", "\t", "").Replace(string(fx.conf))))
 	}
 	f.Add([]byte(fido2Conf))
+	// Configs with extra unlockers (VeilfsUnlockers), as written, lowercased,
+	// compacted, and with one unlocker of each kind alone.
+	withUnlockers := volumeWithUnlockers(f).Marshal()
+	f.Add(withUnlockers)
+	f.Add(bytes.ToLower(withUnlockers))
+	f.Add([]byte(strings.NewReplacer("\n", "", "\t", "").Replace(string(withUnlockers))))
+	for _, label := range []string{"laptop", "usb"} {
+		g := volumeWithUnlockers(f)
+		if err := g.RemoveUnlocker(label); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(g.Marshal())
+	}
+	f.Add([]byte(`{"Version": 2, "VeilfsUnlockers": [{"Label": "x", "Kind": "keyfile"}]}`))
 	f.Add([]byte(`{"Version": 2}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, data []byte) {
