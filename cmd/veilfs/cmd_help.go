@@ -15,8 +15,8 @@ func (c *cli) help(args []string) error {
 	case len(args) == 0:
 		fmt.Fprint(c.stdout, mainUsage)
 		return nil
-	case len(args) > 1:
-		return fail(errUsage, errors.New("help takes at most one command name"))
+	case len(args) > 2:
+		return fail(errUsage, errors.New("help takes at most one command name (and a sub-command: help keys add)"))
 	case args[0] == "exit-codes" || args[0] == "exitcodes":
 		fmt.Fprint(c.stdout, exitCodeHelp)
 		return nil
@@ -24,6 +24,13 @@ func (c *cli) help(args []string) error {
 	cmd := lookupCommand(args[0])
 	if cmd == nil {
 		return failf(errUsage, []string{"run 'veilfs help' for the list of commands"}, "unknown command %q", args[0])
+	}
+	if len(args) == 2 {
+		sub := lookupSubcommand(cmd, args[1])
+		if sub == nil {
+			return failf(errUsage, []string{"run 'veilfs help " + cmd.name + "' for its sub-commands"}, "unknown command %q", cmd.name+" "+args[1])
+		}
+		cmd = sub
 	}
 	fmt.Fprint(c.stdout, cmd.usage)
 	return nil
@@ -35,7 +42,8 @@ Usage:
   veilfs init [options] CIPHERDIR               create a new encrypted volume
   veilfs mount [options] CIPHERDIR MOUNTPOINT   mount a volume (in the background)
   veilfs unmount MOUNTPOINT                     unmount a volume (alias: umount)
-  veilfs passwd [options] CIPHERDIR             change the password of a volume
+  veilfs passwd [options] CIPHERDIR             change a password, or set one with the master key
+  veilfs keys add|remove|list ... CIPHERDIR     manage extra unlockers: more passwords, keyfiles
   veilfs rotate [options] CIPHERDIR             re-encrypt a volume under a new master key
   veilfs info CIPHERDIR                         show a volume's format, no password needed
   veilfs help [COMMAND | exit-codes]            show help
@@ -43,7 +51,9 @@ Usage:
 
 Passwords are read from --passfile FILE, --extpass CMD, a no-echo terminal
 prompt, or the first line of standard input when it is not a terminal; never
-from the command line.
+from the command line. Wherever a password is asked for, the password of any
+extra unlocker works too, and --keyfile FILE or the master key
+(--masterkey-file FILE) can be given instead.
 
 Example:
   $ veilfs init ~/vault.enc
@@ -62,4 +72,20 @@ func versionString() string {
 		}
 	}
 	return fmt.Sprintf("veilfs %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// lookupSubcommand finds a sub-command of cmd ("add" of "keys") by name
+// or alias.
+func lookupSubcommand(cmd *command, name string) *command {
+	for _, sub := range cmd.subcommands {
+		if sub.name == cmd.name+" "+name {
+			return sub
+		}
+		for _, a := range sub.aliases {
+			if a == name {
+				return sub
+			}
+		}
+	}
+	return nil
 }

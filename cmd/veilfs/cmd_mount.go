@@ -38,12 +38,16 @@ With --foreground it stays attached and logs to stderr. SIGINT or SIGTERM
 unmounts cleanly. Unmount with 'veilfs unmount MOUNTPOINT'.
 
 The password comes from --passfile or --extpass, else it is asked on the
-terminal, else it is the first line of standard input. If the password is
-lost, the master key printed by init unlocks the volume instead.
+terminal, else it is the first line of standard input. It may be the primary
+password or the password of any extra password unlocker (veilfs keys). A
+keyfile unlocker is used with --keyfile. If every password is lost, the
+master key printed by init unlocks the volume instead; it is checked against
+the volume's files first, and a wrong one is refused (exit 12).
 
 Options:
       --passfile FILE        read the password from the first line of FILE
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
+      --keyfile FILE         unlock with a keyfile (see veilfs keys add --new-keyfile)
       --masterkey-file FILE  use the master key in FILE instead of a password
       --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        use this master key (visible to other users: avoid)
@@ -64,29 +68,26 @@ Examples:
   $ veilfs mount ~/vault.enc ~/vault
   $ veilfs mount --passfile ~/.vault-password --ro ~/vault.enc ~/vault
   $ veilfs mount -f -o allow_other,noatime ~/vault.enc ~/vault
+  $ veilfs mount --keyfile /media/usb/vault.keyfile ~/vault.enc ~/vault
   $ veilfs mount --masterkey-file /media/usb/vault.key ~/vault.enc ~/vault
 `
 
 type mountFlags struct {
-	password      *passwordFlags
-	masterKey     string
-	masterKeyFile string
-	foreground    bool
-	readOnly      bool
-	allowOther    bool
-	debug         bool
-	options       []string
-	// daemon is set only on the re-executed child (daemon.go): "password" or
-	// "masterkey", saying what arrives on the secret pipe.
+	unlock     *unlockFlags
+	foreground bool
+	readOnly   bool
+	allowOther bool
+	debug      bool
+	options    []string
+	// daemon is set only on the re-executed child (daemon.go): "masterkey",
+	// saying what arrives on the secret pipe.
 	daemon string
 }
 
 func runMount(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
 	var o mountFlags
-	o.password = addPasswordFlags(fs)
-	fs.StringVar(&o.masterKey, "masterkey", "", "master key as hex, or - for stdin")
-	fs.StringVar(&o.masterKeyFile, "masterkey-file", "", "read the master key from `FILE`")
+	o.unlock = addUnlockFlags(fs)
 	fs.BoolVarP(&o.foreground, "foreground", "f", false, "stay in the foreground")
 	fs.BoolVar(&o.readOnly, "ro", false, "mount read-only")
 	fs.BoolVar(&o.allowOther, "allow-other", false, "allow access by other users")
@@ -97,7 +98,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "MOUNTPOINT"); err != nil {
 		return err
 	}
-	if err := validateSecretSources(&o); err != nil {
+	if err := o.unlock.validate(); err != nil {
 		return err
 	}
 	opts, err := mountOptions(&o)
@@ -118,19 +119,24 @@ func runMount(c *cli, cmd *command, args []string) error {
 		return runDaemonChild(o.daemon, dir, mnt, opts)
 	}
 
-	if _, _, err := loadConfig(dir); err != nil {
+	if o.debug && !o.foreground {
+		return failf(errUsage, []string{"add --foreground: the request log goes to stderr"}, "--debug needs --foreground")
+	}
+	f, _, err := loadConfig(dir)
+	if err != nil {
 		return err
 	}
 	if err := checkMountpoint(mnt, dir); err != nil {
 		return err
 	}
-	sec, err := c.readMountSecret(&o)
+	// Unlocked here, not in the daemon: every kind of unlocker then works the
+	// same in both modes, and the daemon only ever receives the master key.
+	k, err := c.unlock(o.unlock, dir, f, "Password: ")
 	if err != nil {
 		return err
 	}
-	if o.debug && !o.foreground {
-		return failf(errUsage, []string{"add --foreground: the request log goes to stderr"}, "--debug needs --foreground")
-	}
+	sec := &secret{bytes: k.master}
+	cipher.Wipe(k.password)
 	if o.foreground {
 		opts.Logger = log.New(c.stderr, "veilfs: ", log.LstdFlags)
 		opts.Debug = o.debug
@@ -139,41 +145,13 @@ func runMount(c *cli, cmd *command, args []string) error {
 	return spawnDaemon(c, sec, &o, dir, mnt)
 }
 
-// secret is what unlocks a volume: a password or a master key.
+// secret is the master key of the volume being mounted, on its way to
+// serve (and, for a background mount, through the daemon's secret pipe).
 type secret struct {
-	bytes       []byte
-	isMasterKey bool
+	bytes []byte
 }
 
 func (s *secret) wipe() { cipher.Wipe(s.bytes) }
-
-func validateSecretSources(o *mountFlags) error {
-	if err := o.password.validate(); err != nil {
-		return err
-	}
-	if o.masterKey != "" && o.masterKeyFile != "" {
-		return fail(errUsage, errors.New("--masterkey and --masterkey-file cannot be used together"))
-	}
-	if (o.masterKey != "" || o.masterKeyFile != "") && o.password.given() {
-		return fail(errUsage, errors.New("a master key and a password source (--passfile, --extpass) cannot be used together"))
-	}
-	return nil
-}
-
-func (c *cli) readMountSecret(o *mountFlags) (*secret, error) {
-	if o.masterKey != "" || o.masterKeyFile != "" {
-		key, err := c.readMasterKey(o.masterKey, o.masterKeyFile)
-		if err != nil {
-			return nil, err
-		}
-		return &secret{bytes: key, isMasterKey: true}, nil
-	}
-	pw, err := c.readPassword(o.password, "Password: ", false)
-	if err != nil {
-		return nil, err
-	}
-	return &secret{bytes: pw}, nil
-}
 
 // mountOptions merges --ro, --allow-other and -o into fs.Options.
 // journalBase is where mount daemons keep their undo journals: a runtime
@@ -245,15 +223,11 @@ func checkMountpoint(mnt, cipherDir string) error {
 	return nil
 }
 
-// openVolume unlocks dir with s and wipes s: the volume derives its subkeys
-// and keeps no copy of the master key.
+// openVolume opens dir with the master key s and wipes s: the volume
+// derives its subkeys and keeps no copy of the master key.
 func openVolume(dir string, s *secret) (*cipherdir.Volume, error) {
 	defer s.wipe()
-	open := cipherdir.Open
-	if s.isMasterKey {
-		open = cipherdir.OpenWithMasterKey
-	}
-	vol, err := open(dir, s.bytes)
+	vol, err := cipherdir.OpenWithMasterKey(dir, s.bytes)
 	if err != nil {
 		return nil, fail(errMountFailed, fmt.Errorf("open volume %s: %w", dir, err))
 	}

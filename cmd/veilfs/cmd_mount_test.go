@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -125,27 +124,6 @@ func TestMountRefusesBeforePassword(t *testing.T) {
 		c, _, stderr := testCLI("")
 		if code := c.run(tt.args); code != tt.code || !strings.Contains(stderr.String(), tt.sub) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tt.args, code, stderr, tt.code, tt.sub)
-		}
-	}
-}
-
-func TestValidateSecretSources(t *testing.T) {
-	tests := []struct {
-		o  mountFlags
-		ok bool
-	}{
-		{mountFlags{password: &passwordFlags{}}, true},
-		{mountFlags{password: &passwordFlags{passfile: "p"}}, true},
-		{mountFlags{password: &passwordFlags{}, masterKey: "-"}, true},
-		{mountFlags{password: &passwordFlags{}, masterKeyFile: "k"}, true},
-		{mountFlags{password: &passwordFlags{passfile: "p", extpass: "e"}}, false},
-		{mountFlags{password: &passwordFlags{extpass: "e"}, masterKey: "-"}, false},
-		{mountFlags{password: &passwordFlags{}, masterKey: "-", masterKeyFile: "k"}, false},
-	}
-	for _, tt := range tests {
-		err := validateSecretSources(&tt.o)
-		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, errUsage)) {
-			t.Errorf("%+v: %v", tt.o, err)
 		}
 	}
 }

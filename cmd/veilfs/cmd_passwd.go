@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"slices"
+	"strings"
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
@@ -12,53 +13,85 @@ import (
 
 var passwdCommand = command{
 	name:    "passwd",
-	summary: "change the password of a volume",
+	summary: "change a password of a volume, or set a new one with the master key",
 	usage:   passwdUsage,
 	run:     runPasswd,
 }
 
 const passwdUsage = `Usage: veilfs passwd [options] CIPHERDIR
 
-Change the password of the volume in CIPHERDIR. The master key stays the same,
-so no file is re-encrypted and the master key printed by init stays valid;
-only gocryptfs.conf is rewritten (atomically). The volume can stay mounted.
+Change the primary password of the volume in CIPHERDIR (the one gocryptfs
+knows), or with --label NAME the password of an extra password unlocker
+(see veilfs keys). The master key stays the same, so no file is re-encrypted
+and the master key printed by init stays valid; only gocryptfs.conf is
+rewritten (atomically), then read back and checked. The volume can stay
+mounted.
 
-The old password comes from --passfile or --extpass, else the terminal, else
-the first line of standard input. The new password comes from --new-passfile,
-else it is asked twice on the terminal, else it is the next line of standard
-input.
+To prove you may, give anything that opens the volume: the old password
+(the primary one or that of any password unlocker), --keyfile, or the master
+key. The old password comes from --passfile or --extpass, else the terminal,
+else the first line of standard input. The new password comes from
+--new-passfile, else it is asked twice on the terminal, else it is the next
+line of standard input.
+
+Lost password: set a new one with the master key printed by init:
+  veilfs passwd --masterkey-file key.txt CIPHERDIR
+The key is checked against the volume first (against its extra unlockers,
+else by decrypting some of its files) and a wrong one is refused with exit
+code 12. On a volume that holds no file content and no extra unlocker yet
+nothing can tell; veilfs then warns, and a wrong key gives a volume that
+looks empty.
 
 Options:
-      --passfile FILE      read the old password from the first line of FILE
-      --extpass CMD        run CMD with /bin/sh -c, use the first line it prints
-      --new-passfile FILE  read the new password from the first line of FILE
-      --scryptn N          also change the scrypt cost to log2(N), 10 to 28
-                           (default: keep the current cost)
-  -h, --help               show this help
+      --passfile FILE        read the old password from the first line of FILE
+      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
+      --keyfile FILE         unlock with a keyfile instead of the old password
+      --masterkey-file FILE  unlock with the master key in FILE (recovery)
+      --masterkey -          read the master key from standard input (or the terminal);
+                             then the new password must come from --new-passfile
+                             unless standard input is a terminal
+      --masterkey HEX        use this master key (visible to other users: avoid)
+      --new-passfile FILE    read the new password from the first line of FILE
+      --label NAME           change the password of the extra password unlocker
+                             NAME instead of the primary password
+      --scryptn N            also change the scrypt cost to log2(N), 10 to 28
+                             (default: keep the current cost)
+  -h, --help                 show this help
+
+gocryptfs -passwd also changes the primary password, but it rewrites
+gocryptfs.conf without veilfs's extra unlockers: add them again afterwards
+with veilfs keys add.
 
 Examples:
   $ veilfs passwd ~/vault.enc
   $ veilfs passwd --passfile old.txt --new-passfile new.txt ~/vault.enc
   $ printf '%s\n%s\n' "$OLD" "$NEW" | veilfs passwd ~/vault.enc
+  $ veilfs passwd --masterkey-file /media/usb/vault.key ~/vault.enc
+  $ veilfs passwd --label laptop ~/vault.enc
 `
 
 func runPasswd(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
-	pf := addPasswordFlags(fs)
-	var newPassfile string
+	u := addUnlockFlags(fs)
+	var newPassfile, label string
 	var logN int
 	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
+	fs.StringVar(&label, "label", "", "change the password unlocker `NAME`")
 	fs.IntVar(&logN, "scryptn", 0, "new scrypt cost as log2(N)")
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
 		return err
 	}
-	if err := pf.validate(); err != nil {
+	if err := u.validate(); err != nil {
 		return err
 	}
 	if fs.Changed("scryptn") && (logN < cipher.MinScryptLogN || logN > maxScryptLogN) {
 		return failf(errUsage, []string{"run 'veilfs passwd --help' for usage"},
 			"--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, maxScryptLogN, logN)
 	}
+	if newPassfile == "" && c.readsStdinToEnd(u) {
+		return errStdinTaken()
+	}
+	primary := label == "" || strings.EqualFold(label, config.PrimaryLabel)
 	dir, err := absPath(fs.Arg(0))
 	if err != nil {
 		return err
@@ -67,67 +100,70 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-
-	old, err := c.readPassword(pf, "Old password: ", false)
-	if err != nil {
-		return err
+	if !primary {
+		if err := checkPasswordUnlocker(f, label, dir); err != nil {
+			return err
+		}
 	}
-	defer cipher.Wipe(old)
-	master, err := f.UnlockMasterKey(old)
+
+	k, err := c.unlock(u, dir, f, "Old password: ")
 	if err != nil {
 		if errors.Is(err, config.ErrWrongPassword) {
-			return fail(nil, err, "the old password is needed to set a new one")
+			return fail(nil, err, "the old password (or another unlocker, or the master key) is needed to set a new one", wrongPasswordHint)
 		}
-		return fail(errOpenConf, fmt.Errorf("unlock %s: %w", path, err))
+		return err
 	}
-	defer cipher.Wipe(master)
+	defer k.wipe()
 
 	newPw, err := c.readNewPassword(newPassfile)
 	if err != nil {
 		return err
 	}
 	defer cipher.Wipe(newPw)
-	if bytes.Equal(old, newPw) {
-		warningf(c.stderr, "the new password is the same as the old one")
-	}
-	if err := f.Rewrap(master, newPw, logN); err != nil {
+
+	if primary {
+		if k.password != nil && bytes.Equal(k.password, newPw) {
+			warningf(c.stderr, "the new password is the same as the old one")
+		}
+		if err := f.Rewrap(k.master, newPw, logN); err != nil {
+			return fmt.Errorf("set the new password: %w", err)
+		}
+	} else if err := f.ChangeUnlockerPassword(k.master, label, newPw, logN); err != nil {
 		return fmt.Errorf("set the new password: %w", err)
 	}
-	if err := f.Save(path); err != nil {
-		return fail(errWriteConf, fmt.Errorf("write %s: %w", path, err),
-			"the old password still works: the config is replaced atomically")
+	if err := saveConfig(path, f, func(g *config.File) error {
+		if !primary {
+			if ok, _ := g.CheckUnlockers(k.master); !slices.Contains(ok, label) {
+				return fmt.Errorf("unlocker %q does not authenticate", label)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	fmt.Fprintf(c.stdout, "Password changed for %s\n", dir)
+	switch {
+	case !primary:
+		fmt.Fprintf(c.stdout, "Password of unlocker %q changed for %s\n", label, dir)
+	case k.label == "":
+		fmt.Fprintf(c.stdout, "New password set for %s with the master key\n", dir)
+	default:
+		fmt.Fprintf(c.stdout, "Password changed for %s\n", dir)
+	}
 	return nil
 }
 
-// readNewPassword reads the new password of passwd: --new-passfile, else
-// twice on the terminal, else the next line of stdin.
-func (c *cli) readNewPassword(newPassfile string) ([]byte, error) {
-	var (
-		pw  []byte
-		err error
-	)
-	switch {
-	case newPassfile != "":
-		pw, err = readPassfile(newPassfile)
-	case c.stdinIsTerminal():
-		pw, err = c.prompt("New password: ", true)
-	default:
-		pw, err = readSecretLine(c.stdin)
-		if errors.Is(err, io.EOF) {
-			return nil, fail(errEmptyPassword, errors.New("no new password given: standard input has no further line"),
-				"give it with --new-passfile FILE, on the terminal, or as the next line of standard input")
+// checkPasswordUnlocker refuses, before any password is asked for, a label
+// that names no password unlocker.
+func checkPasswordUnlocker(f *config.File, label, dir string) error {
+	for _, in := range f.Unlockers() {
+		if in.Label != label {
+			continue
 		}
-		if err != nil {
-			err = fmt.Errorf("read new password from standard input: %w", err)
+		if in.Kind != config.KindPassword {
+			return failf(errUsage, []string{"to replace a keyfile, add a new keyfile unlocker and remove the old one: veilfs keys add / veilfs keys remove"},
+				"unlocker %q is a %s unlocker: it has no password", label, in.Kind)
 		}
+		return nil
 	}
-	if err != nil {
-		return nil, fail(errReadPassword, err)
-	}
-	if len(pw) == 0 {
-		return nil, fail(errEmptyPassword, errors.New("the new password is empty"))
-	}
-	return pw, nil
+	return failf(errUsage, []string{"veilfs keys list " + dir + " shows the labels"}, "%s has no unlocker labelled %q", dir, label)
 }

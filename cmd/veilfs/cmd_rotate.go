@@ -39,18 +39,22 @@ If rotate is interrupted (Ctrl-C, crash, power loss), the volume refuses to
 mount until 'veilfs rotate CIPHERDIR' is run again with the same (old)
 password; it finishes the job from where it stopped. Nothing is lost.
 
-The password (or other unlocker) comes from the usual options. The volume
-keeps the password it was unlocked with unless --new-passfile is given; when
-it was unlocked with the master key, a new password is asked for. Extra
-unlockers (veilfs keys) keep working: each is given the new key.
+Any unlocker opens the volume: the password, an extra password or keyfile
+(veilfs keys), or the master key. The primary password stays the same unless
+--new-passfile is given; when something else unlocked the volume, a new
+primary password is asked for. Extra unlockers keep working: each is given
+the new key. To revoke someone, remove their unlocker first (veilfs keys
+remove), then rotate.
 
 The new master key is printed once at the end, as by init.
 
 Options:
       --passfile FILE        read the password from the first line of FILE
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
+      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
       --masterkey-file FILE  use the master key in FILE instead of a password
       --masterkey -          read the master key from standard input (or the terminal)
+      --masterkey HEX        use this master key (visible to other users: avoid)
       --new-passfile FILE    set this new password (first line of FILE)
       --xchacha              switch content encryption to XChaCha20-Poly1305
       --longnamemax N        switch the long-name threshold to N (62..255)
@@ -69,12 +73,10 @@ Examples:
 
 func runRotate(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
-	pf := addPasswordFlags(fs)
-	var newPassfile, mkArg, mkFile string
+	u := addUnlockFlags(fs)
+	var newPassfile string
 	var quiet bool
 	var format config.FormatChange
-	fs.StringVar(&mkArg, "masterkey", "", "use the master key `HEX`, or - to read it")
-	fs.StringVar(&mkFile, "masterkey-file", "", "read the master key from `FILE`")
 	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
 	fs.BoolVar(&format.XChaCha, "xchacha", false, "switch content encryption to XChaCha20-Poly1305")
 	fs.IntVar(&format.LongNameMax, "longnamemax", 0, "switch the long-name threshold to `N`")
@@ -82,39 +84,30 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
 		return err
 	}
-	if err := pf.validate(); err != nil {
+	if err := u.validate(); err != nil {
 		return err
 	}
 	dir, err := absPath(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	f, path, err := readConfig(dir)
+	f, _, err := readConfig(dir)
 	if err != nil {
 		return err
 	}
-
-	var master, password []byte
-	if mkArg != "" || mkFile != "" {
-		if master, err = c.readMasterKey(mkArg, mkFile); err != nil {
-			return err
-		}
-	} else {
-		if password, err = c.readPassword(pf, "Password: ", false); err != nil {
-			return err
-		}
-		defer cipher.Wipe(password)
-		if master, err = f.UnlockMasterKey(password); err != nil {
-			if errors.Is(err, config.ErrWrongPassword) {
-				return fail(nil, err, "give the volume's current password (for an interrupted rotation: the old one)")
-			}
-			return fail(errOpenConf, fmt.Errorf("unlock %s: %w", path, err))
-		}
+	k, err := c.unlock(u, dir, f, "Password: ")
+	if err != nil {
+		return err
 	}
-	defer cipher.Wipe(master)
+	defer k.wipe()
 
-	newPw := password
-	if newPassfile != "" || password == nil {
+	// The primary password stays unless a new one is given; without it
+	// (unlocked by another unlocker or the master key) one must be set.
+	newPw := k.password
+	if newPassfile != "" || newPw == nil {
+		if newPassfile == "" && c.readsStdinToEnd(u) {
+			return errStdinTaken()
+		}
 		if newPw, err = c.readNewPassword(newPassfile); err != nil {
 			return err
 		}
@@ -123,16 +116,20 @@ func runRotate(c *cli, cmd *command, args []string) error {
 
 	bar := newRotateBar(c.stderr, quiet)
 	start := time.Now()
-	res, err := rotate.Run(dir, f, master, rotate.Options{
+	res, err := rotate.Run(dir, f, k.master, rotate.Options{
 		Format: format,
-		Wrap: func(f *config.File, newMaster []byte) error {
-			return f.Rewrap(newMaster, newPw, 0)
+		Wrap: func(nf *config.File, newMaster []byte) error {
+			if err := nf.Rewrap(newMaster, newPw, 0); err != nil {
+				return err
+			}
+			// Every extra unlocker gets the new key sealed to it.
+			return nf.RewrapUnlockers(k.master, newMaster)
 		},
 		Progress: bar.update,
 		// Only for tests/faults, which must show that it catches a
 		// rotation without a journal.
 		NoJournal: os.Getenv("VEILFS_TEST_ROTATE_NO_JOURNAL") == "1",
-		Warn:     func(msg string) { bar.clear(); warningf(c.stderr, "%s", msg) },
+		Warn:      func(msg string) { bar.clear(); warningf(c.stderr, "%s", msg) },
 	})
 	bar.clear()
 	switch {

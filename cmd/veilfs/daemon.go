@@ -5,8 +5,10 @@ package main
 // MOUNTPOINT", a foreground child in a new session (setsid), and waits until
 // the child says the filesystem is serving:
 //
-//   - fd 3 of the child (secret pipe): the parent writes the password or the
-//     raw master key and closes it. Secrets never travel through argv or the
+//   - fd 3 of the child (secret pipe): the parent writes the raw master key
+//     and closes it. The parent has unlocked the volume already (unlock.go),
+//     with whatever unlocker the user gave, so the password or keyfile never
+//     reaches the child at all. Secrets never travel through argv or the
 //     environment, which other users can read in /proc.
 //   - fd 4 of the child (status pipe): the child writes "ready\n" once
 //     fs.MountVolume has returned, or "exit N\n" followed by the error text
@@ -38,27 +40,23 @@ import (
 )
 
 const (
-	daemonFlag     = "internal-daemon"
-	daemonPassword = "password"
-	daemonMaster   = "masterkey"
-	secretFd       = 3
-	statusFd       = 4
-	statusReady    = "ready"
-	maxStatusSize  = 64 << 10
+	daemonFlag    = "internal-daemon"
+	daemonMaster  = "masterkey"
+	secretFd      = 3
+	statusFd      = 4
+	statusReady   = "ready"
+	maxStatusSize = 64 << 10
 )
 
-// spawnDaemon starts the child and waits for its verdict. It owns s.
+// spawnDaemon starts the child and waits for its verdict. It owns s, the
+// master key.
 func spawnDaemon(c *cli, s *secret, o *mountFlags, dir, mnt string) error {
 	defer s.wipe()
 	exe, err := os.Executable()
 	if err != nil {
 		return fail(errMountFailed, fmt.Errorf("find the veilfs executable to start the mount daemon: %w", err))
 	}
-	kind := daemonPassword
-	if s.isMasterKey {
-		kind = daemonMaster
-	}
-	args := []string{"mount", "--" + daemonFlag + "=" + kind}
+	args := []string{"mount", "--" + daemonFlag + "=" + daemonMaster}
 	if o.readOnly {
 		args = append(args, "--ro")
 	}
@@ -185,7 +183,7 @@ func formatStatus(err error) []byte {
 // runDaemonChild is the re-executed child: it reads its secret from fd 3,
 // serves, and reports on fd 4.
 func runDaemonChild(kind, dir, mnt string, opts veilfs.Options) error {
-	if kind != daemonPassword && kind != daemonMaster {
+	if kind != daemonMaster {
 		return fail(errUsage, fmt.Errorf("--%s is internal to veilfs", daemonFlag))
 	}
 	for _, fd := range []int{secretFd, statusFd} {
@@ -201,7 +199,7 @@ func runDaemonChild(kind, dir, mnt string, opts veilfs.Options) error {
 	if err != nil {
 		return reportToParent(status, fail(errReadPassword, fmt.Errorf("read secret from parent: %w", err)))
 	}
-	s := &secret{bytes: raw, isMasterKey: kind == daemonMaster}
+	s := &secret{bytes: raw}
 
 	logger := daemonLogger()
 	opts.Logger = logger

@@ -3,11 +3,13 @@
 //
 // This package owns everything that belongs to the process rather than to the
 // filesystem: parsing the command line (one pflag set per sub-command), reading
-// passwords and master keys (password.go, masterkey.go), talking to the user
+// passwords, keyfiles and master keys (password.go, masterkey.go), turning any
+// of them into the master key (unlock.go, shared by every command), talking to the user
 // (ui.go), mapping errors to exit codes (exitcodes.go, the only place that does
 // so), daemonising a mount (daemon.go), signal handling and os.Exit. The
 // libraries below it (fs, fs/cipherdir, cipher/config) never do any of these.
 //
 // Files: main.go dispatches; cmd_*.go hold one sub-command each, with its usage
-// text and examples.
+// text and examples (cmd_keys.go dispatches the keys sub-commands, which have
+// one file each: cmd_keys_add.go, cmd_keys_remove.go, cmd_keys_list.go).
 package main

@@ -19,11 +19,11 @@ import (
 //	   3  the filesystem could not be mounted or served             reserved there (old generic mount error)
 //	   6  CIPHERDIR missing, not a directory, or not empty (init)   same (CipherDir)
 //	   7  init failed for another reason                            same (Init)
-//	   9  the password could not be read (passfile, extpass,        same (ReadPassword)
-//	      terminal, mismatch when typed twice, too long)
+//	   9  the password or keyfile could not be read (passfile,      same (ReadPassword)
+//	      extpass, terminal, mismatch when typed twice, too long)
 //	  10  MOUNTPOINT missing, not a directory, not empty, in use    same (MountPoint)
 //	  11  any other error: read the message                         same (Other)
-//	  12  wrong password                                            same (PasswordIncorrect)
+//	  12  wrong password, keyfile or master key: it opens nothing   same (PasswordIncorrect)
 //	  14  the master key given to mount is not 64 hex digits        same (MasterKey)
 //	  22  the password is empty                                     same (PasswordEmpty)
 //	  23  gocryptfs.conf missing, unreadable, invalid, or needing   same (OpenConf); gocryptfs uses 8 for a
@@ -80,6 +80,8 @@ var exitCodes = []struct {
 }{
 	{exitOK, is(errHelpShown)},
 	{exitWrongPassword, is(config.ErrWrongPassword)},
+	{exitWrongPassword, is(config.ErrWrongKeyfile)},
+	{exitWrongPassword, is(cipherdir.ErrKeyMismatch)},
 	{exitEmptyPassword, is(config.ErrEmptyPassword)},
 	{exitReadPassword, is(config.ErrPasswordTooLong)},
 	{exitOpenConf, isUnsupportedFeature},
@@ -133,10 +135,10 @@ const exitCodeHelp = `veilfs exit codes (numbers shared with gocryptfs where the
    3  the filesystem could not be mounted or served
    6  CIPHERDIR does not exist, is not a directory, or is not empty (init)
    7  init failed for another reason
-   9  the password could not be read (passfile, extpass, terminal, mismatch)
+   9  the password or keyfile could not be read (passfile, extpass, terminal, mismatch)
   10  MOUNTPOINT does not exist, is not a directory, is not empty, or is in use
   11  other error: read the message
-  12  wrong password
+  12  wrong password, keyfile or master key
   14  the master key given to mount is not 64 hex digits
   22  the password is empty
   23  gocryptfs.conf is missing, unreadable, invalid, or needs an unsupported feature
@@ -195,19 +197,27 @@ func hintsOf(err error) []string {
 	switch {
 	case errors.Is(err, config.ErrWrongPassword):
 		return []string{wrongPasswordHint}
+	case errors.Is(err, config.ErrWrongKeyfile):
+		return []string{wrongKeyfileHint}
 	case isUnsupportedFeature(err):
 		return []string{"a newer veilfs or gocryptfs may support this volume"}
 	}
 	return nil
 }
 
-const wrongPasswordHint = "check the password (and --passfile/--extpass); if it is lost, mount with --masterkey-file and the master key printed by init"
+const wrongPasswordHint = "check the password (and --passfile/--extpass); the primary password and the password of any password unlocker work; " +
+	"if all are lost, set a new password with the master key printed by init: veilfs passwd --masterkey-file FILE CIPHERDIR"
+
+const wrongKeyfileHint = "check the file given to --keyfile: it must be the keyfile of an unlocker of this volume, unchanged (veilfs keys list CIPHERDIR shows them)"
 
 // messageOf is the one-line message for err. A wrong password reads the same
 // however deep it was found, because that is all the user needs to know.
 func messageOf(err error) string {
-	if errors.Is(err, config.ErrWrongPassword) {
+	switch {
+	case errors.Is(err, config.ErrWrongPassword):
 		return "wrong password"
+	case errors.Is(err, config.ErrWrongKeyfile):
+		return "the keyfile does not unlock this volume"
 	}
 	return strings.TrimSpace(err.Error())
 }

@@ -64,12 +64,14 @@ type command struct {
 	summary string // one line, for the command list
 	usage   string // full help text with examples
 	run     func(c *cli, cmd *command, args []string) error
+	// subcommands are the commands under this one ("keys add"), if any.
+	subcommands []*command
 }
 
 // commands lists the sub-commands in the order the help shows them. help and
 // version are handled by dispatch.
 func commands() []*command {
-	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &rotateCommand, &infoCommand}
+	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &infoCommand}
 }
 
 func lookupCommand(name string) *command {

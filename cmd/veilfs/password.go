@@ -234,3 +234,34 @@ func promptTerminal(prompt string) ([]byte, error) {
 	fmt.Fprintln(out)
 	return pw, err
 }
+
+// readNewPassword reads a new password (passwd, keys add, rotate):
+// --new-passfile, else twice on the terminal, else the next line of stdin.
+func (c *cli) readNewPassword(newPassfile string) ([]byte, error) {
+	var (
+		pw  []byte
+		err error
+	)
+	switch {
+	case newPassfile != "":
+		pw, err = readPassfile(newPassfile)
+	case c.stdinIsTerminal():
+		pw, err = c.prompt("New password: ", true)
+	default:
+		pw, err = readSecretLine(c.stdin)
+		if errors.Is(err, io.EOF) {
+			return nil, fail(errEmptyPassword, errors.New("no new password given: standard input has no further line"),
+				"give it with --new-passfile FILE, on the terminal, or as the next line of standard input")
+		}
+		if err != nil {
+			err = fmt.Errorf("read new password from standard input: %w", err)
+		}
+	}
+	if err != nil {
+		return nil, fail(errReadPassword, err)
+	}
+	if len(pw) == 0 {
+		return nil, fail(errEmptyPassword, errors.New("the new password is empty"))
+	}
+	return pw, nil
+}

@@ -1,0 +1,262 @@
+package main
+
+// Unlocking a volume: the one place that turns what the user gives (a
+// password, a keyfile or the master key) into the master key. mount,
+// passwd, keys and rotate all go through (*cli).unlock, so every command
+// accepts every unlocker: the primary (gocryptfs) password, the password of
+// an extra password unlocker, a keyfile of a keyfile unlocker, or the
+// master key.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/veilfs/veilfs/cipher"
+	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/cipherdir"
+)
+
+// maxKeyfileSize bounds what is read from a keyfile: a keyfile is a key,
+// not a document, and reading must end even if it names /dev/zero.
+const maxKeyfileSize = 1 << 20
+
+// unlockFlags are the ways to give a secret that opens a volume. At most one
+// of them may be used; none means a password from the terminal or stdin.
+type unlockFlags struct {
+	password      *passwordFlags
+	keyfile       string
+	masterKey     string
+	masterKeyFile string
+}
+
+// addUnlockFlags defines --passfile, --extpass, --keyfile, --masterkey and
+// --masterkey-file on fs.
+func addUnlockFlags(fs *pflag.FlagSet) *unlockFlags {
+	u := &unlockFlags{password: addPasswordFlags(fs)}
+	fs.StringVar(&u.keyfile, "keyfile", "", "unlock with the keyfile `FILE`")
+	fs.StringVar(&u.masterKey, "masterkey", "", "unlock with the master key `HEX`, or - to read it")
+	fs.StringVar(&u.masterKeyFile, "masterkey-file", "", "unlock with the master key in `FILE`")
+	return u
+}
+
+// validate refuses two secrets at once: which one would be meant is a guess.
+func (u *unlockFlags) validate() error {
+	if err := u.password.validate(); err != nil {
+		return err
+	}
+	var given []string
+	if u.password.passfile != "" {
+		given = append(given, "--passfile")
+	}
+	if u.password.extpass != "" {
+		given = append(given, "--extpass")
+	}
+	if u.keyfile != "" {
+		given = append(given, "--keyfile")
+	}
+	if u.masterKey != "" {
+		given = append(given, "--masterkey")
+	}
+	if u.masterKeyFile != "" {
+		given = append(given, "--masterkey-file")
+	}
+	if len(given) > 1 {
+		return failf(errUsage, []string{"give exactly one of --passfile, --extpass, --keyfile, --masterkey, --masterkey-file (or none, to type the password)"},
+			"%s and %s cannot be used together", given[0], given[1])
+	}
+	return nil
+}
+
+func (u *unlockFlags) usesMasterKey() bool { return u.masterKey != "" || u.masterKeyFile != "" }
+
+// readsStdinToEnd reports whether the secret is read from standard input up
+// to its end (--masterkey - when stdin is not a terminal): nothing is left
+// for a new password after it.
+func (c *cli) readsStdinToEnd(u *unlockFlags) bool {
+	return u.masterKey == "-" && !c.stdinIsTerminal()
+}
+
+// unlocked is a volume's master key and what opened it.
+type unlocked struct {
+	// master is the 32-byte master key.
+	master []byte
+	// password is the primary (gocryptfs) password when that is what
+	// opened the volume, else nil: a command that must re-wrap the primary
+	// (a key rotation) can reuse it instead of asking again.
+	password []byte
+	// label is config.PrimaryLabel, the label of the extra unlocker that
+	// opened the volume, or "" for the master key.
+	label string
+}
+
+// wipe overwrites the master key and the password.
+func (k *unlocked) wipe() {
+	cipher.Wipe(k.master)
+	cipher.Wipe(k.password)
+}
+
+// unlock reads the secret u names (a password by default, prompted with
+// prompt) and returns the master key of the volume in dir, whose config is
+// f. A password is tried on the primary first, then on every password
+// unlocker; a keyfile on every keyfile unlocker. A master key is checked
+// against the volume (its extra unlockers, else its files): a wrong one
+// exits 12 instead of showing an empty volume and encrypting new files with
+// it. The caller wipes the result.
+//
+// Errors carry their exit code: 12 for a secret that opens nothing, 9 or 22
+// for one that could not be read, 14 for a malformed master key, 23 for a
+// damaged unlocker entry.
+func (c *cli) unlock(u *unlockFlags, dir string, f *config.File, prompt string) (*unlocked, error) {
+	switch {
+	case u.usesMasterKey():
+		key, err := c.readMasterKey(u.masterKey, u.masterKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.checkMasterKey(dir, f, key); err != nil {
+			cipher.Wipe(key)
+			return nil, err
+		}
+		return &unlocked{master: key}, nil
+	case u.keyfile != "":
+		kf, err := readKeyfile(u.keyfile)
+		if err != nil {
+			return nil, err
+		}
+		defer cipher.Wipe(kf)
+		master, label, err := f.UnlockWithKeyfile(kf)
+		if err != nil {
+			return nil, unlockError(err, dir)
+		}
+		k := &unlocked{master: master, label: label}
+		if err := checkUnlockerKey(dir, f, k); err != nil {
+			k.wipe()
+			return nil, err
+		}
+		return k, nil
+	}
+	pw, err := c.readPassword(u.password, prompt, false)
+	if err != nil {
+		return nil, err
+	}
+	master, label, err := f.UnlockWithPassword(pw)
+	if err != nil {
+		cipher.Wipe(pw)
+		return nil, unlockError(err, dir)
+	}
+	k := &unlocked{master: master, label: label}
+	if label == config.PrimaryLabel {
+		k.password = pw
+		return k, nil
+	}
+	cipher.Wipe(pw)
+	if err := checkUnlockerKey(dir, f, k); err != nil {
+		k.wipe()
+		return nil, err
+	}
+	return k, nil
+}
+
+// unlockError adds the exit class and hints to an error of config's Unlock*.
+func unlockError(err error, dir string) error {
+	switch {
+	case errors.Is(err, config.ErrWrongPassword), errors.Is(err, config.ErrWrongKeyfile),
+		errors.Is(err, config.ErrEmptyPassword), errors.Is(err, config.ErrPasswordTooLong):
+		return err // exitcodes.go knows these, with their hints
+	case errors.Is(err, config.ErrUnlockerDamaged):
+		return fail(errOpenConf, err,
+			"the secret is right, but the rest of that unlocker's entry in gocryptfs.conf was damaged or changed by someone without the key",
+			"unlock with another unlocker or the master key, then remove it: veilfs keys remove --label LABEL "+dir)
+	}
+	return fail(errOpenConf, fmt.Errorf("unlock %s: %w", dir, err))
+}
+
+// checkMasterKey refuses a master key that is shown not to be the volume's,
+// and warns when nothing could tell.
+func (c *cli) checkMasterKey(dir string, f *config.File, key []byte) error {
+	if f.Rotating() {
+		return nil // half the files are under each key: rotate checks for itself
+	}
+	ok, err := cipherdir.CheckMasterKey(dir, f, key)
+	switch {
+	case errors.Is(err, cipherdir.ErrKeyMismatch):
+		return fail(nil, fmt.Errorf("the master key does not belong to %s: %w", dir, err),
+			"check the key: it is the 64 hex digits that init printed for this volume")
+	case err != nil:
+		return fail(errOpenConf, fmt.Errorf("check the master key against %s: %w", dir, err))
+	case !ok:
+		warningf(c.stderr, "the master key could not be checked: %s holds no file content and no extra unlocker yet", dir)
+		hintf(c.stderr, "if the key is wrong, the volume looks empty and new files are encrypted with the wrong key")
+	}
+	return nil
+}
+
+// checkUnlockerKey checks a master key that an extra unlocker gave against
+// the volume's files. The unlocker's entry already authenticated it, but
+// only to someone who once had the master key: a former holder who can
+// write gocryptfs.conf could have sealed another key to it.
+func checkUnlockerKey(dir string, f *config.File, k *unlocked) error {
+	if f.Rotating() {
+		return nil
+	}
+	vol, err := cipherdir.OpenWithConfig(dir, f, k.master)
+	if err != nil {
+		return fail(errOpenConf, fmt.Errorf("open %s: %w", dir, err))
+	}
+	defer vol.Wipe()
+	if _, err := vol.CheckKey(); errors.Is(err, cipherdir.ErrKeyMismatch) {
+		return failf(errOpenConf, []string{
+			"gocryptfs.conf may have been tampered with: unlock with the primary password or the master key, then remove the unlocker: veilfs keys remove --label " + k.label + " " + dir,
+		}, "unlocker %q opened, but the key it holds does not decrypt the files in %s (%v)", k.label, dir, err)
+	}
+	return nil
+}
+
+// readKeyfile returns the content of a keyfile. The caller wipes it.
+func readKeyfile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fail(errReadPassword, fmt.Errorf("open keyfile: %w", err))
+	}
+	defer f.Close()
+	kf, err := readAllLimited(f, maxKeyfileSize)
+	if err != nil {
+		return nil, fail(errReadPassword, fmt.Errorf("read keyfile %s: %w", path, err),
+			fmt.Sprintf("a keyfile holds %d to %d bytes", cipher.MinKeyfileSize, maxKeyfileSize))
+	}
+	return kf, nil
+}
+
+// saveConfig writes f to path (atomically, mode 0400: config.File.Save),
+// then reads the file back and runs check on what is now on disk. The
+// change is made, written and only then verified against the file, the
+// order restic uses for its keys.
+func saveConfig(path string, f *config.File, check func(onDisk *config.File) error) error {
+	if err := f.Save(path); err != nil {
+		return fail(errWriteConf, fmt.Errorf("write %s: %w", path, err),
+			"nothing changed: the config is replaced in one atomic step")
+	}
+	g, err := config.Load(path)
+	if err == nil && !bytes.Equal(g.Marshal(), f.Marshal()) {
+		err = errors.New("it reads back differently from what was written")
+	}
+	if err == nil && check != nil {
+		err = check(g)
+	}
+	if err != nil {
+		return fail(errWriteConf, fmt.Errorf("check %s after writing it: %w", path, err),
+			"restore gocryptfs.conf from a backup if the volume no longer opens")
+	}
+	return nil
+}
+
+// errStdinTaken explains why a command cannot read a new password from
+// stdin after --masterkey - consumed it.
+func errStdinTaken() error {
+	return failf(errUsage, []string{"give the new password with --new-passfile FILE, or the master key with --masterkey-file FILE"},
+		"--masterkey - reads standard input to its end: no new password can follow on it")
+}
