@@ -78,7 +78,7 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		// (writev into the pipe, then discard: two wasted syscalls, and a
 		// log line per 1 MiB read, which does not fit the pipe).
 		DisableSplice: true,
-		Logger:            opts.Logger,
+		Logger:        opts.Logger,
 	}
 	if opts.ReadOnly {
 		mo.Options = append(mo.Options, "ro")
