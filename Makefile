@@ -41,6 +41,9 @@ help:
 	@echo "make bench-quick the same, small sizes and 1 rep (~2 min)"
 	@echo "make bench-go    go test -bench of the cipher and name hot paths (BENCHTIME=$(BENCHTIME) each, < 1 min)"
 	@echo "make bench-mem   veilfs daemon peak RSS while streaming a 4 GiB file in and out (root)"
+	@echo "make bench-soak  veilfs daemon RSS over 10 min of mixed workloads; fails on growth (root; SOAK_SECONDS=60 for a quick check)"
+	@echo "make bench-rotate veilfs rotate throughput on 10,000 files / 1 GiB (root, ~1 min)"
+	@echo "make bench-ops   FUSE requests per opcode of untar/ls -lR/cat/rm -rf, veilfs vs loopback and gocryptfs (root, ~1.5 min)"
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/veilfs ./cmd/veilfs
@@ -117,14 +120,14 @@ install: build
 clean:
 	rm -rf bin
 
-# Benchmarks; bench/README.md explains them. bench and bench-mem need root and
-# /dev/fuse, install gocryptfs, securefs, fio and gnuplot-nox when missing, and
-# build bin/veilfs themselves. Their knobs are environment variables, e.g.
+# Benchmarks; bench/README.md explains them. All but bench-go need root and
+# /dev/fuse, install the Debian packages they need when missing (gocryptfs,
+# securefs, fio, gnuplot-nox, attr), and build bin/veilfs themselves. Their knobs are environment variables, e.g.
 #   make bench REPS=1 SEQ_MB=64 SYSTEMS="loopback veilfs" WORKLOADS="seqwrite seqread"
 # (variables given on the make command line reach the scripts' environment).
 BENCHTIME ?= 200ms
 
-.PHONY: bench bench-quick bench-go bench-mem
+.PHONY: bench bench-quick bench-go bench-mem bench-soak bench-ops bench-rotate
 
 bench:
 	GO=$(GO) ./bench/run.sh
@@ -137,3 +140,12 @@ bench-go:
 
 bench-mem:
 	GO=$(GO) ./bench/mem.sh
+
+bench-soak:
+	GO=$(GO) ./bench/soak.sh
+
+bench-ops:
+	GO=$(GO) ./bench/opcount.sh
+
+bench-rotate:
+	GO=$(GO) ./bench/rotate.sh

@@ -2,10 +2,12 @@
 # mounting a fresh volume of each system, unmounting, and undoing all of it on exit.
 #
 # The sourcing script sets: LOGDIR, LOGFILE, PASSWORD, VEILFS, LOOPBACK, ROOT, GO,
-# INSTALL, BUILD, BENCH_DIR. Sourcing installs the EXIT/INT/TERM/HUP traps.
+# INSTALL, BUILD, BENCH_DIR, and optionally FUSE_DEBUG=1 (mount_system starts the
+# daemons with their FUSE request log on), DIE_STATUS (exit status of die, default 1)
+# and TREE_DIR (for pack_tree). Sourcing installs the EXIT/INT/TERM/HUP traps.
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" | tee -a "$LOGFILE" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+die() { log "ERROR: $*"; exit "${DIE_STATUS:-1}"; }
 # Seconds between two $EPOCHREALTIME stamps, 3 decimals.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
@@ -72,7 +74,9 @@ drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 # mount_system NAME DIR creates a fresh volume under DIR (DIR/backing is the
 # backing or cipher directory, DIR/mnt the mountpoint) and mounts it. It sets MNT
 # (where the workloads run), MOUNTPOINT (DIR/mnt, "" for native) and DAEMON (the
-# serving process's PID, "" for native). The daemon logs to $LOGDIR/NAME.log.
+# serving process's PID, "" for native). The daemon logs to $LOGDIR/NAME.log; with
+# FUSE_DEBUG=1 that log also has one "rx N: OPCODE ..." line per FUSE request
+# (loopback -debug, gocryptfs -fusedebug, veilfs --debug; not securefs).
 start_daemon() { # command...: start a foreground daemon in the background
 	"$@" </dev/null >>"$SYSLOG" 2>&1 &
 	DAEMON=$!
@@ -89,6 +93,15 @@ mount_system() {
 	DAEMON=""
 	MNT=$M
 	MOUNTPOINT=$M
+	local dbg=()
+	if [[ ${FUSE_DEBUG:-0} == 1 ]]; then
+		case $name in
+		loopback) dbg=(-debug) ;;
+		gocryptfs) dbg=(-fusedebug) ;;
+		veilfs) dbg=(--debug) ;;
+		*) log "$name: no FUSE request log (FUSE_DEBUG=1)"; return 1 ;;
+		esac
+	fi
 	case $name in
 	native)
 		MNT=$B
@@ -96,11 +109,11 @@ mount_system() {
 		return 0
 		;;
 	loopback)
-		start_daemon "$LOOPBACK" "$B" "$M"
+		start_daemon "$LOOPBACK" "${dbg[@]}" "$B" "$M"
 		;;
 	gocryptfs)
 		gocryptfs -init -q -scryptn 10 -passfile "$P" "$B" >>"$SYSLOG" 2>&1 || return 1
-		start_daemon gocryptfs -fg -q -passfile "$P" "$B" "$M"
+		start_daemon gocryptfs -fg -q "${dbg[@]}" -passfile "$P" "$B" "$M"
 		;;
 	securefs)
 		# --pass puts the password in argv: acceptable for a throwaway bench volume.
@@ -112,7 +125,7 @@ mount_system() {
 		;;
 	veilfs)
 		"$VEILFS" init --scryptn 10 --passfile "$P" "$B" >>"$SYSLOG" 2>&1 || return 1
-		start_daemon "$VEILFS" mount --foreground --passfile "$P" "$B" "$M"
+		start_daemon "$VEILFS" mount --foreground "${dbg[@]}" --passfile "$P" "$B" "$M"
 		;;
 	*)
 		log "unknown system $name"
@@ -165,7 +178,8 @@ vm_kib() { awk -v k="$2:" '$1 == k { print $2; f = 1 } END { if (!f) print "NA" 
 # ensure_tools COMMAND...: apt-get install the Debian packages of the commands
 # that are missing (when INSTALL=1), else fail naming them.
 ensure_tools() {
-	local -A pkg_of=([gocryptfs]=gocryptfs [securefs]=securefs [fio]=fio [gnuplot]=gnuplot-nox [python3]=python3)
+	local -A pkg_of=([gocryptfs]=gocryptfs [securefs]=securefs [fio]=fio [gnuplot]=gnuplot-nox [python3]=python3
+		[setfattr]=attr [getfattr]=attr)
 	local missing=() c
 	for c in "$@"; do command -v "$c" >/dev/null || missing+=("${pkg_of[$c]:-$c}"); done
 	[[ ${#missing[@]} -eq 0 ]] && return 0
@@ -174,6 +188,17 @@ ensure_tools() {
 	log "installing ${missing[*]} (apt-get)"
 	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } \
 		>>"$LOGDIR/apt.log" 2>&1 || die "apt-get install ${missing[*]} failed, see $LOGDIR/apt.log"
+}
+
+# pack_tree: set TARBALL to $BENCH_DIR/tree-<TREE_DIR, / as _>.tar (the input of the
+# untar workloads) and pack TREE_DIR into it unless it is there from an earlier run.
+# The name depends on the tree, so runs on different trees keep their own.
+pack_tree() {
+	TARBALL=$BENCH_DIR/tree-$(echo "$TREE_DIR" | tr / _ | sed 's/^_//').tar
+	[[ -s $TARBALL ]] && return 0
+	log "packing $TREE_DIR into $TARBALL (once)"
+	tar -C "$(dirname "$TREE_DIR")" -cf "$TARBALL.tmp" "$(basename "$TREE_DIR")" && mv "$TARBALL.tmp" "$TARBALL" ||
+		die "cannot pack $TREE_DIR"
 }
 
 # build: bin/veilfs with `make build`, bin/bench-loopback with go build (BUILD=1).

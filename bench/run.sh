@@ -95,8 +95,7 @@ RAW=$BENCH_DIR/raw.tsv     # rep system workload value unit seconds sync_s
 RSS=$BENCH_DIR/rss.tsv     # rep system after-workload VmHWM_KiB VmRSS_KiB
 SLOTS=$BENCH_DIR/slots.tsv # rep system start probe_s load1 steal_pct slot_s
 META=$BENCH_DIR/meta.txt   # key=value: machine, versions, parameters
-# The tarball's name depends on the tree, so --quick and full runs keep their own.
-TARBALL=$BENCH_DIR/tree-$(echo "$TREE_DIR" | tr / _ | sed 's/^_//').tar
+TARBALL="" # the packed TREE_DIR; pack_tree (lib.sh) sets it
 
 LOGFILE=$LOGDIR/run.log
 # shellcheck source=bench/lib.sh
@@ -234,11 +233,7 @@ main() {
 	[[ " $WORKLOADS " == *" rand"* ]] && tools+=(fio)
 	ensure_tools "${tools[@]}"
 	build
-	if [[ ! -s $TARBALL ]]; then
-		log "packing $TREE_DIR into $TARBALL (once)"
-		tar -C "$(dirname "$TREE_DIR")" -cf "$TARBALL.tmp" "$(basename "$TREE_DIR")" && mv "$TARBALL.tmp" "$TARBALL" ||
-			die "cannot pack $TREE_DIR"
-	fi
+	pack_tree
 	write_meta
 	printf 'rep\tsystem\tworkload\tvalue\tunit\tseconds\tsync_s\n' >"$RAW"
 	printf 'rep\tsystem\tafter\tvmhwm_kib\tvmrss_kib\n' >"$RSS"
