@@ -28,6 +28,7 @@ type File struct {
 }
 
 func (n *Node) newFile(fd int) *File {
+	n.r.stats.openFiles.Add(1)
 	return &File{n: n, fd: fd}
 }
 
@@ -48,12 +49,14 @@ var _ = (fusefs.FileReader)((*File)(nil))
 
 // Read decrypts the blocks under [off, off+len(dest)).
 func (f *File) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	f.n.r.touch()
 	f.n.contentMu.RLock()
 	defer f.n.contentMu.RUnlock()
 	n, err := f.readAt(dest, off)
 	if err != nil {
 		return nil, f.fail(err)
 	}
+	f.n.r.stats.bytesRead.Add(uint64(n))
 	return fuse.ReadResultData(dest[:n]), 0
 }
 
@@ -61,6 +64,7 @@ var _ = (fusefs.FileWriter)((*File)(nil))
 
 // Write encrypts data into the blocks under [off, off+len(data)).
 func (f *File) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	f.n.r.touch()
 	f.n.contentMu.Lock()
 	defer f.n.contentMu.Unlock()
 	st, err := f.state()
@@ -73,6 +77,7 @@ func (f *File) Write(ctx context.Context, data []byte, off int64) (uint32, sysca
 	if err != nil {
 		return 0, f.fail(err)
 	}
+	f.n.r.stats.bytesWritten.Add(uint64(len(data)))
 	return uint32(len(data)), 0
 }
 
@@ -192,6 +197,7 @@ func (f *File) Release(ctx context.Context) syscall.Errno {
 	f.n.idMu.Lock()
 	f.n.stamp = stamp
 	f.n.idMu.Unlock()
+	f.n.r.stats.openFiles.Add(-1)
 	return toErrno(unix.Close(f.fd))
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/posixtest"
 
@@ -315,4 +316,47 @@ func nlink(st os.FileInfo) uint64 {
 		return 0
 	}
 	return st.Sys().(*syscall.Stat_t).Nlink
+}
+
+// TestStats: the counters that veilfs status and --idle read follow what
+// happens in the mount.
+func TestStats(t *testing.T) {
+	tm := newTestMount(t, config.CreateOptions{})
+	s0 := tm.m.Stats()
+	p := filepath.Join(tm.mnt, "f")
+	if err := os.WriteFile(p, make([]byte, 10000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4000)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		t.Fatal(err)
+	}
+	s1 := tm.m.Stats()
+	f.Close()
+	// Release is asynchronous: poll briefly.
+	var s2 Stats
+	for range 100 {
+		if s2 = tm.m.Stats(); s2.OpenFiles == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	switch {
+	case s1.Requests <= s0.Requests:
+		t.Errorf("requests did not grow: %d -> %d", s0.Requests, s1.Requests)
+	case s1.OpenFiles != 1:
+		t.Errorf("open files with one file open: %d", s1.OpenFiles)
+	case s2.OpenFiles != 0:
+		t.Errorf("open files after close: %d", s2.OpenFiles)
+	case s1.BytesWritten-s0.BytesWritten != 10000:
+		t.Errorf("bytes written %d, want 10000", s1.BytesWritten-s0.BytesWritten)
+	case s1.BytesRead-s0.BytesRead < 4000:
+		t.Errorf("bytes read %d, want >= 4000", s1.BytesRead-s0.BytesRead)
+	case s1.Started.IsZero():
+		t.Error("no start time")
+	}
 }

@@ -15,6 +15,7 @@ var _ = (fusefs.NodeLookuper)((*Node)(nil))
 
 // Lookup finds a child by its plaintext name.
 func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	n.r.touch()
 	d, err := n.openDir()
 	if err != nil {
 		return nil, n.r.fail("", err)
@@ -39,6 +40,7 @@ var _ = (fusefs.NodeGetattrer)((*Node)(nil))
 // Getattr prefers the open file when there is one: it still works after the
 // last name of the file was unlinked.
 func (n *Node) Getattr(ctx context.Context, f fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.r.touch()
 	if fh, ok := f.(*File); ok {
 		return fh.Getattr(ctx, out)
 	}
@@ -59,6 +61,7 @@ var _ = (fusefs.NodeSetattrer)((*Node)(nil))
 // Setattr changes mode, owner, size and times, through the open file when
 // the kernel names one.
 func (n *Node) Setattr(ctx context.Context, f fusefs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	n.r.touch()
 	fh, _ := f.(*File)
 	if fh == nil {
 		if _, ok := in.GetSize(); ok {
@@ -195,6 +198,7 @@ var _ = (fusefs.NodeFsyncer)((*Node)(nil))
 // kernel names without a handle) through a descriptor opened for the call.
 // A directory's IV file is flushed with it (it is written without fsync).
 func (n *Node) Fsync(ctx context.Context, f fusefs.FileHandle, flags uint32) syscall.Errno {
+	n.r.touch()
 	if fh, ok := f.(*File); ok {
 		return fh.Fsync(ctx, flags)
 	}
@@ -228,6 +232,7 @@ var _ = (fusefs.NodeAccesser)((*Node)(nil))
 // itself (mounts without allow_other): the backing file's permissions for
 // the daemon's user, who is the only user such a mount lets in.
 func (n *Node) Access(ctx context.Context, mask uint32) syscall.Errno {
+	n.r.touch()
 	d, disk, err := n.openParent()
 	if err != nil {
 		return n.r.fail("", err)
@@ -240,6 +245,7 @@ var _ = (fusefs.NodeStatfser)((*Node)(nil))
 
 // Statfs reports the backing filesystem of CIPHERDIR.
 func (n *Node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	n.r.touch()
 	var st syscall.Statfs_t
 	if err := syscall.Fstatfs(n.r.rootfd, &st); err != nil {
 		return toErrno(err)

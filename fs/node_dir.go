@@ -16,6 +16,7 @@ var _ = (fusefs.NodeMkdirer)((*Node)(nil))
 
 // Mkdir creates a directory with its IV file (and long-name sidecar).
 func (n *Node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	n.r.touch()
 	return n.create(ctx, name, out, func(d *dirHandle, disk string) error {
 		return n.r.vol.Mkdir(d.fd, disk, mode)
 	})
@@ -25,6 +26,7 @@ var _ = (fusefs.NodeRmdirer)((*Node)(nil))
 
 // Rmdir removes an empty directory (FORMAT §5.6).
 func (n *Node) Rmdir(ctx context.Context, name string) syscall.Errno {
+	n.r.touch()
 	d, disk, errno := n.openChild(name)
 	if errno != 0 {
 		return errno
@@ -51,6 +53,7 @@ var _ = (fusefs.NodeReaddirer)((*Node)(nil))
 // whose name does not decrypt is skipped and logged, never failing the
 // whole listing.
 func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
+	n.r.touch()
 	d, err := n.openDir()
 	if err != nil {
 		return nil, n.r.fail("", err)

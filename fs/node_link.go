@@ -15,6 +15,7 @@ var _ = (fusefs.NodeSymlinker)((*Node)(nil))
 
 // Symlink stores the encrypted target (FORMAT §6).
 func (n *Node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	n.r.touch()
 	stored, err := n.r.vol.EncryptLink(target)
 	if err != nil {
 		return nil, toErrno(err)
@@ -28,6 +29,7 @@ var _ = (fusefs.NodeReadlinker)((*Node)(nil))
 
 // Readlink decrypts the stored target.
 func (n *Node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
+	n.r.touch()
 	d, disk, err := n.openParent()
 	if err != nil {
 		return nil, n.r.fail("", err)
@@ -44,6 +46,7 @@ var _ = (fusefs.NodeMknoder)((*Node)(nil))
 
 // Mknod creates FIFOs, sockets and device nodes.
 func (n *Node) Mknod(ctx context.Context, name string, mode, rdev uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	n.r.touch()
 	return n.create(ctx, name, out, func(d *dirHandle, disk string) error {
 		return unix.Mknodat(d.fd, disk, mode, int(rdev))
 	})
@@ -54,6 +57,7 @@ var _ = (fusefs.NodeLinker)((*Node)(nil))
 // Link adds a name for an existing file. The content needs no change: it is
 // bound to the file ID, not to the name (FORMAT §4.3).
 func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	n.r.touch()
 	src, srcDisk, err := target.(*Node).openParent()
 	if err != nil {
 		return nil, n.r.fail("", err)
@@ -85,6 +89,7 @@ var _ = (fusefs.NodeUnlinker)((*Node)(nil))
 
 // Unlink removes a name; the object goes before its sidecar (FORMAT §5.4).
 func (n *Node) Unlink(ctx context.Context, name string) syscall.Errno {
+	n.r.touch()
 	d, disk, errno := n.openChild(name)
 	if errno != 0 {
 		return errno
@@ -105,6 +110,7 @@ var _ = (fusefs.NodeRenamer)((*Node)(nil))
 // target directory's IV (FORMAT §5.6). A directory carries its own IV, so
 // nothing below it changes.
 func (n *Node) Rename(ctx context.Context, name string, newParent fusefs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	n.r.touch()
 	src, srcDisk, errno := n.openChild(name)
 	if errno != 0 {
 		return errno

@@ -28,6 +28,7 @@ var _ = (fusefs.NodeOpener)((*Node)(nil))
 
 // Open opens the ciphertext file.
 func (n *Node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
+	n.r.touch()
 	f, errno := n.openFile(flags)
 	if errno != 0 {
 		return nil, 0, errno
@@ -92,6 +93,7 @@ var _ = (fusefs.NodeCreater)((*Node)(nil))
 // Create makes and opens a new regular file. The empty file has no header
 // yet; the first write creates it (FORMAT §4.2).
 func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, fusefs.FileHandle, uint32, syscall.Errno) {
+	n.r.touch()
 	var fd = -1
 	inode, errno := n.create(ctx, name, out, func(d *dirHandle, disk string) error {
 		var err error

@@ -48,6 +48,7 @@ var _ = (fusefs.NodeGetxattrer)((*Node)(nil))
 
 // Getxattr decrypts one attribute value (FORMAT §7).
 func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	n.r.touch()
 	if attr == capabilityXattr {
 		return 0, syscall.ENODATA
 	}
@@ -93,6 +94,7 @@ var _ = (fusefs.NodeSetxattrer)((*Node)(nil))
 
 // Setxattr stores an encrypted name and value.
 func (n *Node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	n.r.touch()
 	if attr == capabilityXattr {
 		return syscall.EOPNOTSUPP
 	}
@@ -108,6 +110,7 @@ var _ = (fusefs.NodeRemovexattrer)((*Node)(nil))
 
 // Removexattr removes one attribute.
 func (n *Node) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	n.r.touch()
 	x, errno := n.xattrTarget(attr)
 	if errno != 0 {
 		return errno
@@ -121,6 +124,7 @@ var _ = (fusefs.NodeListxattrer)((*Node)(nil))
 // Listxattr lists the decrypted attribute names; backing attributes that
 // are not ours, or do not decrypt, are left out (FORMAT §7).
 func (n *Node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	n.r.touch()
 	d, disk, err := n.openParent()
 	if err != nil {
 		return 0, n.r.fail("", err)

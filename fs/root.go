@@ -45,7 +45,8 @@ type root struct {
 	log     *log.Logger
 	bufs    bufferPool
 
-	start       time.Time // for monotonic cache expiry times
+	start       time.Time // for monotonic cache expiry times; Stats.Started
+	stats       counters
 	corruptions atomic.Uint64
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
 	noFallocate atomic.Bool  // the backing filesystem has no fallocate

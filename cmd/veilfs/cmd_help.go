@@ -45,6 +45,7 @@ Usage:
   veilfs passwd [options] CIPHERDIR             change a password, or set one with the master key
   veilfs keys add|remove|list ... CIPHERDIR     manage extra unlockers: more passwords, keyfiles
   veilfs rotate [options] CIPHERDIR             re-encrypt a volume under a new master key
+  veilfs status [MOUNTPOINT]                    list veilfs mounts with their activity
   veilfs info CIPHERDIR                         show a volume's format, no password needed
   veilfs help [COMMAND | exit-codes]            show help
   veilfs --version                              show the version

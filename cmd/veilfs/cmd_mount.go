@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -52,6 +53,8 @@ Options:
       --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        use this master key (visible to other users: avoid)
   -f, --foreground           stay in the foreground and log to stderr
+      --idle DURATION        unmount after DURATION (e.g. 30m, 2h) with no file
+                             open and no access; a busy mount is retried
       --ro                   mount read-only
       --allow-other          let other users access the mount (for non-root
                              users this needs user_allow_other in /etc/fuse.conf)
@@ -79,6 +82,7 @@ type mountFlags struct {
 	allowOther bool
 	debug      bool
 	options    []string
+	idle       time.Duration
 	// daemon is set only on the re-executed child (daemon.go): "masterkey",
 	// saying what arrives on the secret pipe.
 	daemon string
@@ -93,6 +97,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	fs.BoolVar(&o.allowOther, "allow-other", false, "allow access by other users")
 	fs.StringArrayVarP(&o.options, "options", "o", nil, "comma-separated mount options")
 	fs.BoolVar(&o.debug, "debug", false, "log every FUSE request")
+	fs.DurationVar(&o.idle, "idle", 0, "unmount after `DURATION` without use")
 	fs.StringVar(&o.daemon, daemonFlag, "", "")
 	_ = fs.MarkHidden(daemonFlag)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "MOUNTPOINT"); err != nil {
@@ -116,7 +121,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	opts.FsName = dir
 
 	if o.daemon != "" {
-		return runDaemonChild(o.daemon, dir, mnt, opts)
+		return runDaemonChild(&o, dir, mnt, opts)
 	}
 
 	if o.debug && !o.foreground {
@@ -140,7 +145,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if o.foreground {
 		opts.Logger = log.New(c.stderr, "veilfs: ", log.LstdFlags)
 		opts.Debug = o.debug
-		return serve(sec, dir, mnt, opts, func() {})
+		return serve(sec, dir, mnt, opts, &o, func() {})
 	}
 	return spawnDaemon(c, sec, &o, dir, mnt)
 }
@@ -237,7 +242,7 @@ func openVolume(dir string, s *secret) (*cipherdir.Volume, error) {
 // serve unlocks the volume, mounts it, calls ready once it is serving, and
 // returns when it has been unmounted, by 'veilfs unmount' or by SIGINT or
 // SIGTERM. It is the common tail of --foreground and of the daemon child.
-func serve(s *secret, dir, mnt string, opts veilfs.Options, ready func()) error {
+func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready func()) error {
 	logger := opts.Logger
 	if logger == nil {
 		logger = log.New(io.Discard, "", 0)
@@ -274,6 +279,8 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, ready func()) error 
 	}
 	logger.Printf("serving %s on %s", dir, mnt)
 	ready()
+	stopSession := startSession(m, dir, mnt, statusOptions(o), o.idle, logger)
+	defer stopSession()
 
 	done := make(chan struct{})
 	go func() {
@@ -305,4 +312,19 @@ func mountFailedHints(err error) []string {
 		return []string{"is FUSE available? check that /dev/fuse exists and fusermount3 is installed"}
 	}
 	return nil
+}
+
+// statusOptions are the mount options veilfs status shows.
+func statusOptions(o *mountFlags) []string {
+	opts := []string{"rw"}
+	if o.readOnly {
+		opts[0] = "ro"
+	}
+	if o.allowOther {
+		opts = append(opts, "allow_other")
+	}
+	if o.idle > 0 {
+		opts = append(opts, "idle="+o.idle.String())
+	}
+	return append(opts, o.options...)
 }

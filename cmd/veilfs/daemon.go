@@ -63,6 +63,9 @@ func spawnDaemon(c *cli, s *secret, o *mountFlags, dir, mnt string) error {
 	if o.allowOther {
 		args = append(args, "--allow-other")
 	}
+	if o.idle > 0 {
+		args = append(args, "--idle="+o.idle.String())
+	}
 	for _, opt := range o.options {
 		args = append(args, "--options="+opt)
 	}
@@ -182,8 +185,8 @@ func formatStatus(err error) []byte {
 
 // runDaemonChild is the re-executed child: it reads its secret from fd 3,
 // serves, and reports on fd 4.
-func runDaemonChild(kind, dir, mnt string, opts veilfs.Options) error {
-	if kind != daemonMaster {
+func runDaemonChild(o *mountFlags, dir, mnt string, opts veilfs.Options) error {
+	if o.daemon != daemonMaster {
 		return fail(errUsage, fmt.Errorf("--%s is internal to veilfs", daemonFlag))
 	}
 	for _, fd := range []int{secretFd, statusFd} {
@@ -217,7 +220,7 @@ func runDaemonChild(kind, dir, mnt string, opts veilfs.Options) error {
 		return reportToParent(status, err)
 	}
 	reported := false
-	err = serve(s, dir, mnt, opts, func() {
+	err = serve(s, dir, mnt, opts, o, func() {
 		detachStdio()
 		status.Write(formatStatus(nil))
 		status.Close()

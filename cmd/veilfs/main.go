@@ -71,7 +71,7 @@ type command struct {
 // commands lists the sub-commands in the order the help shows them. help and
 // version are handled by dispatch.
 func commands() []*command {
-	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &infoCommand}
+	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &statusCommand, &infoCommand}
 }
 
 func lookupCommand(name string) *command {
@@ -129,9 +129,14 @@ func (c *cli) parseFlags(cmd *command, fs *pflag.FlagSet, args []string, names .
 		}
 		return fail(errUsage, err, hint)
 	}
+	// Optional arguments are written "[NAME]" and come last.
+	required := len(names)
+	for required > 0 && strings.HasPrefix(names[required-1], "[") {
+		required--
+	}
 	switch n := fs.NArg(); {
-	case n < len(names):
-		return failf(errUsage, []string{hint}, "%s: missing %s", cmd.name, strings.Join(names[n:], " and "))
+	case n < required:
+		return failf(errUsage, []string{hint}, "%s: missing %s", cmd.name, strings.Join(names[n:required], " and "))
 	case n > len(names):
 		return failf(errUsage, []string{hint}, "%s: too many arguments (expected %s, got %d)",
 			cmd.name, strings.Join(names, " "), n)

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veilfs/veilfs/tests/harness"
+)
+
+type statusEntry struct {
+	CipherDir    string   `json:"cipherdir"`
+	Mountpoint   string   `json:"mountpoint"`
+	PID          int      `json:"pid"`
+	Options      []string `json:"options"`
+	OpenFiles    int64    `json:"open_files"`
+	BytesRead    uint64   `json:"bytes_read"`
+	BytesWritten uint64   `json:"bytes_written"`
+	Corruptions  uint64   `json:"corruptions"`
+}
+
+func statusOf(t *testing.T, mnt string) statusEntry {
+	t.Helper()
+	res := harness.Run(t, "", "status", "--json", mnt)
+	if res.Code != 0 {
+		t.Fatalf("veilfs status --json %s: %v", mnt, res)
+	}
+	var list []statusEntry
+	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil || len(list) != 1 {
+		t.Fatalf("status --json: %v, %d entries\n%s", err, len(list), res.Stdout)
+	}
+	return list[0]
+}
+
+// TestStatus: veilfs status lists the mount with its CIPHERDIR and options,
+// counts open files and plaintext bytes, and refuses a path that is not a
+// veilfs mount.
+func TestStatus(t *testing.T) {
+	cipherdir, mnt := harness.NewVolume(t)
+	p := filepath.Join(mnt, "data")
+	if err := os.WriteFile(p, make([]byte, 12345), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Read(make([]byte, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	st := statusOf(t, mnt)
+	f.Close()
+	if st.CipherDir != cipherdir || st.Mountpoint != mnt || st.PID <= 0 {
+		t.Errorf("status names %q on %q (pid %d), want %q on %q", st.CipherDir, st.Mountpoint, st.PID, cipherdir, mnt)
+	}
+	if st.OpenFiles != 1 || st.BytesWritten != 12345 || st.BytesRead < 1000 || st.Corruptions != 0 {
+		t.Errorf("status counters: %+v", st)
+	}
+	if len(st.Options) == 0 || st.Options[0] != "rw" {
+		t.Errorf("options %q, want rw first", st.Options)
+	}
+
+	res := harness.Run(t, "", "status")
+	if res.Code != 0 || !strings.Contains(res.Stdout, mnt) || !strings.Contains(res.Stdout, "MOUNTPOINT") {
+		t.Errorf("veilfs status: %v", res)
+	}
+	res = harness.Run(t, "", "status", t.TempDir())
+	if res.Code != 1 || !strings.Contains(res.Stderr, "is not a veilfs mount") {
+		t.Errorf("veilfs status on a plain directory: %v", res)
+	}
+}
+
+// TestIdleUnmount: --idle unmounts a mount nobody uses, and not while a
+// file is open in it.
+func TestIdleUnmount(t *testing.T) {
+	harness.RequireFUSE(t)
+	cipherdir, mnt := t.TempDir(), t.TempDir()
+	harness.InitVolume(t, cipherdir, harness.DefaultPassword)
+	harness.MountVolume(t, cipherdir, mnt, harness.DefaultPassword, "--idle", "1s")
+	f, err := os.Create(filepath.Join(mnt, "held-open"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Held open for three idle periods: still mounted.
+	time.Sleep(3 * time.Second)
+	if _, ok := harness.FindMount(mnt); !ok {
+		t.Fatal("idle unmount happened while a file was open")
+	}
+	f.Close()
+	start := time.Now()
+	for {
+		if _, ok := harness.FindMount(mnt); !ok {
+			t.Logf("unmounted %.1fs after the last file was closed", time.Since(start).Seconds())
+			return
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatal("still mounted 15 s after the last use with --idle 1s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
