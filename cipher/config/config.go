@@ -238,7 +238,7 @@ func Load(path string) (*File, error) {
 func (f *File) Validate() error {
 	// Rule 2.
 	if f.Version != formatVersion {
-		return fmt.Errorf("invalid config: on-disk format version %d, want %d", f.Version, formatVersion)
+		return fmt.Errorf("invalid config: %w", &VersionError{Version: f.Version})
 	}
 	// Rule 3.
 	if err := f.Scrypt.Validate(); err != nil {

@@ -52,3 +52,16 @@ func (e *UnsupportedFeatureError) Error() string {
 	}
 	return fmt.Sprintf("volume uses unknown feature flag %q; a newer version of veilfs or gocryptfs may be needed", e.Flag)
 }
+
+// VersionError reports a config whose on-disk format version is not 2: a
+// newer format (a newer gocryptfs or veilfs made it) or gocryptfs 1.x's.
+type VersionError struct {
+	Version int
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("on-disk format version %d, this veilfs reads version %d", e.Version, formatVersion)
+}
+
+// Newer reports whether the volume was made by a newer format version.
+func (e *VersionError) Newer() bool { return e.Version > formatVersion }

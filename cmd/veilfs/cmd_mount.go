@@ -134,6 +134,9 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if err := checkMountpoint(mnt, dir); err != nil {
 		return err
 	}
+	if err := checkFuseDevice(); err != nil {
+		return err
+	}
 	// Unlocked here, not in the daemon: every kind of unlocker then works the
 	// same in both modes, and the daemon only ever receives the master key.
 	k, err := c.unlock(o.unlock, dir, f, "Password: ")

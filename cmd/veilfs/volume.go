@@ -53,14 +53,19 @@ func readConfig(dir string) (*config.File, string, error) {
 	}
 	path := filepath.Join(dir, config.Filename)
 	f, err := config.Load(path)
+	var verr *config.VersionError
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil, "", failf(errOpenConf, []string{"to create a new volume there, run: veilfs init " + dir},
 			"%s is not a veilfs/gocryptfs volume: it has no %s", dir, config.Filename)
+	case errors.As(err, &verr) && verr.Newer():
+		return nil, "", fail(errOpenConf, err, "a newer veilfs or gocryptfs made this volume: upgrade veilfs to open it")
+	case errors.As(err, &verr):
+		return nil, "", fail(errOpenConf, err, "gocryptfs 1.x volumes are not supported: open it with gocryptfs 1.x, or copy the files into a new volume")
 	case isUnsupportedFeature(err):
 		return nil, "", fail(errOpenConf, err, "a newer veilfs, or gocryptfs, may be able to open this volume")
 	case err != nil:
-		return nil, "", fail(errOpenConf, fmt.Errorf("cannot use %s: %w", path, err))
+		return nil, "", fail(errOpenConf, err) // names the file already
 	}
 	return f, path, nil
 }

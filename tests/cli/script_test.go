@@ -37,6 +37,12 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
+		// $VEILFS: the binary under test, for scripts that run it through
+		// another program (exec unshare ... $VEILFS).
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("VEILFS", bin)
+			return nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"veilfs":    func(ts *testscript.TestScript, neg bool, args []string) { runVeilfs(ts, neg, bin, args) },
 			"status":    cmdStatus,
