@@ -5,10 +5,46 @@
 # missing and it runs as root; otherwise it says what to install.
 
 GO       ?= go
-PREFIX   ?= /usr/local
-BINDIR   ?= $(PREFIX)/bin
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LDFLAGS  := -X main.version=$(VERSION)
+# A static binary (no libc dependency): veilfs needs nothing from cgo, and the
+# .deb then runs on any Debian release. Not exported: `make race` needs cgo.
+CGO_ENABLED ?= 0
+# Where build, man, completions and deb write; tests/pkg points it elsewhere
+# so that a test run never rewrites the bin/veilfs someone may be using.
+OUT      ?= bin
+# The date in the man page header: the last commit's, so that the page (and
+# the .deb) is the same for the same source.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+
+# `make install` layout; `make uninstall` removes exactly these files.
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
+# mount(8) looks for mount.TYPE helpers only in /sbin, /sbin/fs.d and /sbin/fs
+# (util-linux's FS_SEARCH_PATH), never in $(PREFIX)/sbin; on a merged-/usr
+# system /sbin is /usr/sbin. The link points at the installed binary, which
+# acts as the helper when called as mount.veilfs.
+MOUNTHELPERDIR    ?= /sbin
+MOUNTHELPERTARGET ?= $(BINDIR)/veilfs
+# The user units of contrib/systemd, whichever exist when make runs.
+# TODO(lead): contrib/systemd/ did not exist yet when install/deb were written.
+# Once it lands, check that every unit there is a user unit (a system unit would
+# belong in $(PREFIX)/lib/systemd/system) and that the extensions below cover it;
+# tests/pkg expects each of them in lib/systemd/user of `make install` and the .deb.
+SYSTEMD_UNITS = $(wildcard contrib/systemd/*.service contrib/systemd/*.timer contrib/systemd/*.target contrib/systemd/*.mount contrib/systemd/*.path)
+
+# `make deb`: a Debian package with the layout of `make install PREFIX=/usr`.
+# Debian's zsh reads packaged completions from vendor-completions, not from
+# site-functions (that is for the local administrator).
+DEB_VERSION ?= $(shell ./scripts/mkdeb.sh version '$(VERSION)')
+DEB_ARCH    ?= $(shell $(GO) env GOARCH | sed 's/^386$$/i386/; s/^arm$$/armhf/')
+DEB_FILE     = $(OUT)/veilfs_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_STAGE    = $(OUT)/deb-root
 
 # FUZZTIME is the per-target budget of `make fuzz`; `make test` uses 5s.
 FUZZTIME ?= 60s
@@ -19,14 +55,16 @@ E2E_TIMEOUT  ?= 10m
 # Every package except the black-box tests/ tree and fs/ (fs runs under -race).
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e '/tests/' -e '/tests$$' -e '/fs$$' -e '/fs/')
 
-.PHONY: all help build demo deps test unit race fuzz fuzz-short e2e stress vet check-deps install clean
+.PHONY: all help build man completions demo deps test unit race fuzz fuzz-short e2e stress vet check-deps install uninstall deb clean
 
 all: build
 
 help:
 	@echo "make build       build bin/veilfs"
+	@echo "make man         bin/veilfs.1, the man page, generated from the help texts (veilfs manpage)"
+	@echo "make completions bin/completions/: bash, zsh and fish completion scripts"
 	@echo "make demo        throwaway volume: init, mount, write, show ciphertext, unmount (needs FUSE)"
-	@echo "make deps        install gocryptfs fuse3 attr if missing (Debian, as root)"
+	@echo "make deps        install what the tests use if missing: gocryptfs fuse3 attr groff-base bash-completion (Debian, as root)"
 	@echo "make test        vet + unit + race(fs) + fuzz 5s/target + end-to-end tests (what CI runs)"
 	@echo "make unit        unit tests of all packages outside tests/ and fs/"
 	@echo "make race        go test -race ./fs/..."
@@ -35,7 +73,9 @@ help:
 	@echo "make stress      long tests/stress run: fsx-style exerciser, then concurrency under a -race daemon (~25 min)"
 	@echo "make vet         go vet ./..."
 	@echo "make check-deps  import-direction rules (tests/arch)"
-	@echo "make install     install bin/veilfs into \$$(DESTDIR)\$$(PREFIX)/bin (PREFIX=$(PREFIX))"
+	@echo "make install     install veilfs, mount.veilfs, the man page, completions, systemd user units (PREFIX=$(PREFIX), DESTDIR)"
+	@echo "make uninstall   remove what make install installed (same PREFIX and DESTDIR)"
+	@echo "make deb         bin/veilfs_VERSION_ARCH.deb, with dpkg-deb (layout of make install PREFIX=/usr)"
 	@echo "make clean       remove bin/"
 	@echo "make bench       side-by-side benchmark vs native/loopback/gocryptfs/securefs -> bench/results.md + .png (root, ~10 min)"
 	@echo "make bench-quick the same, small sizes and 1 rep (~2 min)"
@@ -46,20 +86,46 @@ help:
 	@echo "make bench-ops   FUSE requests per opcode of untar/ls -lR/cat/rm -rf, veilfs vs loopback and gocryptfs (root, ~1.5 min)"
 
 build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/veilfs ./cmd/veilfs
+	CGO_ENABLED=$(CGO_ENABLED) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT)/veilfs ./cmd/veilfs
+
+# The binary as a file, rebuilt only when a source is newer: then
+# `make build && sudo make install` does not build again as root, whose PATH
+# often has no go.
+GO_SOURCES := $(shell find . -name '*.go' ! -name '*_test.go' ! -path './tests/*' ! -path './bench/*' 2>/dev/null) go.mod go.sum
+$(OUT)/veilfs: $(GO_SOURCES)
+	CGO_ENABLED=$(CGO_ENABLED) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT)/veilfs ./cmd/veilfs
+
+# The man page is generated from the help texts by the binary itself; a
+# generated copy is not kept in git, so it can never be out of date.
+man: $(OUT)/veilfs.1
+$(OUT)/veilfs.1: $(OUT)/veilfs
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(OUT)/veilfs manpage >$@.tmp
+	mv $@.tmp $@
+
+COMPLETIONS = $(OUT)/completions/veilfs.bash $(OUT)/completions/_veilfs $(OUT)/completions/veilfs.fish
+completions: $(COMPLETIONS)
+$(COMPLETIONS) &: $(OUT)/veilfs
+	mkdir -p $(OUT)/completions
+	$(OUT)/veilfs completion bash >$(OUT)/completions/veilfs.bash
+	$(OUT)/veilfs completion zsh >$(OUT)/completions/_veilfs
+	$(OUT)/veilfs completion fish >$(OUT)/completions/veilfs.fish
 
 demo: build
-	VEILFS=$(CURDIR)/bin/veilfs ./scripts/demo.sh
+	VEILFS=$(abspath $(OUT))/veilfs ./scripts/demo.sh
 
 # Installs only what is missing, so a prepared machine needs no network.
+# groff-base (man page rendering) and bash-completion (the completion test)
+# are small; zsh and fish are not installed: their tests skip without them.
+DEPS_PACKAGES = gocryptfs fuse3 attr groff-base bash-completion
 deps:
-	@if command -v gocryptfs >/dev/null && command -v fusermount3 >/dev/null && command -v getfattr >/dev/null; then \
+	@if command -v gocryptfs >/dev/null && command -v fusermount3 >/dev/null && command -v getfattr >/dev/null \
+		&& command -v groff >/dev/null && [ -f /usr/share/bash-completion/bash_completion ]; then \
 		exit 0; \
 	elif [ "$$(id -u)" -eq 0 ]; then \
-		echo "installing gocryptfs fuse3 attr (Debian packages the tests use)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gocryptfs fuse3 attr; \
+		echo "installing $(DEPS_PACKAGES) (Debian packages the tests use)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEPS_PACKAGES); \
 	else \
-		echo "missing gocryptfs, fusermount3 or getfattr: run 'sudo apt-get install gocryptfs fuse3 attr'" >&2; exit 1; \
+		echo "missing a package the tests use: run 'sudo apt-get install $(DEPS_PACKAGES)'" >&2; exit 1; \
 	fi
 
 vet:
@@ -83,7 +149,7 @@ check-deps:
 # -count=1: the end-to-end tests run binaries built from source the test cache
 # cannot see, so a cached pass would be meaningless.
 e2e:
-	VEILFS_REQUIRE_FUSE=1 VEILFS_REQUIRE_GOCRYPTFS=1 $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./tests/...
+	VEILFS_REQUIRE_FUSE=1 VEILFS_REQUIRE_GOCRYPTFS=1 VEILFS_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./tests/...
 
 # The long variant of tests/stress (`make test` runs the short one as part of
 # e2e). Step 1: the data exerciser, VEILFS_FSX_OPS operations per seed on
@@ -114,8 +180,35 @@ stress:
 # The end-to-end run comes last so CI sees go test's own summary as the final lines.
 test: deps vet unit race fuzz-short e2e
 
-install: build
-	install -D -m 0755 bin/veilfs $(DESTDIR)$(BINDIR)/veilfs
+install: $(OUT)/veilfs $(OUT)/veilfs.1 $(COMPLETIONS)
+	install -D -m 0755 $(OUT)/veilfs $(DESTDIR)$(BINDIR)/veilfs
+	install -d $(DESTDIR)$(MOUNTHELPERDIR)
+	ln -sfn $(MOUNTHELPERTARGET) $(DESTDIR)$(MOUNTHELPERDIR)/mount.veilfs
+	install -D -m 0644 $(OUT)/veilfs.1 $(DESTDIR)$(MANDIR)/man1/veilfs.1
+	install -D -m 0644 $(OUT)/completions/veilfs.bash $(DESTDIR)$(BASHCOMPDIR)/veilfs
+	install -D -m 0644 $(OUT)/completions/_veilfs $(DESTDIR)$(ZSHCOMPDIR)/_veilfs
+	install -D -m 0644 $(OUT)/completions/veilfs.fish $(DESTDIR)$(FISHCOMPDIR)/veilfs.fish
+	$(foreach u,$(SYSTEMD_UNITS),install -D -m 0644 $(u) $(DESTDIR)$(SYSTEMDUSERDIR)/$(notdir $(u));)
+
+# Files only: the directories may have been there before, or hold others' files.
+# mount.veilfs goes only if it is still the link install made (a package's
+# may have replaced it).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/veilfs $(DESTDIR)$(MANDIR)/man1/veilfs.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/veilfs $(DESTDIR)$(ZSHCOMPDIR)/_veilfs $(DESTDIR)$(FISHCOMPDIR)/veilfs.fish \
+		$(foreach u,$(SYSTEMD_UNITS),$(DESTDIR)$(SYSTEMDUSERDIR)/$(notdir $(u)))
+	if [ "$$(readlink $(DESTDIR)$(MOUNTHELPERDIR)/mount.veilfs)" = "$(MOUNTHELPERTARGET)" ]; then \
+		rm -f $(DESTDIR)$(MOUNTHELPERDIR)/mount.veilfs; fi
+
+# dpkg-deb only (no debhelper, no lintian): scripts/mkdeb.sh adds the control
+# file, copyright, changelog.Debian.gz and md5sums to a `make install` root.
+deb: build
+	rm -rf $(DEB_STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_STAGE)) PREFIX=/usr \
+		MOUNTHELPERDIR=/usr/sbin MOUNTHELPERTARGET=../bin/veilfs ZSHCOMPDIR=/usr/share/zsh/vendor-completions
+	VERSION='$(VERSION)' GO=$(GO) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+		./scripts/mkdeb.sh build $(DEB_STAGE) $(DEB_VERSION) $(DEB_ARCH) $(DEB_FILE)
+	rm -rf $(DEB_STAGE)
 
 clean:
 	rm -rf bin

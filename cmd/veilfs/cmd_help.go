@@ -47,6 +47,7 @@ Usage:
   veilfs rotate [options] CIPHERDIR             re-encrypt a volume under a new master key
   veilfs status [MOUNTPOINT]                    list veilfs mounts with their activity
   veilfs info CIPHERDIR                         show a volume's format, no password needed
+  veilfs completion bash|zsh|fish               print a shell completion script
   veilfs help [COMMAND | exit-codes]            show help
   veilfs --version                              show the version
 

@@ -12,4 +12,8 @@
 // Files: main.go dispatches; cmd_*.go hold one sub-command each, with its usage
 // text and examples (cmd_keys.go dispatches the keys sub-commands, which have
 // one file each: cmd_keys_add.go, cmd_keys_remove.go, cmd_keys_list.go).
+// The man page (cmd_manpage.go, hidden "veilfs manpage") and the shell
+// completion (cmd_completion.go, and its back end cmd_complete.go, hidden
+// "veilfs __complete") are generated from the command list, the flag sets
+// the commands parse and their usage texts, through spec.go.
 package main

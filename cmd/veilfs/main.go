@@ -28,6 +28,12 @@ type cli struct {
 	stdinIsTerminal func() bool
 	// promptPassword asks for a secret without echo on the terminal.
 	promptPassword func(prompt string) ([]byte, error)
+
+	// describe, when set, receives each command's flag set and positional
+	// argument names in parseFlags, which then returns without parsing or
+	// running anything. The man page and the shell completion learn the
+	// flags this way (spec.go), from the definitions the commands parse.
+	describe func(fs *pflag.FlagSet, names []string)
 }
 
 func newCLI() *cli {
@@ -66,12 +72,16 @@ type command struct {
 	run     func(c *cli, cmd *command, args []string) error
 	// subcommands are the commands under this one ("keys add"), if any.
 	subcommands []*command
+	// hidden commands are for veilfs's own tooling (the man page generator,
+	// the completion back end): not in the help, the man page or completions.
+	hidden bool
 }
 
 // commands lists the sub-commands in the order the help shows them. help and
 // version are handled by dispatch.
 func commands() []*command {
-	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &statusCommand, &infoCommand}
+	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &statusCommand, &infoCommand,
+		&completionCommand, &manpageCommand, &completeCommand}
 }
 
 func lookupCommand(name string) *command {
@@ -121,6 +131,10 @@ func newFlagSet(name string) *pflag.FlagSet {
 // parseFlags parses args and checks the number of positional arguments
 // against names (their names in the usage, e.g. "CIPHERDIR").
 func (c *cli) parseFlags(cmd *command, fs *pflag.FlagSet, args []string, names ...string) error {
+	if c.describe != nil {
+		c.describe(fs, names)
+		return errHelpShown // stop the command quietly: nothing was asked of it
+	}
 	hint := fmt.Sprintf("run 'veilfs %s --help' for usage", cmd.name)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {

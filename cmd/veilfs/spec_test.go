@@ -1,0 +1,154 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// allSpecs is every command the generators see, sub-commands included, plus
+// the hidden ones (whose --help must be right too).
+func allSpecs() []*commandSpec {
+	out := walk(specs())
+	for _, cmd := range commands() {
+		if cmd.hidden {
+			out = append(out, specOf(cmd))
+		}
+	}
+	return out
+}
+
+// The man page and the completions take flags from the pflag sets and
+// descriptions from the usage texts: the two must list the same flags, with
+// the same short forms, and an argument exactly where the flag takes one.
+func TestUsageMatchesFlags(t *testing.T) {
+	for _, s := range allSpecs() {
+		t.Run(s.cmd.name, func(t *testing.T) {
+			documented := map[string]*usageOption{}
+			for _, o := range s.usage.options() {
+				if o.long == "help" {
+					if o.short != "h" {
+						t.Errorf("usage documents --help without -h")
+					}
+					continue
+				}
+				if prev := documented[o.long]; prev != nil && (prev.arg == "") != (o.arg == "") {
+					t.Errorf("usage documents --%s both with and without an argument", o.long)
+				}
+				documented[o.long] = o
+			}
+			for _, f := range visibleFlags(s.flags) {
+				o := documented[f.Name]
+				if o == nil {
+					t.Errorf("flag --%s is not in the Options of the usage text", f.Name)
+					continue
+				}
+				delete(documented, f.Name)
+				if o.short != f.Shorthand {
+					t.Errorf("--%s: usage gives short form %q, the flag set %q", f.Name, o.short, f.Shorthand)
+				}
+				takesArg := f.NoOptDefVal == ""
+				if takesArg != (o.arg != "") {
+					t.Errorf("--%s: takes an argument: %v; usage gives %q", f.Name, takesArg, o.arg)
+				}
+				if o.desc == "" {
+					t.Errorf("--%s has no description in the usage text", f.Name)
+				}
+			}
+			for name := range documented {
+				t.Errorf("usage documents --%s, which the command does not define", name)
+			}
+		})
+	}
+}
+
+// A command that never reaches parseFlags would hide its flags from the man
+// page and the completions; only a dispatcher of sub-commands may.
+func TestEveryCommandDescribesItsFlags(t *testing.T) {
+	for _, s := range allSpecs() {
+		if s.cmd == &completeCommand {
+			continue // takes the words to complete, no flags
+		}
+		if (s.flags == nil) != (len(s.cmd.subcommands) > 0) {
+			t.Errorf("%s: flag set %v, sub-commands %d: every command without sub-commands must call parseFlags first",
+				s.cmd.name, s.flags != nil, len(s.cmd.subcommands))
+		}
+		if s.flags != nil && len(s.usage.synopsis) == 0 {
+			t.Errorf("%s: usage has no synopsis", s.cmd.name)
+		}
+		for _, a := range s.args {
+			if !strings.Contains(s.usage.synopsis[0], a) {
+				t.Errorf("%s: argument %s is not in the synopsis %q", s.cmd.name, a, s.usage.synopsis[0])
+			}
+		}
+	}
+}
+
+// Describing a command runs nothing: no output, no prompt, no file read.
+func TestDescribeRunsNothing(t *testing.T) {
+	c, stdout, stderr := testCLI("")
+	var got []string
+	c.describe = func(_ *pflag.FlagSet, names []string) { got = names }
+	if err := initCommand.run(c, &initCommand, []string{t.TempDir() + "/new"}); err != errHelpShown {
+		t.Fatalf("init in describe mode: %v", err)
+	}
+	if !slices.Equal(got, []string{"CIPHERDIR"}) || stdout.Len() != 0 || stderr.Len() != 0 {
+		t.Errorf("names %q, stdout %q, stderr %q", got, stdout, stderr)
+	}
+}
+
+func TestParseUsage(t *testing.T) {
+	const text = `Usage: veilfs thing [options] DIR
+       veilfs th DIR
+
+First paragraph,
+two lines.
+Lost it: do this:
+  indented block
+    keeps its shape
+Back to prose.
+
+Options:
+  -x, --extra FILE     does
+                       more
+      --switch         on or off
+      --key -          from stdin
+  -h, --help           show this help
+
+Examples:
+  $ veilfs thing a
+`
+	d := parseUsage(text)
+	if !slices.Equal(d.synopsis, []string{"veilfs thing [options] DIR", "veilfs th DIR"}) {
+		t.Errorf("synopsis %q", d.synopsis)
+	}
+	var kinds []blockKind
+	for _, b := range d.blocks {
+		kinds = append(kinds, b.kind)
+	}
+	want := []blockKind{paragraph, preformatted, paragraph, heading, option, option, option, option, heading, preformatted}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("blocks %v, want %v", kinds, want)
+	}
+	if got := d.blocks[0].lines; !slices.Equal(got, []string{"First paragraph,", "two lines.", "Lost it: do this:"}) {
+		t.Errorf("paragraph %q", got)
+	}
+	if got := d.blocks[1].lines; !slices.Equal(got, []string{"indented block", "  keeps its shape"}) {
+		t.Errorf("preformatted %q", got)
+	}
+	x := d.blocks[4].opt
+	if *x != (usageOption{short: "x", long: "extra", arg: "FILE", desc: "does more"}) {
+		t.Errorf("option %+v", *x)
+	}
+	if o := d.blocks[6].opt; o.long != "key" || o.arg != "-" {
+		t.Errorf("literal argument: %+v", *o)
+	}
+	if d.argOf("extra") != "FILE" || d.argOf("switch") != "" || d.argOf("key") != "" {
+		t.Errorf("argOf")
+	}
+	if got := d.blocks[9].lines; !slices.Equal(got, []string{"$ veilfs thing a"}) {
+		t.Errorf("example %q", got)
+	}
+}
