@@ -171,3 +171,68 @@ func (v *Volume) PrepareName(dirfd int, disk, cname string, fn func() error) err
 	}
 	return nil
 }
+
+// EntryName is what a directory listing shows for the entry disk: its
+// decrypted name, or, for a sync client's conflict copy of an entry (see
+// nametransform.SplitConflict), the decrypted name of the original with a
+// readable marker, "report (conflict 2026-11-27 laptop).txt". conflict is
+// nil for an ordinary entry. Errors are PlainName's: ErrReservedName for
+// the volume's own files, anything else for a name that is neither valid
+// nor a known conflict pattern (skip it and report it).
+func (v *Volume) EntryName(dirfd int, disk string, iv []byte, atRoot bool) (name string, conflict *nametransform.Conflict, err error) {
+	plain, err := v.PlainName(dirfd, disk, iv, atRoot)
+	if err == nil || errors.Is(err, ErrReservedName) || v.PlaintextNames {
+		// Plaintext names: a conflict copy is already a readable name.
+		return plain, nil, err
+	}
+	orig, c, ok := nametransform.SplitConflict(disk)
+	if !ok || nametransform.Classify(orig) == nametransform.KindReserved {
+		return "", nil, err
+	}
+	if nametransform.Classify(orig) == nametransform.KindLongNameSidecar {
+		return "", nil, ErrReservedName // a conflict copy of a sidecar: ours
+	}
+	origPlain, err2 := v.PlainName(dirfd, orig, iv, atRoot)
+	if err2 != nil {
+		return "", nil, err // report the name as it is on disk
+	}
+	return nametransform.ConflictDisplayName(origPlain, c), &c, nil
+}
+
+// ConflictDiskName finds the conflict copy that EntryName shows as name in
+// dirfd: name must carry a conflict marker; the directory is scanned for
+// an entry whose original decrypts to the unmarked name and whose label
+// matches. It returns ENOENT (wrapped) when there is none.
+func (v *Volume) ConflictDiskName(dirfd int, name string, iv []byte, atRoot bool) (string, error) {
+	plain, label, ok := nametransform.ParseConflictDisplay(name)
+	if !ok || v.PlaintextNames {
+		return "", unix.ENOENT
+	}
+	origDisk, _, err := v.DiskName(plain, iv, atRoot)
+	if err != nil {
+		return "", unix.ENOENT
+	}
+	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer closeFD(fd)
+	found := ""
+	err = ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
+		orig, c, ok := nametransform.SplitConflict(disk)
+		if ok && orig == origDisk && c.Label == label {
+			if _, perr := v.PlainName(dirfd, disk, iv, atRoot); perr != nil { // not a valid name itself
+				found = disk
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return "", err
+	}
+	if found == "" {
+		return "", unix.ENOENT
+	}
+	return found, nil
+}
