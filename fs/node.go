@@ -21,7 +21,7 @@ func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fu
 		return nil, n.r.fail("", err)
 	}
 	defer d.close()
-	disk, _, err := n.r.vol.DiskName(name, d.iv, d.root)
+	disk, err := n.r.existingName(d, name)
 	if err != nil {
 		if toErrno(err) == syscall.EPERM { // reserved: invisible
 			return nil, syscall.ENOENT

@@ -66,7 +66,7 @@ func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 	defer unix.Close(fd)
 	entries := n.dotEntries()
 	err = cipherdir.ReadDirents(fd, func(disk string, ino uint64, typ uint8) bool {
-		plain, err := n.r.vol.PlainName(d.fd, disk, d.iv, d.root)
+		plain, _, err := n.r.vol.EntryName(d.fd, disk, d.iv, d.root)
 		switch {
 		case errors.Is(err, cipherdir.ErrReservedName):
 		case err != nil:
@@ -102,7 +102,7 @@ func (n *Node) openChild(name string) (*dirHandle, string, syscall.Errno) {
 	if err != nil {
 		return nil, "", n.r.fail("", err)
 	}
-	disk, _, err := n.r.vol.DiskName(name, d.iv, d.root)
+	disk, err := n.r.existingName(d, name)
 	if err != nil {
 		d.close()
 		if toErrno(err) == syscall.EPERM {

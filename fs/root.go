@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/nametransform"
 )
 
 // Options configure a mount.
@@ -156,12 +157,34 @@ func (n *Node) openParent() (*dirHandle, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	disk, _, err := n.r.vol.DiskName(name, d.iv, d.root)
+	disk, err := n.r.existingName(d, name)
 	if err != nil {
 		d.close()
 		return nil, "", err
 	}
 	return d, disk, nil
+}
+
+// existingName maps the plaintext name of an existing child of d to its
+// name on disk. A name with a conflict marker that is not itself an entry
+// is a sync client's conflict copy (cipherdir.EntryName): the directory is
+// searched for it. New names never go through here: they are always
+// encrypted as they are, so renaming a conflict copy to a plain name makes
+// it an ordinary entry.
+func (r *root) existingName(d *dirHandle, name string) (string, error) {
+	disk, _, err := r.vol.DiskName(name, d.iv, d.root)
+	if err != nil {
+		return "", err
+	}
+	if _, _, marked := nametransform.ParseConflictDisplay(name); marked {
+		var st unix.Stat_t
+		if err := unix.Fstatat(d.fd, disk, &st, unix.AT_SYMLINK_NOFOLLOW); err == unix.ENOENT {
+			if c, cerr := r.vol.ConflictDiskName(d.fd, name, d.iv, d.root); cerr == nil {
+				return c, nil
+			}
+		}
+	}
+	return disk, nil
 }
 
 // cipherPath returns the ciphertext path of n relative to CIPHERDIR; it is

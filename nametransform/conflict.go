@@ -3,6 +3,7 @@ package nametransform
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sync clients that find two versions of a file keep both: they rename one
@@ -109,12 +110,26 @@ func splitExt(name string) []stemExt {
 // ConflictDisplayName is the plaintext name shown for a conflict copy of
 // the file plain: the marker goes before the extension, as the clients do
 // it, e.g. "report (conflict 2026-11-27 laptop).txt".
+//
+// A name must fit in NameMax bytes to be looked up at all, so a long stem
+// is cut (at a UTF-8 boundary) and ends in "…"; such a display name does
+// not give back the original name, which is why lookups compare display
+// names instead of parsing them (cipherdir.ConflictDiskName).
 func ConflictDisplayName(plain string, c Conflict) string {
 	stem, ext := plain, ""
 	if i := strings.LastIndexByte(plain, '.'); i > 0 {
 		stem, ext = plain[:i], plain[i:]
 	}
-	return stem + " (conflict " + c.Label + ")" + ext
+	marker := " (conflict " + c.Label + ")" + ext
+	if len(stem)+len(marker) > NameMax {
+		const ellipsis = "…"
+		keep := max(0, NameMax-len(marker)-len(ellipsis))
+		for keep > 0 && !utf8.RuneStart(stem[keep]) {
+			keep--
+		}
+		stem = stem[:keep] + ellipsis
+	}
+	return stem + marker
 }
 
 var displayRe = regexp.MustCompile(`^(.*) \(conflict ([^()/]+)\)(\.[^.]*)?$`)

@@ -1,6 +1,10 @@
 package nametransform
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 func TestSplitConflict(t *testing.T) {
 	const n = "Jpz5Z3jBAnf9XfA2vKLjOg"
@@ -72,4 +76,15 @@ func FuzzSplitConflict(f *testing.F) {
 			t.Fatalf("round trip of label %q gives %q", c.Label, p)
 		}
 	})
+}
+
+// A display name must fit NAME_MAX: a long stem is cut at a rune boundary.
+func TestConflictDisplayNameFits(t *testing.T) {
+	c := Conflict{Label: "2026-11-27 09:30:15 ann@example.com"}
+	for _, plain := range []string{strings.Repeat("a", 250) + ".txt", strings.Repeat("ä", 120) + ".md", strings.Repeat("x", 255)} {
+		got := ConflictDisplayName(plain, c)
+		if len(got) > NameMax || !utf8.ValidString(got) || !strings.Contains(got, "… (conflict "+c.Label+")") {
+			t.Errorf("ConflictDisplayName(%d bytes) = %q (%d bytes)", len(plain), got, len(got))
+		}
+	}
 }

@@ -181,15 +181,21 @@ func (v *Volume) PrepareName(dirfd int, disk, cname string, fn func() error) err
 // nor a known conflict pattern (skip it and report it).
 func (v *Volume) EntryName(dirfd int, disk string, iv []byte, atRoot bool) (name string, conflict *nametransform.Conflict, err error) {
 	plain, err := v.PlainName(dirfd, disk, iv, atRoot)
-	if err == nil || errors.Is(err, ErrReservedName) || v.PlaintextNames {
+	if err == nil || v.PlaintextNames {
 		// Plaintext names: a conflict copy is already a readable name.
 		return plain, nil, err
 	}
+	// A marked long name looks like one of our reserved names
+	// ("gocryptfs.longname.HASH (conflicted copy ...)"): try the patterns
+	// on every name that does not decrypt.
 	orig, c, ok := nametransform.SplitConflict(disk)
-	if !ok || nametransform.Classify(orig) == nametransform.KindReserved {
+	if !ok {
 		return "", nil, err
 	}
-	if nametransform.Classify(orig) == nametransform.KindLongNameSidecar {
+	switch nametransform.Classify(orig) {
+	case nametransform.KindReserved:
+		return "", nil, err
+	case nametransform.KindLongNameSidecar:
 		return "", nil, ErrReservedName // a conflict copy of a sidecar: ours
 	}
 	origPlain, err2 := v.PlainName(dirfd, orig, iv, atRoot)
@@ -200,16 +206,11 @@ func (v *Volume) EntryName(dirfd int, disk string, iv []byte, atRoot bool) (name
 }
 
 // ConflictDiskName finds the conflict copy that EntryName shows as name in
-// dirfd: name must carry a conflict marker; the directory is scanned for
-// an entry whose original decrypts to the unmarked name and whose label
-// matches. It returns ENOENT (wrapped) when there is none.
+// dirfd. It scans the directory and compares display names (a long one is
+// shortened, so it cannot be parsed back); only names with a conflict
+// marker are looked for. It returns ENOENT when there is none.
 func (v *Volume) ConflictDiskName(dirfd int, name string, iv []byte, atRoot bool) (string, error) {
-	plain, label, ok := nametransform.ParseConflictDisplay(name)
-	if !ok || v.PlaintextNames {
-		return "", unix.ENOENT
-	}
-	origDisk, _, err := v.DiskName(plain, iv, atRoot)
-	if err != nil {
+	if _, _, ok := nametransform.ParseConflictDisplay(name); !ok || v.PlaintextNames {
 		return "", unix.ENOENT
 	}
 	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -219,12 +220,12 @@ func (v *Volume) ConflictDiskName(dirfd int, name string, iv []byte, atRoot bool
 	defer closeFD(fd)
 	found := ""
 	err = ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
-		orig, c, ok := nametransform.SplitConflict(disk)
-		if ok && orig == origDisk && c.Label == label {
-			if _, perr := v.PlainName(dirfd, disk, iv, atRoot); perr != nil { // not a valid name itself
-				found = disk
-				return false
-			}
+		if _, _, ok := nametransform.SplitConflict(disk); !ok {
+			return true
+		}
+		if shown, c, err := v.EntryName(dirfd, disk, iv, atRoot); err == nil && c != nil && shown == name {
+			found = disk
+			return false
 		}
 		return true
 	})
