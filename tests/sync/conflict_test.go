@@ -131,8 +131,8 @@ func TestConflictCopies(t *testing.T) {
 			}
 
 			for name, content := range map[string]string{
-				marked("report.txt"):                         "short version",
-				marked(long):                                 "long version",
+				marked("report.txt"): "short version",
+				marked(long):         "long version",
 				filepath.Join(marked("docs"), "sub", "inner"): "inner",
 			} {
 				data, err := os.ReadFile(filepath.Join(mnt, name))
