@@ -64,22 +64,53 @@ func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 		return nil, toErrno(err)
 	}
 	defer unix.Close(fd)
-	entries := n.dotEntries()
+	entries, bad, err := n.list(d, fd, false)
+	if err == nil && bad > 0 {
+		// Rare: try to give back names lost with a replaced directory IV,
+		// then list again and report what still does not decrypt.
+		if !n.r.opts.ReadOnly {
+			n.repairLostIV(d)
+		}
+		entries, _, err = n.list(d, fd, true)
+	}
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	return fusefs.NewListDirStream(entries), 0
+}
+
+// list reads the directory open at fd; bad counts the names that do not
+// decrypt, which are reported (when report is set) and skipped.
+func (n *Node) list(d *dirHandle, fd int, report bool) (entries []fuse.DirEntry, bad int, err error) {
+	entries = n.dotEntries()
 	err = cipherdir.ReadDirents(fd, func(disk string, ino uint64, typ uint8) bool {
 		plain, _, err := n.r.vol.EntryName(d.fd, disk, d.iv, d.root)
 		switch {
 		case errors.Is(err, cipherdir.ErrReservedName):
 		case err != nil:
-			n.r.reportBadName(d.childPath(disk), err)
+			bad++
+			if report {
+				n.r.reportBadName(d.childPath(disk), err)
+			}
 		default:
 			entries = append(entries, fuse.DirEntry{Name: plain, Ino: ino, Mode: uint32(typ) << 12})
 		}
 		return true
 	})
-	if err != nil {
-		return nil, toErrno(err)
+	return entries, bad, err
+}
+
+// repairLostIV gives back the names a sync service made undecryptable by
+// keeping another machine's gocryptfs.diriv (cipherdir.RepairLostIV).
+func (n *Node) repairLostIV(d *dirHandle) {
+	fixed, err := n.r.vol.RepairLostIV(d.fd, d.iv, d.root)
+	for _, f := range fixed {
+		n.r.log.Printf("repaired %s: its name was encrypted with a directory IV that a sync client replaced; now %s",
+			n.r.absCipherPath(d.childPath(f.Old)), n.r.absCipherPath(d.childPath(f.New)))
 	}
-	return fusefs.NewListDirStream(entries), 0
+	if err != nil {
+		n.r.log.Printf("repairing names in %s: %v", n.r.absCipherPath(d.childPath("")), err)
+	}
 }
 
 // dotEntries are the "." and ".." a plain directory lists first; go-fuse

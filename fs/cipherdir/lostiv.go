@@ -1,0 +1,119 @@
+package cipherdir
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/nametransform"
+)
+
+// Two machines that create the same directory through a sync service each
+// give it their own gocryptfs.diriv; the service keeps one and the names
+// encrypted under the other no longer decrypt (gocryptfs then hides those
+// files). Sync clients that keep both versions leave the losing IV behind
+// as a conflict copy of gocryptfs.diriv ("gocryptfs.diriv (conflicted copy
+// ...)", "gocryptfs.diriv.sync-conflict-..."). RepairLostIV uses those: a
+// name that decrypts under a lost IV is re-encrypted under the directory's
+// IV, so the file comes back under its own name.
+
+// LostIVs returns the IVs of the conflict copies of gocryptfs.diriv in the
+// directory dirfd that differ from its own iv.
+func LostIVs(dirfd int, iv []byte) ([][]byte, error) {
+	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFD(fd)
+	var out [][]byte
+	err = ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
+		orig, _, ok := nametransform.SplitConflict(name)
+		if !ok || orig != nametransform.DirIVFilename {
+			return true
+		}
+		f, err := openRegular(dirfd, name)
+		if err != nil {
+			return true
+		}
+		buf := make([]byte, nametransform.DirIVLen+1)
+		n, _ := readFull(f, buf)
+		closeFD(f)
+		if n == nametransform.DirIVLen && !bytes.Equal(buf[:n], zeroIV) && !bytes.Equal(buf[:n], iv) {
+			out = append(out, buf[:n])
+		}
+		return true
+	})
+	return out, err
+}
+
+// Repaired is one entry RepairLostIV renamed.
+type Repaired struct {
+	Old, New, Plain string
+}
+
+// RepairLostIV re-encrypts, under the directory's IV iv, every entry of
+// dirfd whose name decrypts only under one of the lost IVs. It never
+// overwrites an entry (a name that already exists under the current IV is
+// left as it is and reported in the error). Only DirIV volumes can lose an
+// IV; for others it does nothing.
+func (v *Volume) RepairLostIV(dirfd int, iv []byte, atRoot bool) ([]Repaired, error) {
+	if v.PlaintextNames || !v.DirIV {
+		return nil, nil
+	}
+	lost, err := LostIVs(dirfd, iv)
+	if err != nil || len(lost) == 0 {
+		return nil, err
+	}
+	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFD(fd)
+	var names []string
+	if err := ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
+		names = append(names, name)
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	var done []Repaired
+	var errs []error
+	for _, disk := range names {
+		if _, err := v.PlainName(dirfd, disk, iv, atRoot); err == nil || errors.Is(err, ErrReservedName) {
+			continue
+		}
+		for _, old := range lost {
+			plain, err := v.PlainName(dirfd, disk, old, atRoot)
+			if err != nil {
+				continue
+			}
+			r, err := v.reencryptName(dirfd, disk, plain, iv, atRoot)
+			if err != nil {
+				errs = append(errs, err)
+			} else {
+				done = append(done, r)
+			}
+			break
+		}
+	}
+	return done, errors.Join(errs...)
+}
+
+func (v *Volume) reencryptName(dirfd int, disk, plain string, iv []byte, atRoot bool) (Repaired, error) {
+	newDisk, cname, err := v.DiskName(plain, iv, atRoot)
+	if err != nil {
+		return Repaired{}, err
+	}
+	err = v.PrepareName(dirfd, newDisk, cname, func() error {
+		return unix.Renameat2(dirfd, disk, dirfd, newDisk, unix.RENAME_NOREPLACE)
+	})
+	if err != nil {
+		return Repaired{}, fmt.Errorf("re-encrypt the name of %s under the directory's IV: %w", disk, err)
+	}
+	if v.IsLong(disk) {
+		_ = RemoveSidecar(dirfd, disk)
+	}
+	return Repaired{Old: disk, New: newDisk, Plain: plain}, nil
+}
