@@ -32,10 +32,9 @@ SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
 MOUNTHELPERDIR    ?= /sbin
 MOUNTHELPERTARGET ?= $(BINDIR)/veilfs
 # The user units of contrib/systemd, whichever exist when make runs.
-# TODO(lead): contrib/systemd/ did not exist yet when install/deb were written.
-# Once it lands, check that every unit there is a user unit (a system unit would
-# belong in $(PREFIX)/lib/systemd/system) and that the extensions below cover it;
-# tests/pkg expects each of them in lib/systemd/user of `make install` and the .deb.
+# contrib/systemd holds user units only (the system .mount example lives in
+# contrib/systemd/examples/ and is not installed); tests/pkg expects each of
+# them in lib/systemd/user of `make install` and the .deb.
 SYSTEMD_UNITS = $(wildcard contrib/systemd/*.service contrib/systemd/*.timer contrib/systemd/*.target contrib/systemd/*.mount contrib/systemd/*.path)
 
 # `make deb`: a Debian package with the layout of `make install PREFIX=/usr`.

@@ -58,8 +58,7 @@ Options:
       --ro                   mount read-only
       --allow-other          let other users access the mount (for non-root
                              users this needs user_allow_other in /etc/fuse.conf)
-  -o, --options OPTS         comma-separated mount options: ro, rw, allow_other;
-                             others are passed to the kernel/fusermount3 as is
+  -o, --options OPTS         comma-separated mount options: see Mount options below
       --debug                log every FUSE request (with --foreground; very verbose;
                              names appear in the log in the clear)
   -h, --help                 show this help
@@ -67,10 +66,27 @@ Options:
 The master key is 64 hex digits; dashes and white space are ignored, so the
 form init prints can be pasted as is.
 
+` + mountOptionsHelp + `
+Mounting from fstab:
+mount(8) and /etc/fstab mount volumes of type fuse.veilfs: mount.fuse3
+(package fuse3) runs "veilfs CIPHERDIR MOUNTPOINT -o OPTIONS", with veilfs
+found in /usr/local/bin, /usr/bin or another directory of /bin/sh's default
+PATH (mount clears PATH). Type veilfs works through /sbin/mount.veilfs, a
+link to veilfs, run as "mount.veilfs CIPHERDIR MOUNTPOINT [-o OPTIONS]".
+Either way veilfs mounts as "veilfs mount -o OPTIONS -- CIPHERDIR
+MOUNTPOINT" would: it returns once the volume serves, or fails non-zero with
+nothing mounted. The password must come from passfile= (or keyfile=) when
+there is no terminal, as at boot.
+
+  # mount -t fuse.veilfs /srv/vault.enc /srv/vault -o passfile=/root/vault.pw,ro
+  # umount /srv/vault
+  /etc/fstab: /srv/vault.enc /srv/vault fuse.veilfs passfile=/root/vault.pw,nosuid,nodev,nofail 0 0
+
 Examples:
   $ veilfs mount ~/vault.enc ~/vault
   $ veilfs mount --passfile ~/.vault-password --ro ~/vault.enc ~/vault
   $ veilfs mount -f -o allow_other,noatime ~/vault.enc ~/vault
+  $ veilfs mount -o passfile=/root/vault.pw,ro /srv/vault.enc /srv/vault
   $ veilfs mount --keyfile /media/usb/vault.keyfile ~/vault.enc ~/vault
   $ veilfs mount --masterkey-file /media/usb/vault.key ~/vault.enc ~/vault
 `
@@ -103,12 +119,16 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "MOUNTPOINT"); err != nil {
 		return err
 	}
+	// Before validating the unlock options: -o may hold passfile= and the like.
+	opts, warnings, err := mountOptions(&o)
+	if err != nil {
+		return err
+	}
 	if err := o.unlock.validate(); err != nil {
 		return err
 	}
-	opts, err := mountOptions(&o)
-	if err != nil {
-		return err
+	for _, w := range warnings {
+		warningf(c.stderr, "%s", w)
 	}
 	dir, err := absPath(fs.Arg(0))
 	if err != nil {
@@ -161,7 +181,6 @@ type secret struct {
 
 func (s *secret) wipe() { cipher.Wipe(s.bytes) }
 
-// mountOptions merges --ro, --allow-other and -o into fs.Options.
 // journalBase is where mount daemons keep their undo journals: a runtime
 // directory, which outlives a killed daemon but not a reboot (fs/journal.go).
 func journalBase() string {
@@ -174,24 +193,27 @@ func journalBase() string {
 	return ""
 }
 
-func mountOptions(o *mountFlags) (veilfs.Options, error) {
-	opts := veilfs.Options{ReadOnly: o.readOnly, AllowOther: o.allowOther, JournalDir: journalBase()}
-	for _, list := range o.options {
-		for _, opt := range strings.Split(list, ",") {
-			switch opt = strings.TrimSpace(opt); opt {
-			case "":
-			case "ro":
-				opts.ReadOnly = true
-			case "rw":
-				opts.ReadOnly = false
-			case "allow_other":
-				opts.AllowOther = true
-			default:
-				opts.ExtraMountOptions = append(opts.ExtraMountOptions, opt)
-			}
-		}
+// mountOptions applies the -o lists to o (mountoptions.go) and returns the
+// options of the mount, with warnings about -o options it dropped. It
+// leaves o.options holding only what goes to the kernel: o is what the
+// background daemon's command line is built from, and the daemon needs
+// neither the bookkeeping of mount(8) nor the path of a passfile.
+func mountOptions(o *mountFlags) (veilfs.Options, []string, error) {
+	kernel, warnings, err := applyMountOptions(o)
+	if err != nil {
+		return veilfs.Options{}, nil, err
 	}
-	return opts, nil
+	o.options = nil
+	if len(kernel) > 0 {
+		o.options = []string{strings.Join(kernel, ",")}
+	}
+	opts := veilfs.Options{
+		ReadOnly:          o.readOnly,
+		AllowOther:        o.allowOther,
+		JournalDir:        journalBase(),
+		ExtraMountOptions: kernel,
+	}
+	return opts, warnings, nil
 }
 
 // checkMountpoint checks that mnt is an existing, empty directory that is not
@@ -213,7 +235,14 @@ func checkMountpoint(mnt, cipherDir string) error {
 		return failf(errMountPoint, []string{"choose a mountpoint outside of CIPHERDIR"},
 			"mountpoint %s is inside CIPHERDIR %s", mnt, cipherDir)
 	}
-	if mounted, err := isMountPoint(mnt); err == nil && mounted {
+	if e, err := findMount(mnt); err == nil && e != nil {
+		if e.fsType == "autofs" {
+			// A systemd automount point (fstab x-systemd.automount) that
+			// systemd is mounting us on, as mount(8) would. It is empty, and
+			// opening it to check would only trigger another mount request
+			// and wait for it: for ever, as that mount is this one.
+			return nil
+		}
 		return failf(errMountPoint, []string{"unmount it first: veilfs unmount " + mnt},
 			"mountpoint %s is already a mount point", mnt)
 	}
@@ -282,6 +311,7 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 	}
 	logger.Printf("serving %s on %s", dir, mnt)
 	ready()
+	defer notifyServing(dir, mnt, logger)()
 	stopSession := startSession(m, dir, mnt, statusOptions(o), o.idle, logger)
 	defer stopSession()
 

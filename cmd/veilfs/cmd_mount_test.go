@@ -16,6 +16,11 @@ func TestMountOptions(t *testing.T) {
 		flags          mountFlags
 		ro, allowOther bool
 		extra          []string
+		passfile       string
+		keyfile        string
+		masterKeyFile  string
+		warnings       []string // substrings, one per warning
+		errSub         string   // non-empty: a usage error containing this
 	}{
 		{name: "none"},
 		{name: "flags", flags: mountFlags{readOnly: true, allowOther: true}, ro: true, allowOther: true},
@@ -23,12 +28,43 @@ func TestMountOptions(t *testing.T) {
 		{name: "-o list", flags: mountFlags{options: []string{"ro,allow_other,noatime"}}, ro: true, allowOther: true, extra: []string{"noatime"}},
 		{name: "-o repeated", flags: mountFlags{options: []string{"allow_other", "nodev,,nosuid"}}, allowOther: true, extra: []string{"nodev", "nosuid"}},
 		{name: "-o rw undoes ro", flags: mountFlags{options: []string{"ro,rw"}}},
-		{name: "-o spaces", flags: mountFlags{options: []string{" ro , x-gvfs-hide "}}, ro: true, extra: []string{"x-gvfs-hide"}},
+		{name: "-o spaces", flags: mountFlags{options: []string{" ro , noexec "}}, ro: true, extra: []string{"noexec"}},
 		{name: "--ro and -o", flags: mountFlags{readOnly: true, options: []string{"noexec"}}, ro: true, extra: []string{"noexec"}},
+		{name: "unknown passed on", flags: mountFlags{options: []string{"frobnicate=3,default_permissions"}}, extra: []string{"frobnicate=3", "default_permissions"}},
+		// What mount.fuse3 passes for the fstab line of the README.
+		{name: "mount.fuse3 fstab", flags: mountFlags{options: []string{"rw,passfile=/root/pw,dev,suid"}}, passfile: "/root/pw", extra: []string{"dev", "suid"}},
+		{
+			name:     "mount(8) and systemd bookkeeping dropped",
+			flags:    mountFlags{options: []string{"defaults,auto,noauto,user,users,nouser,owner,group,nofail,_netdev,_rnetdev,user=alice,comment=x-y,x-systemd.automount,x-systemd.idle-timeout=60,x-gvfs-show,X-mount.mkdir"}},
+			passfile: "",
+		},
+		{name: "kernel defaults dropped", flags: mountFlags{options: []string{"relatime,diratime,nostrictatime,loud,ro"}}, ro: true},
+		{name: "unsupported warned", flags: mountFlags{options: []string{"noatime,nodiratime,strictatime"}}, extra: []string{"noatime"},
+			warnings: []string{"nodiratime is ignored", "strictatime is ignored"}},
+		{name: "keyfile", flags: mountFlags{options: []string{"keyfile=/k,ro"}}, keyfile: "/k", ro: true},
+		{name: "masterkey-file", flags: mountFlags{options: []string{"masterkey-file=/m"}}, masterKeyFile: "/m"},
+		{name: "passfile twice", flags: mountFlags{options: []string{"passfile=/a,passfile=/b"}}, errSub: "passfile is given twice (/a and /b)"},
+		{name: "passfile and --passfile", flags: mountFlags{unlock: &unlockFlags{password: &passwordFlags{passfile: "/a"}}, options: []string{"passfile=/b"}},
+			errSub: "passfile is given twice"},
+		{name: "passfile empty", flags: mountFlags{options: []string{"passfile="}}, errSub: "passfile needs a file name"},
+		{name: "passfile no value", flags: mountFlags{options: []string{"passfile"}}, errSub: "passfile needs a file name"},
+		{name: "ro with value", flags: mountFlags{options: []string{"ro=1"}}, errSub: "takes no value"},
+		{name: "extpass refused", flags: mountFlags{options: []string{"extpass=cat /x"}}, errSub: "extpass= is not accepted"},
+		{name: "masterkey refused", flags: mountFlags{options: []string{"masterkey=00"}}, errSub: "masterkey= is not accepted"},
+		{name: "nosymfollow refused", flags: mountFlags{options: []string{"nosymfollow"}}, errSub: "nosymfollow is not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts, err := mountOptions(&tt.flags)
+			if tt.flags.unlock == nil {
+				tt.flags.unlock = &unlockFlags{password: &passwordFlags{}}
+			}
+			opts, warnings, err := mountOptions(&tt.flags)
+			if tt.errSub != "" {
+				if exitCode(err) != exitUsage || !strings.Contains(err.Error(), tt.errSub) || len(hintsOf(err)) == 0 {
+					t.Fatalf("error %v (exit %d, hints %q), want a usage error with a hint containing %q", err, exitCode(err), hintsOf(err), tt.errSub)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -36,7 +72,66 @@ func TestMountOptions(t *testing.T) {
 				t.Errorf("got ro=%v allow_other=%v extra=%q; want %v %v %q",
 					opts.ReadOnly, opts.AllowOther, opts.ExtraMountOptions, tt.ro, tt.allowOther, tt.extra)
 			}
+			u := tt.flags.unlock
+			if u.password.passfile != tt.passfile || u.keyfile != tt.keyfile || u.masterKeyFile != tt.masterKeyFile {
+				t.Errorf("got passfile=%q keyfile=%q masterkey-file=%q; want %q %q %q",
+					u.password.passfile, u.keyfile, u.masterKeyFile, tt.passfile, tt.keyfile, tt.masterKeyFile)
+			}
+			if len(warnings) != len(tt.warnings) {
+				t.Fatalf("warnings %q, want %d containing %q", warnings, len(tt.warnings), tt.warnings)
+			}
+			for i, w := range tt.warnings {
+				if !strings.Contains(warnings[i], w) {
+					t.Errorf("warning %q does not contain %q", warnings[i], w)
+				}
+			}
+			// What the daemon child's command line gets: the kernel's options only.
+			var want []string
+			if len(tt.extra) > 0 {
+				want = []string{strings.Join(tt.extra, ",")}
+			}
+			if !reflect.DeepEqual(tt.flags.options, want) {
+				t.Errorf("options left for the daemon %q, want %q", tt.flags.options, want)
+			}
 		})
+	}
+}
+
+// The -o list in the help names every option that is not simply passed to
+// the kernel, in the class the code gives it.
+func TestMountOptionsHelp(t *testing.T) {
+	for _, tt := range []struct {
+		opts   []string
+		action optionAction
+		line   string // the help line that lists them
+	}{
+		{[]string{"ro", "rw"}, optVeilfs, "ro, rw "},
+		{[]string{"allow_other"}, optVeilfs, "allow_other "},
+		{[]string{"passfile=F"}, optVeilfs, "passfile=FILE "},
+		{[]string{"keyfile=F"}, optVeilfs, "keyfile=FILE "},
+		{[]string{"masterkey-file=F"}, optVeilfs, "masterkey-file=FILE "},
+		{[]string{"defaults", "auto", "noauto", "user", "users", "nouser", "owner", "group", "nofail", "_netdev", "comment=x",
+			"x-systemd.automount", "x-gvfs-show", "X-mount.mkdir"}, optIgnored, "for mount(8), fstab and systemd: ignored"},
+		{[]string{"relatime", "diratime"}, optDefault, "ignored: a new mount has them anyway"},
+		{[]string{"strictatime", "nodiratime", "norelatime", "iversion", "silent"}, optUnsupported, "ignored, and veilfs says so"},
+		{[]string{"extpass=x", "masterkey=x", "nosymfollow", "mand"}, optRefused, "refused"},
+		{[]string{"default_permissions", "noatime", "nodev", "nosuid", "noexec", "sync", "dirsync"}, optKernel, "passed on to the kernel"},
+	} {
+		if !strings.Contains(mountOptionsHelp, tt.line) {
+			t.Errorf("mount options help lacks %q", tt.line)
+		}
+		for _, o := range tt.opts {
+			if got := classifyMountOption(o); got != tt.action {
+				t.Errorf("classifyMountOption(%q) = %d, want %d", o, got, tt.action)
+			}
+			name, _, _ := strings.Cut(o, "=")
+			if strings.HasPrefix(name, "x-") || strings.HasPrefix(name, "X-") {
+				name = "other x-* and X-*" // x-systemd.* and x-gvfs-* are named too, as examples
+			}
+			if !strings.Contains(mountOptionsHelp, name) {
+				t.Errorf("mount options help does not mention %s", name)
+			}
+		}
 	}
 }
 

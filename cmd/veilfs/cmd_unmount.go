@@ -192,9 +192,3 @@ func unescapeMountField(s string) string {
 	}
 	return b.String()
 }
-
-// isMountPoint reports whether path is listed in /proc/self/mounts.
-func isMountPoint(path string) (bool, error) {
-	e, err := findMount(path)
-	return e != nil, err
-}

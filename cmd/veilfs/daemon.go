@@ -97,6 +97,11 @@ func spawnDaemon(c *cli, s *secret, o *mountFlags, dir, mnt string) error {
 	if err != nil {
 		return fail(errMountFailed, fmt.Errorf("start mount daemon %s: %w", exe, err))
 	}
+	// Under a Type=notify systemd unit the daemon, not this process, is the
+	// service from now on; it sends READY=1 itself (sdnotify.go).
+	if _, err := notifyMainPID(cmd.Process.Pid); err != nil {
+		warningf(c.stderr, "cannot tell the service manager the PID of the mount daemon: %v", err)
+	}
 
 	// A Ctrl-C while we wait must not leave a half-started daemon behind:
 	// the first signal asks it to stop (it unmounts if it got that far), a

@@ -34,6 +34,9 @@ type cli struct {
 	// running anything. The man page and the shell completion learn the
 	// flags this way (spec.go), from the definitions the commands parse.
 	describe func(fs *pflag.FlagSet, names []string)
+	// argv0 is the name veilfs was run as: as mount.veilfs it is a mount
+	// helper (mounthelper.go).
+	argv0 string
 }
 
 func newCLI() *cli {
@@ -43,6 +46,7 @@ func newCLI() *cli {
 		stderr:          os.Stderr,
 		stdinIsTerminal: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
 		promptPassword:  promptTerminal,
+		argv0:           os.Args[0],
 	}
 }
 
@@ -80,7 +84,7 @@ type command struct {
 // commands lists the sub-commands in the order the help shows them. help and
 // version are handled by dispatch.
 func commands() []*command {
-	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &statusCommand, &infoCommand,
+	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &statusCommand, &infoCommand, &lsCommand, &pathCommand,
 		&completionCommand, &manpageCommand, &completeCommand}
 }
 
@@ -99,6 +103,13 @@ func lookupCommand(name string) *command {
 }
 
 func (c *cli) dispatch(args []string) error {
+	if isMountHelperName(c.argv0) {
+		h, err := parseHelperArgs(args, true)
+		if err != nil {
+			return err
+		}
+		return c.runMountHelper(h)
+	}
 	if len(args) == 0 {
 		fmt.Fprint(c.stderr, mainUsage)
 		return fail(errUsage, errors.New("no command given"))
@@ -112,6 +123,9 @@ func (c *cli) dispatch(args []string) error {
 	default:
 		cmd := lookupCommand(name)
 		if cmd == nil {
+			if h, ok := mountHelperCall(args); ok {
+				return c.runMountHelper(h) // veilfs CIPHERDIR MOUNTPOINT -o OPTIONS, from mount.fuse3
+			}
 			return failf(errUsage, []string{"run 'veilfs help' for the list of commands"}, "unknown command %q", name)
 		}
 		return cmd.run(c, cmd, args[1:])

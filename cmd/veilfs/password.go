@@ -64,7 +64,7 @@ func (c *cli) readPassword(p *passwordFlags, prompt string, twice bool) ([]byte,
 	default:
 		pw, err = readSecretLine(c.stdin)
 		if errors.Is(err, io.EOF) {
-			return nil, fail(errEmptyPassword, errors.New("no password given: standard input is empty"), passwordSourcesHint)
+			return nil, fail(errEmptyPassword, fmt.Errorf("no password given: %w", errStdinEmpty), passwordSourcesHint)
 		}
 		if err != nil {
 			err = fmt.Errorf("read password from standard input: %w", err)
@@ -78,6 +78,10 @@ func (c *cli) readPassword(p *passwordFlags, prompt string, twice bool) ([]byte,
 	}
 	return pw, nil
 }
+
+// errStdinEmpty is why no password could be read when nothing else was
+// asked: the mount helper then says where the password should come from.
+var errStdinEmpty = errors.New("standard input is empty")
 
 const passwordSourcesHint = "give the password with --passfile FILE, --extpass CMD, on the terminal, or as the first line of standard input"
 
