@@ -18,6 +18,12 @@ type File struct {
 	fd int
 	// unchanged: at open, the backing file was as last released.
 	unchanged bool
+	// opened is the backing file's version at open. Whatever this
+	// handle read into the page cache came from it, so Release may vouch
+	// for the cache (n.stamp) only if the file is still that version: a
+	// change made underneath while the handle was open (another machine's
+	// write arriving) must not be mistaken for the cached content.
+	opened cacheStamp
 	// wrote: this handle changed the content (guarded by n.contentMu).
 	wrote bool
 	// csize is the ciphertext size as of the last state() or write
@@ -189,8 +195,8 @@ func (f *File) Release(ctx context.Context) syscall.Errno {
 	var st unix.Stat_t
 	stamp := cacheStamp{}
 	f.n.contentMu.Lock()
-	if !f.wrote && unix.Fstat(f.fd, &st) == nil {
-		stamp = stampOf(&st)
+	if !f.wrote && unix.Fstat(f.fd, &st) == nil && stampOf(&st) == f.opened {
+		stamp = f.opened
 	}
 	f.journalClose()
 	f.n.contentMu.Unlock()

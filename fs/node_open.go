@@ -80,7 +80,8 @@ func (n *Node) openFile(flags uint32) (*File, syscall.Errno) {
 	}
 	f := n.newFile(fd)
 	n.idMu.Lock()
-	f.unchanged = n.stamp == stampOf(&st)
+	f.opened = stampOf(&st)
+	f.unchanged = n.stamp == f.opened
 	if !f.unchanged {
 		n.fileID = nil
 	}
