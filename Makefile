@@ -115,10 +115,10 @@ demo: build
 # Installs only what is missing, so a prepared machine needs no network.
 # groff-base (man page rendering) and bash-completion (the completion test)
 # are small; zsh and fish are not installed: their tests skip without them.
-DEPS_PACKAGES = gocryptfs fuse3 attr groff-base bash-completion
+DEPS_PACKAGES = gocryptfs fuse3 attr groff-base bash-completion rsync
 deps:
 	@if command -v gocryptfs >/dev/null && command -v fusermount3 >/dev/null && command -v getfattr >/dev/null \
-		&& command -v groff >/dev/null && [ -f /usr/share/bash-completion/bash_completion ]; then \
+		&& command -v groff >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] && command -v rsync >/dev/null; then \
 		exit 0; \
 	elif [ "$$(id -u)" -eq 0 ]; then \
 		echo "installing $(DEPS_PACKAGES) (Debian packages the tests use)"; \

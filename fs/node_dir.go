@@ -18,7 +18,11 @@ var _ = (fusefs.NodeMkdirer)((*Node)(nil))
 func (n *Node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	n.r.touch()
 	return n.create(ctx, name, out, func(d *dirHandle, disk string) error {
-		return n.r.vol.Mkdir(d.fd, disk, mode)
+		if err := n.r.vol.Mkdir(d.fd, disk, mode); err != nil {
+			return err
+		}
+		n.rememberDir(d, disk)
+		return nil
 	})
 }
 
@@ -103,13 +107,17 @@ func (n *Node) list(d *dirHandle, fd int, report bool) (entries []fuse.DirEntry,
 // repairLostIV gives back the names a sync service made undecryptable by
 // keeping another machine's gocryptfs.diriv (cipherdir.RepairLostIV).
 func (n *Node) repairLostIV(d *dirHandle) {
-	fixed, err := n.r.vol.RepairLostIV(d.fd, d.iv, d.root)
+	here, err := n.cipherPath()
+	if err != nil {
+		return
+	}
+	fixed, err := n.r.vol.RepairLostIV(d.fd, d.iv, d.root, n.r.ivs.recall(here)...)
 	for _, f := range fixed {
 		n.r.log.Printf("repaired %s: its name was encrypted with a directory IV that a sync client replaced; now %s",
 			n.r.absCipherPath(d.childPath(f.Old)), n.r.absCipherPath(d.childPath(f.New)))
 	}
 	if err != nil {
-		n.r.log.Printf("repairing names in %s: %v", n.r.absCipherPath(d.childPath("")), err)
+		n.r.log.Printf("repairing names in %s: %v", n.r.absCipherPath(here), err)
 	}
 }
 

@@ -34,6 +34,11 @@ type Options struct {
 	// that survives the daemon but need not survive a reboot, such as
 	// /run/veilfs. Empty disables the journal.
 	JournalDir string
+	// IVMemory is a file outside CIPHERDIR where the IVs of the
+	// directories this mount creates are remembered (ivmemory.go), to
+	// repair names a sync tool made undecryptable by overwriting an IV.
+	// Empty disables it.
+	IVMemory string
 }
 
 // root is the state shared by all nodes of one mount. It lives as long as
@@ -48,6 +53,7 @@ type root struct {
 
 	start       time.Time // for monotonic cache expiry times; Stats.Started
 	stats       counters
+	ivs         *ivMemory // nil without Options.IVMemory
 	corruptions atomic.Uint64
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
 	noFallocate atomic.Bool  // the backing filesystem has no fallocate
@@ -62,7 +68,8 @@ func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
 	if logger == nil {
 		logger = log.New(io.Discard, "", 0)
 	}
-	return &root{vol: vol, rootfd: fd, opts: opts, log: logger, bufs: newBufferPool(vol), start: time.Now()}, nil
+	return &root{vol: vol, rootfd: fd, opts: opts, log: logger, bufs: newBufferPool(vol), start: time.Now(),
+		ivs: newIVMemory(opts.IVMemory)}, nil
 }
 
 func (r *root) close() { _ = unix.Close(r.rootfd) }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -139,6 +141,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 		return err
 	}
 	opts.FsName = dir
+	opts.IVMemory = ivMemoryFile(dir)
 
 	if o.daemon != "" {
 		return runDaemonChild(&o, dir, mnt, opts)
@@ -191,6 +194,36 @@ func journalBase() string {
 		return filepath.Join(d, "veilfs")
 	}
 	return ""
+}
+
+// stateBase is where veilfs keeps what must outlive a reboot on this
+// machine: /var/lib/veilfs for root, $XDG_STATE_HOME/veilfs (default
+// ~/.local/state/veilfs) for others. VEILFS_STATE_DIR overrides it (tests).
+func stateBase() string {
+	if d := os.Getenv("VEILFS_STATE_DIR"); d != "" {
+		return d
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/veilfs"
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "veilfs")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "veilfs")
+	}
+	return ""
+}
+
+// ivMemoryFile is where the mount of dir remembers the IVs of the
+// directories it creates (fs/ivmemory.go), one file per CIPHERDIR.
+func ivMemoryFile(dir string) string {
+	base := stateBase()
+	if base == "" {
+		return ""
+	}
+	h := sha256.Sum256([]byte(dir))
+	return filepath.Join(base, "diriv-memory", hex.EncodeToString(h[:8]))
 }
 
 // mountOptions applies the -o lists to o (mountoptions.go) and returns the

@@ -58,13 +58,24 @@ type Repaired struct {
 // overwrites an entry (a name that already exists under the current IV is
 // left as it is and reported in the error). Only DirIV volumes can lose an
 // IV; for others it does nothing.
-func (v *Volume) RepairLostIV(dirfd int, iv []byte, atRoot bool) ([]Repaired, error) {
+//
+// Besides the conflict copies of gocryptfs.diriv, the caller may give more
+// candidate IVs (remembered ones: a tool that overwrites leaves no copy).
+func (v *Volume) RepairLostIV(dirfd int, iv []byte, atRoot bool, more ...[]byte) ([]Repaired, error) {
 	if v.PlaintextNames || !v.DirIV {
 		return nil, nil
 	}
 	lost, err := LostIVs(dirfd, iv)
-	if err != nil || len(lost) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	for _, m := range more {
+		if len(m) == nametransform.DirIVLen && !bytes.Equal(m, iv) {
+			lost = append(lost, m)
+		}
+	}
+	if len(lost) == 0 {
+		return nil, nil
 	}
 	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -101,19 +112,38 @@ func (v *Volume) RepairLostIV(dirfd int, iv []byte, atRoot bool) ([]Repaired, er
 	return done, errors.Join(errs...)
 }
 
+// reencryptName renames disk, whose plaintext name is plain, to plain's
+// name under iv. When that name is taken (both machines created an entry
+// of the same name, typically a subdirectory of the directory they both
+// made), the entry gets a marked name instead, "inner (conflict repaired)",
+// so that it shows next to the other and nothing is hidden or overwritten.
 func (v *Volume) reencryptName(dirfd int, disk, plain string, iv []byte, atRoot bool) (Repaired, error) {
-	newDisk, cname, err := v.DiskName(plain, iv, atRoot)
-	if err != nil {
-		return Repaired{}, err
+	var err error
+	for try := range 10 {
+		name := plain
+		switch {
+		case try == 1:
+			name = nametransform.ConflictDisplayName(plain, nametransform.Conflict{Label: "repaired"})
+		case try > 1:
+			name = nametransform.ConflictDisplayName(plain, nametransform.Conflict{Label: fmt.Sprintf("repaired %d", try)})
+		}
+		var newDisk, cname string
+		if newDisk, cname, err = v.DiskName(name, iv, atRoot); err != nil {
+			return Repaired{}, err
+		}
+		err = v.PrepareName(dirfd, newDisk, cname, func() error {
+			return unix.Renameat2(dirfd, disk, dirfd, newDisk, unix.RENAME_NOREPLACE)
+		})
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			break
+		}
+		if v.IsLong(disk) {
+			_ = RemoveSidecar(dirfd, disk)
+		}
+		return Repaired{Old: disk, New: newDisk, Plain: name}, nil
 	}
-	err = v.PrepareName(dirfd, newDisk, cname, func() error {
-		return unix.Renameat2(dirfd, disk, dirfd, newDisk, unix.RENAME_NOREPLACE)
-	})
-	if err != nil {
-		return Repaired{}, fmt.Errorf("re-encrypt the name of %s under the directory's IV: %w", disk, err)
-	}
-	if v.IsLong(disk) {
-		_ = RemoveSidecar(dirfd, disk)
-	}
-	return Repaired{Old: disk, New: newDisk, Plain: plain}, nil
+	return Repaired{}, fmt.Errorf("re-encrypt the name of %s under the directory's IV: %w", disk, err)
 }

@@ -97,7 +97,19 @@ func Binary(t testing.TB) string {
 //
 //	func TestMain(m *testing.M) { harness.Main(m) }
 func Main(m *testing.M) {
+	// What veilfs keeps on the machine between mounts (the directory-IV
+	// memory) goes to a directory of this run, not /var/lib/veilfs.
+	var state string
+	if os.Getenv("VEILFS_STATE_DIR") == "" {
+		if d, err := os.MkdirTemp("", "veilfs-state-"); err == nil {
+			state = d
+			os.Setenv("VEILFS_STATE_DIR", d)
+		}
+	}
 	code := m.Run()
+	if state != "" {
+		os.RemoveAll(state)
+	}
 	if left := leftoverMounts(); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "harness: mounts left behind after the tests, detaching: %v\n", left)
 		for _, mnt := range left {
