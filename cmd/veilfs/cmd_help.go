@@ -47,6 +47,8 @@ Usage:
   veilfs rotate [options] CIPHERDIR             re-encrypt a volume under a new master key
   veilfs status [MOUNTPOINT]                    list veilfs mounts with their activity
   veilfs info CIPHERDIR                         show a volume's format, no password needed
+  veilfs ls [options] CIPHERDIR [PATH]          list a directory with plaintext and ciphertext names
+  veilfs path encrypt|decrypt CIPHERDIR PATH    translate a path between plaintext and ciphertext
   veilfs completion bash|zsh|fish               print a shell completion script
   veilfs help [COMMAND | exit-codes]            show help
   veilfs --version                              show the version

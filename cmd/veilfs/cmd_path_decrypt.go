@@ -1,0 +1,134 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/nametransform"
+)
+
+var pathDecryptCommand = command{
+	name:    "path decrypt",
+	summary: "print the plaintext path of a ciphertext path",
+	usage:   pathDecryptUsage,
+	run:     runPathDecrypt,
+}
+
+const pathDecryptUsage = `Usage: veilfs path decrypt [options] CIPHERDIR CIPHERPATH
+
+Print the plaintext path, from the volume's root, of CIPHERPATH: a path in
+CIPHERDIR, relative to CIPHERDIR (as 'veilfs path encrypt' prints it, and
+as your sync service shows it inside the volume's folder) or absolute.
+
+A long name's hashed gocryptfs.longname.* file decrypts through its .name
+sidecar. A sync client's conflict copy (Dropbox's "NAME (... conflicted
+copy ...)", Syncthing's "NAME.sync-conflict-...", and others) decrypts to
+the name a mount shows for it, "report (conflict 2026-11-27 laptop).txt".
+For the volume's own files, the path printed is what they belong to, and
+a hint on standard error says what they are: a gocryptfs.diriv, the
+directory whose names it encrypts; a .name sidecar, the file whose name it
+holds; gocryptfs.conf, the root.
+
+CIPHERPATH need not exist, so a name seen only in your sync service's
+version history decrypts too, as long as the directories above it exist
+(their gocryptfs.diriv is needed) and, for a long name, its sidecar does.
+
+The volume is unlocked with any unlocker: a password (the primary one or
+that of any password unlocker), --keyfile, or the master key. Nothing in
+CIPHERDIR is written; the volume may be mounted.
+
+Options:
+      --passfile FILE        read the password from the first line of FILE
+      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
+      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
+      --masterkey-file FILE  unlock with the master key in FILE
+      --masterkey -          read the master key from standard input (or the terminal)
+      --masterkey HEX        unlock with this master key (visible to other users: avoid)
+  -h, --help                 show this help
+
+Exit codes: 0 printed; 1 CIPHERPATH is outside CIPHERDIR; 11 a name does
+not decrypt, a directory on the way is missing, or CIPHERPATH is another
+file of the volume's own (the message says which); 12 wrong password.
+
+Examples:
+  $ veilfs path decrypt ~/vault.enc Jpz5Z3jBAnf9XfA2vKLjOg/y2iBaR9FuHuT2FeDWuSQSA
+  $ veilfs path decrypt ~/vault.enc ~/vault.enc/Jpz5Z3jBAnf9XfA2vKLjOg/gocryptfs.diriv
+`
+
+func runPathDecrypt(c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd.name)
+	u := addUnlockFlags(fs)
+	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "CIPHERPATH"); err != nil {
+		return err
+	}
+	if err := u.validate(); err != nil {
+		return err
+	}
+	dir, err := absPath(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	rel, err := cipherPathArg(dir, fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	vol, err := c.openReadOnly(u, dir)
+	if err != nil {
+		return err
+	}
+	defer vol.close()
+
+	p, role, err := vol.DecryptPath(vol.root, rel)
+	if err != nil {
+		return decryptError(err, dir, rel)
+	}
+	// A sync client's conflict copy of one of the volume's own files.
+	base := path.Base("/" + rel)
+	isCopy := role == cipherdir.RoleDirIV && base != nametransform.DirIVFilename ||
+		role == cipherdir.RoleSidecar && p.Steps[len(p.Steps)-1].Conflict != nil
+	copyOf := ""
+	if _, conflict, ok := nametransform.SplitConflict(base); isCopy && ok {
+		copyOf = fmt.Sprintf("a %s conflict copy of ", conflict.Client)
+	}
+	switch role {
+	case cipherdir.RoleReserved:
+		return failf(nil, []string{"it is a leftover of an interrupted operation, or a file this kind of volume does not use; 'veilfs ls -a CIPHERDIR' lists the volume's own files"},
+			"%s is one of the volume's own files, not part of the plaintext tree", rel)
+	case cipherdir.RoleEntry:
+		fmt.Fprintln(c.stdout, p.Plain())
+	case cipherdir.RoleDirIV:
+		fmt.Fprintln(c.stdout, p.Plain())
+		if isCopy {
+			hintf(c.stderr, "%s is %sthe gocryptfs.diriv of the directory %s: the IV another machine gave that directory; names encrypted with it do not decrypt with the directory's own IV", rel, copyOf, p.Plain())
+		} else {
+			hintf(c.stderr, "%s is the gocryptfs.diriv of the directory %s: the IV its names are encrypted with; without it none of them decrypts", rel, p.Plain())
+		}
+	case cipherdir.RoleSidecar:
+		fmt.Fprintln(c.stdout, p.Plain())
+		hintf(c.stderr, "%s is %sthe long-name sidecar of %s: it holds that name, encrypted; the file itself is %s",
+			rel, copyOf, p.Plain(), p.Cipher())
+	case cipherdir.RoleConfig:
+		fmt.Fprintln(c.stdout, p.Plain())
+		hintf(c.stderr, "%s is the volume's config file (its format and its master key, encrypted with the passwords), not part of the plaintext tree", rel)
+	}
+	return nil
+}
+
+// decryptError explains a path that does not decrypt.
+func decryptError(err error, dir, rel string) error {
+	var missing *cipherdir.MissingDirError
+	switch {
+	case errors.As(err, &missing), errors.Is(err, cipherdir.ErrNotInTree), errors.Is(err, cipherdir.ErrBadDirIV):
+		return pathError(err, dir)
+	case errors.Is(err, cipherdir.ErrBadSidecar):
+		return fail(nil, err, "a long name is stored in the file's .name sidecar: restore the sidecar from your sync service's version history or a backup, then run this again")
+	case errors.Is(err, nametransform.ErrCorruptName):
+		return fail(nil, err,
+			"the name was not written by this volume in this directory: another volume's file, a file added by hand, a damaged name, "+
+				"or a directory two machines created at once (each gave it its own gocryptfs.diriv)",
+			"a relative CIPHERPATH is taken relative to CIPHERDIR ("+dir+"), not to the current directory")
+	}
+	return fail(nil, fmt.Errorf("%s: %w", rel, err))
+}

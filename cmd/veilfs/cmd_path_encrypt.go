@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+var pathEncryptCommand = command{
+	name:    "path encrypt",
+	summary: "print the ciphertext path of a plaintext path",
+	usage:   pathEncryptUsage,
+	run:     runPathEncrypt,
+}
+
+const pathEncryptUsage = `Usage: veilfs path encrypt [options] CIPHERDIR PLAINPATH
+
+Print the ciphertext path of PLAINPATH, a path in the volume in CIPHERDIR
+(from its root, with or without a leading /): relative to CIPHERDIR, or a
+full path with --absolute. For a long name (longer, encrypted, than the
+volume's long-name limit) that is the hashed gocryptfs.longname.* file; the
+encrypted name itself is in the .name sidecar beside it (--all prints it).
+
+PLAINPATH need not exist: the name a deleted file had can still be
+computed, as long as its directories exist, because the names inside a
+directory are encrypted with the IV in its gocryptfs.diriv. (Volumes made
+with --deterministic-names or --plaintextnames have no such files and need
+no directory.) A name with a conflict marker, as a mount shows a sync
+client's conflict copy ("report (conflict 2026-11-27 laptop).txt"), gives
+the ciphertext path of that copy.
+
+--all prints every ciphertext file needed to read the file back, one per
+line, from the inside out: the file (or directory) itself, its own
+gocryptfs.diriv if it is a directory, its long-name sidecar, then the
+gocryptfs.diriv and sidecar of each directory above it up to the root. The
+ones not in CIPHERDIR now are named on standard error. gocryptfs.conf is
+never listed: an old copy of it would bring back old passwords.
+
+The volume is unlocked with any unlocker: a password (the primary one or
+that of any password unlocker), --keyfile, or the master key. Nothing in
+CIPHERDIR is written; the volume may be mounted.
+
+Options:
+      --absolute             print full paths (default: relative to CIPHERDIR)
+      --all                  print every ciphertext file the path needs, see above
+      --passfile FILE        read the password from the first line of FILE
+      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
+      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
+      --masterkey-file FILE  unlock with the master key in FILE
+      --masterkey -          read the master key from standard input (or the terminal)
+      --masterkey HEX        unlock with this master key (visible to other users: avoid)
+  -h, --help                 show this help
+
+Exit codes: 0 printed (also for a path that does not exist now); 11 a
+directory on the way is missing (the message names it and its ciphertext
+path) or PLAINPATH goes through a file; 12 wrong password.
+
+Examples:
+  $ veilfs path encrypt ~/vault.enc docs/report.txt
+  $ veilfs path encrypt --all --absolute ~/vault.enc "/docs/old notes/list.md"
+`
+
+func runPathEncrypt(c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd.name)
+	u := addUnlockFlags(fs)
+	var absolute, all bool
+	fs.BoolVar(&absolute, "absolute", false, "print full paths")
+	fs.BoolVar(&all, "all", false, "print every ciphertext file the path needs")
+	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "PLAINPATH"); err != nil {
+		return err
+	}
+	if err := u.validate(); err != nil {
+		return err
+	}
+	dir, err := absPath(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	vol, err := c.openReadOnly(u, dir)
+	if err != nil {
+		return err
+	}
+	defer vol.close()
+
+	p, err := vol.EncryptPath(vol.root, fs.Arg(1))
+	if err != nil {
+		return pathError(err, dir)
+	}
+	show := func(rel string) string {
+		switch {
+		case absolute:
+			return filepath.Join(dir, filepath.FromSlash(rel))
+		case rel == "":
+			return "."
+		}
+		return rel
+	}
+	files := []string{p.Cipher()}
+	if all {
+		files = vol.RestoreFiles(p)
+	}
+	var gone []string
+	for _, f := range files {
+		fmt.Fprintln(c.stdout, show(f))
+		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(f))); err != nil {
+			gone = append(gone, show(f))
+		}
+	}
+	switch {
+	case len(gone) == 0:
+	case !all:
+		hintf(c.stderr, "%s is not in CIPHERDIR now; printed is the name it has when it exists (--all lists every file to restore)", p.Plain())
+	default:
+		hintf(c.stderr, "not in CIPHERDIR now, restore from your sync service's version history or a backup: %s", strings.Join(gone, ", "))
+	}
+	return nil
+}
