@@ -98,22 +98,7 @@ func (v *Volume) PlainName(dirfd int, disk string, iv []byte, atRoot bool) (stri
 // checks that the sidecar's content hashes to disk, so a planted or swapped
 // sidecar cannot rename an object.
 func (v *Volume) ReadSidecar(dirfd int, disk string) (string, error) {
-	side := nametransform.SidecarName(disk)
-	fd, err := openRegular(dirfd, side)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrBadSidecar, err)
-	}
-	defer closeFD(fd)
-	buf := make([]byte, maxSidecar+1)
-	n, err := readFull(fd, buf)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", side, err)
-	}
-	cname := string(buf[:n])
-	if n == 0 || n > maxSidecar || v.Names.HashLongName(cname) != disk {
-		return "", fmt.Errorf("%s: %w", side, ErrBadSidecar)
-	}
-	return cname, nil
+	return v.readSidecarFile(dirfd, nametransform.SidecarName(disk), disk)
 }
 
 // WriteSidecar creates disk's sidecar holding cname (FORMAT §5.4: before
