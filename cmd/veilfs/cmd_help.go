@@ -45,6 +45,7 @@ Usage:
   veilfs passwd [options] CIPHERDIR             change a password, or set one with the master key
   veilfs keys add|remove|list ... CIPHERDIR     manage extra unlockers: more passwords, keyfiles
   veilfs rotate [options] CIPHERDIR             re-encrypt a volume under a new master key
+  veilfs fsck [--repair] [--json] CIPHERDIR     check a volume for damage, repair what is safe
   veilfs status [MOUNTPOINT]                    list veilfs mounts with their activity
   veilfs info CIPHERDIR                         show a volume's format, no password needed
   veilfs ls [options] CIPHERDIR [PATH]          list a directory with plaintext and ciphertext names

@@ -30,6 +30,7 @@ import (
 //	      a feature flag this veilfs does not support                malformed file, veilfs keeps one code
 //	  24  gocryptfs.conf could not be written (passwd)              same (WriteConf)
 //	  25  unmount failed: busy, not mounted, not a FUSE mount       veilfs only (25 is Profiler there)
+//	  26  fsck found problems (that --repair did not fix)           same (FsckErrors)
 //	  40  a key rotation is unfinished: run veilfs rotate           veilfs only
 //
 // A Go panic exits with 2, which is why no code here uses it.
@@ -48,6 +49,7 @@ const (
 	exitOpenConf      = 23
 	exitWriteConf     = 24
 	exitUnmount       = 25
+	exitFsck          = 26
 	exitRotating      = 40
 )
 
@@ -66,6 +68,7 @@ var (
 	errOpenConf      = errors.New("cannot open config")
 	errWriteConf     = errors.New("cannot write config")
 	errUnmount       = errors.New("unmount failed")
+	errFsck          = errors.New("fsck found problems")
 	errRotating      = errors.New("rotation unfinished")
 
 	// errHelpShown means the usage text was printed on request: exit 0, print nothing more.
@@ -97,6 +100,7 @@ var exitCodes = []struct {
 	{exitOpenConf, is(errOpenConf)},
 	{exitWriteConf, is(errWriteConf)},
 	{exitUnmount, is(errUnmount)},
+	{exitFsck, is(errFsck)},
 	{exitRotating, is(errRotating)},
 }
 
@@ -144,6 +148,7 @@ const exitCodeHelp = `veilfs exit codes (numbers shared with gocryptfs where the
   23  gocryptfs.conf is missing, unreadable, invalid, or needs an unsupported feature
   24  gocryptfs.conf could not be written
   25  unmount failed: the filesystem is busy, not mounted, or not a FUSE mount
+  26  fsck found problems that are left (not repaired)
   40  a master-key rotation of the volume is unfinished: run veilfs rotate
 `
 

@@ -43,6 +43,7 @@ func TestExitCode(t *testing.T) {
 		{"open conf", fail(errOpenConf, errors.New("x")), exitOpenConf},
 		{"write conf", fail(errWriteConf, errors.New("x")), exitWriteConf},
 		{"unmount", fail(errUnmount, errors.New("x")), exitUnmount},
+		{"fsck", fail(errFsck, errors.New("x")), exitFsck},
 		{"reported by daemon", &reportedError{code: 12}, 12},
 		{"hint only keeps library class", fail(nil, wrap(config.ErrWrongPassword), "h"), exitWrongPassword},
 		{"wrapped class", fmt.Errorf("ctx: %w", fail(errWriteConf, errors.New("x"))), exitWriteConf},
@@ -59,7 +60,7 @@ func TestExitCode(t *testing.T) {
 // The help text and the constants must agree.
 func TestExitCodeHelpListsEveryCode(t *testing.T) {
 	codes := []int{exitOK, exitUsage, exitMount, exitCipherDir, exitInit, exitReadPassword, exitMountPoint,
-		exitOther, exitWrongPassword, exitMasterKey, exitEmptyPassword, exitOpenConf, exitWriteConf, exitUnmount, exitRotating}
+		exitOther, exitWrongPassword, exitMasterKey, exitEmptyPassword, exitOpenConf, exitWriteConf, exitUnmount, exitFsck, exitRotating}
 	listed := map[int]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^ +(\d+)  `).FindAllStringSubmatch(exitCodeHelp, -1) {
 		n, _ := strconv.Atoi(m[1])

@@ -84,7 +84,7 @@ type command struct {
 // commands lists the sub-commands in the order the help shows them. help and
 // version are handled by dispatch.
 func commands() []*command {
-	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &statusCommand, &infoCommand, &lsCommand, &pathCommand,
+	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &fsckCommand, &statusCommand, &infoCommand, &lsCommand, &pathCommand,
 		&completionCommand, &manpageCommand, &completeCommand}
 }
 

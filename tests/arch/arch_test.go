@@ -60,6 +60,11 @@ var rules = []rule{
 		why:       "rotation works on an unmounted CIPHERDIR through fs/cipherdir alone, never through the FUSE layer",
 	},
 	{
+		from:      module + "/fs/fsck/...",
+		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs", module + "/fs/rotate/..."},
+		why:       "fsck checks an unmounted CIPHERDIR through fs/cipherdir alone, never through the FUSE layer",
+	},
+	{
 		from:      module + "/fs/...",
 		forbidden: []string{module + "/cmd/..."},
 		why:       "the filesystem is a library; only the CLI sits above it",

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/fsck"
+)
+
+var fsckCommand = command{
+	name:    "fsck",
+	summary: "check a volume for damage, and repair what is safe to repair",
+	usage:   fsckUsage,
+	run:     runFsck,
+}
+
+const fsckUsage = `Usage: veilfs fsck [options] CIPHERDIR
+
+Check the volume in CIPHERDIR, unmounted, for damage: gocryptfs.conf and its
+extra unlockers, every directory IV (missing, invalid, or shared by two
+directories), every name and long-name sidecar, every file header and
+content block, symlink targets, xattrs, and files left behind by crashes.
+A sync client's conflict copies are listed as notes. Nothing is written
+unless --repair is given.
+
+Each problem is one line: its severity, its kind, the path in CIPHERDIR,
+the path in the mounted volume when known, and what is wrong. A summary
+follows. With --json the same goes to standard output as one JSON document
+(see 'veilfs fsck' in the README for its fields).
+
+--repair fixes only what needs no guess: a missing or invalid IV of a
+directory with no names in it (a new one), a directory sharing its IV with
+another (its names re-encrypted under a new one), long-name sidecars
+without their entry and empty leftover temporaries (removed), and entries
+nothing can be read from: names that do not decrypt and files with a bad
+header are moved, never deleted, into the directory
+veilfs-quarantine-YYYYMMDD-HHMMSS at the root of the volume, under names
+that say where they came from. A file with some bad blocks stays where it
+is: the rest of it is readable. Every repair is safe if interrupted; run
+fsck --repair again to finish.
+
+Any unlocker opens the volume: the password, an extra password or keyfile
+(veilfs keys), or the master key. The volume must not be mounted.
+
+Options:
+      --repair               repair what can be repaired without guessing
+      --json                 print the report as JSON (no progress bar)
+      --passfile FILE        read the password from the first line of FILE
+      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
+      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
+      --masterkey-file FILE  use the master key in FILE instead of a password
+      --masterkey -          read the master key from standard input (or the terminal)
+      --masterkey HEX        use this master key (visible to other users: avoid)
+  -h, --help                 show this help
+
+Exit codes: 0 no problem (or --repair fixed all of them; notes do not
+count); 26 problems were found and are left; 40 a key rotation is
+unfinished (run veilfs rotate first); 23 gocryptfs.conf is missing or
+needs a newer veilfs; 12 wrong password.
+
+Examples:
+  $ veilfs fsck ~/vault.enc
+  $ veilfs fsck --repair ~/vault.enc
+  $ veilfs fsck --json --passfile pw.txt ~/vault.enc | jq '.problems[].kind'
+`
+
+func runFsck(c *cli, cmd *command, args []string) error {
+	fs := newFlagSet(cmd.name)
+	var repair, asJSON bool
+	fs.BoolVar(&repair, "repair", false, "repair what can be repaired without guessing")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	u := addUnlockFlags(fs)
+	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
+		return err
+	}
+	if err := u.validate(); err != nil {
+		return err
+	}
+	dir, err := absPath(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := checkCipherDir(dir); err != nil {
+		return err
+	}
+	// Before any password is asked for.
+	if m, err := cipherdir.MountedAt(dir); err != nil {
+		return err
+	} else if m != "" {
+		return errFsckMounted(dir, m)
+	}
+	write := func(r *fsck.Report) error {
+		if asJSON {
+			return r.WriteJSON(c.stdout)
+		}
+		return r.WriteText(c.stdout)
+	}
+	f, _, err := readConfig(dir)
+	if err != nil {
+		if errors.Is(err, errCipherDir) {
+			return err
+		}
+		// readConfig's error has the hints; the library's tells damage apart.
+		_, lerr := config.Load(filepath.Join(dir, config.Filename))
+		p, damaged := fsck.ConfigProblem(lerr)
+		if !damaged {
+			return err
+		}
+		if werr := write(fsck.StoppedReport(dir, repair, p)); werr != nil {
+			return werr
+		}
+		return failf(errFsck, []string{"restore gocryptfs.conf from a backup or your sync service's version history, then run veilfs fsck again"},
+			"gocryptfs.conf of %s is damaged; nothing else could be checked", dir)
+	}
+	if f.Rotating() {
+		if werr := write(fsck.StoppedReport(dir, repair, fsck.RotationProblem(dir))); werr != nil {
+			return werr
+		}
+		return failf(errRotating, []string{"run 'veilfs rotate " + dir + "' with the same password to finish it, then run veilfs fsck again"},
+			"a master-key rotation of %s was interrupted; fsck checks a volume under one key only", dir)
+	}
+	k, err := c.unlock(u, dir, f, "Password: ")
+	if err != nil {
+		return err
+	}
+	defer k.wipe()
+
+	bar := newFsckBar(c.stderr, asJSON)
+	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, Progress: bar.update})
+	bar.clear()
+	switch {
+	case errors.Is(err, fsck.ErrMounted):
+		return errFsckMounted(dir, "")
+	case err != nil:
+		return fail(nil, fmt.Errorf("fsck %s: %w", dir, err))
+	}
+	if err := write(rep); err != nil {
+		return err
+	}
+	s := rep.Summary
+	switch {
+	case s.Unrepaired == 0:
+		return nil
+	case repair:
+		return failf(errFsck, []string{"the list above says what to do for each; nothing more can be repaired without guessing"},
+			"%s left in %s", problemCount(s.Unrepaired), dir)
+	default:
+		return failf(errFsck, []string{"the list above says what to do for each; 'veilfs fsck --repair " + dir + "' repairs what can be repaired without guessing"},
+			"%s found in %s", problemCount(s.Unrepaired), dir)
+	}
+}
+
+func errFsckMounted(dir, at string) error {
+	msg := fmt.Errorf("%s is mounted: %w", dir, fsck.ErrMounted)
+	if at != "" {
+		msg = fmt.Errorf("%s is mounted on %s: %w", dir, at, fsck.ErrMounted)
+	}
+	return fail(nil, msg, "unmount it (veilfs unmount MOUNTPOINT), then run veilfs fsck again")
+}
+
+func problemCount(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
+}
+
+// fsckBar is the progress bar on a terminal; a no-op elsewhere, and with
+// --json (whose reader is a program).
+type fsckBar struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+	off bool
+}
+
+func newFsckBar(w io.Writer, asJSON bool) *fsckBar {
+	f, ok := w.(*os.File)
+	return &fsckBar{w: w, off: asJSON || !ok || !term.IsTerminal(int(f.Fd()))}
+}
+
+func (b *fsckBar) update(p fsck.Progress) {
+	if b.off {
+		return
+	}
+	if b.bar == nil {
+		b.bar = progressbar.NewOptions64(max(p.TotalBytes, 1),
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	b.bar.Describe(fmt.Sprintf("checking %d/%d files", p.Files, p.TotalFiles))
+	b.bar.Set64(p.Bytes)
+}
+
+func (b *fsckBar) clear() {
+	if b.bar != nil {
+		b.bar.Clear()
+	}
+}

@@ -1,0 +1,163 @@
+package cipherdir
+
+// What an offline checker (veilfs fsck, fs/fsck) needs from the layout
+// beyond what a mount uses: the ways a directory IV can be wrong told
+// apart (a mount only needs "usable or not"), replacing a damaged IV of an
+// empty directory atomically, and whether CIPHERDIR is mounted right now.
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/nametransform"
+)
+
+// DirIVState is what InspectDirIV found.
+type DirIVState int
+
+const (
+	// DirIVOK: 16 bytes, not all zero (FORMAT §5.1).
+	DirIVOK DirIVState = iota
+	// DirIVMissing: there is no gocryptfs.diriv.
+	DirIVMissing
+	// DirIVInvalid: wrong size, all zero, or not a regular file.
+	DirIVInvalid
+	// DirIVUnreadable: it exists but could not be opened or read (a
+	// permission or I/O error): nothing is known about its content.
+	DirIVUnreadable
+)
+
+// DirIVTmpName is the temporary file ReplaceDirIV writes before renaming it
+// over the IV. Like every "gocryptfs." name it is never shown in a mount; a
+// crash can leave it behind.
+const DirIVTmpName = nametransform.DirIVFilename + ".tmp"
+
+// InspectDirIV reads dirfd/gocryptfs.diriv like ReadDirIV, but tells the
+// caller which of the ways it can be wrong applies, so that a checker can
+// say "missing" rather than "invalid" and repair only what is safe. err
+// describes the problem for every state but DirIVOK.
+func InspectDirIV(dirfd int) (iv []byte, state DirIVState, err error) {
+	// O_NONBLOCK: a FIFO planted under the name must not block us.
+	fd, err := unix.Openat(dirfd, nametransform.DirIVFilename, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case err == unix.ENOENT:
+		return nil, DirIVMissing, fmt.Errorf("%s is missing", nametransform.DirIVFilename)
+	case err == unix.ELOOP:
+		return nil, DirIVInvalid, fmt.Errorf("%s is a symlink", nametransform.DirIVFilename)
+	case err != nil:
+		return nil, DirIVUnreadable, fmt.Errorf("open %s: %w", nametransform.DirIVFilename, err)
+	}
+	defer closeFD(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, DirIVUnreadable, fmt.Errorf("stat %s: %w", nametransform.DirIVFilename, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, DirIVInvalid, fmt.Errorf("%s is not a regular file (mode %#o)", nametransform.DirIVFilename, st.Mode&unix.S_IFMT)
+	}
+	buf := make([]byte, nametransform.DirIVLen+1)
+	n, err := readFull(fd, buf)
+	if err != nil {
+		return nil, DirIVUnreadable, fmt.Errorf("read %s: %w", nametransform.DirIVFilename, err)
+	}
+	switch {
+	case n != nametransform.DirIVLen:
+		return nil, DirIVInvalid, fmt.Errorf("%s has %d bytes, want %d", nametransform.DirIVFilename, st.Size, nametransform.DirIVLen)
+	case bytes.Equal(buf[:n], zeroIV):
+		return nil, DirIVInvalid, fmt.Errorf("%s is all zero", nametransform.DirIVFilename)
+	}
+	return buf[:n], DirIVOK, nil
+}
+
+// ReplaceDirIV gives the directory open at dirfd (a readable descriptor,
+// not O_PATH: it is fsynced) a fresh random IV, replacing whatever
+// gocryptfs.diriv holds in one rename. It is only safe for a directory
+// that holds no encrypted name: every name in it would stop decrypting.
+// The new IV is durable when ReplaceDirIV returns.
+func ReplaceDirIV(dirfd int) error {
+	iv := make([]byte, nametransform.DirIVLen)
+	rand.Read(iv)
+	_ = unix.Unlinkat(dirfd, DirIVTmpName, 0) // our own leftover, if any
+	fd, err := unix.Openat(dirfd, DirIVTmpName, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, dirIVPerm)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", DirIVTmpName, err)
+	}
+	_, err = unix.Write(fd, iv)
+	if err == nil {
+		err = unix.Fsync(fd)
+	}
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = unix.Renameat(dirfd, DirIVTmpName, dirfd, nametransform.DirIVFilename)
+	}
+	if err != nil {
+		_ = unix.Unlinkat(dirfd, DirIVTmpName, 0)
+		return fmt.Errorf("replace %s: %w", nametransform.DirIVFilename, err)
+	}
+	if err := unix.Fsync(dirfd); err != nil {
+		return fmt.Errorf("replace %s: fsync directory: %w", nametransform.DirIVFilename, err)
+	}
+	return nil
+}
+
+// MountedAt returns the mountpoint where dir (an absolute, clean path) is
+// mounted as a FUSE filesystem's source, or "". veilfs and gocryptfs both
+// name a mount after its CIPHERDIR. Offline tools (fsck, rotate) refuse a
+// mounted volume: the daemon would see its files change underneath.
+// Without /proc nothing can be told, and "" is returned.
+func MountedAt(dir string) (string, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+		return "", fmt.Errorf("read the mount table: %w", err)
+	}
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
+		// id parent maj:min root mountpoint options [optional...] - fstype source superopts
+		pre, post, ok := bytes.Cut(line, []byte(" - "))
+		if !ok {
+			continue
+		}
+		f, pf := bytes.Fields(post), bytes.Fields(pre)
+		if len(f) < 2 || len(pf) < 5 || !bytes.HasPrefix(f[0], []byte("fuse")) {
+			continue
+		}
+		if unescapeMount(string(f[1])) == dir {
+			return unescapeMount(string(pf[4])), nil
+		}
+	}
+	return "", nil
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			var v byte
+			ok := true
+			for _, c := range []byte(s[i+1 : i+4]) {
+				if c < '0' || c > '7' {
+					ok = false
+					break
+				}
+				v = v*8 + c - '0'
+			}
+			if ok {
+				b = append(b, v)
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
