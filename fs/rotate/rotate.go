@@ -69,7 +69,7 @@ func Run(dir string, conf *config.File, oldMaster []byte, opts Options) (*Result
 	if err != nil {
 		return nil, err
 	}
-	if m, err := mountedAt(dir); err != nil {
+	if m, err := cipherdir.MountedAt(dir); err != nil {
 		return nil, err
 	} else if m != "" {
 		return nil, fmt.Errorf("%s is mounted on %s: %w; unmount it first", dir, m, ErrMounted)
@@ -284,53 +284,4 @@ func fault(opts Options, step string) error {
 		return nil
 	}
 	return opts.fault(step)
-}
-
-// mountedAt returns where dir is mounted as a FUSE filesystem's source
-// (veilfs and gocryptfs both name the mount after CIPHERDIR), or "".
-func mountedAt(dir string) (string, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return "", nil // no /proc: cannot tell; the caller was told to unmount
-	}
-	for line := range bytes.SplitSeq(data, []byte("\n")) {
-		// ... mountpoint ... - fstype source options
-		pre, post, ok := bytes.Cut(line, []byte(" - "))
-		if !ok {
-			continue
-		}
-		f, pf := bytes.Fields(post), bytes.Fields(pre)
-		if len(f) < 2 || len(pf) < 5 || !bytes.HasPrefix(f[0], []byte("fuse")) {
-			continue
-		}
-		if unescapeMount(string(f[1])) == dir {
-			return unescapeMount(string(pf[4])), nil
-		}
-	}
-	return "", nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			var v byte
-			ok := true
-			for _, c := range []byte(s[i+1 : i+4]) {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + c - '0'
-			}
-			if ok {
-				b = append(b, v)
-				i += 3
-				continue
-			}
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
 }
