@@ -59,6 +59,9 @@ Examples:
 
 func runPathDecrypt(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
+	// Options come before CIPHERDIR: a path after it may start with "-"
+	// (base64url names do), and must not be taken for a flag.
+	fs.SetInterspersed(false)
 	u := addUnlockFlags(fs)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "CIPHERPATH"); err != nil {
 		return err

@@ -63,6 +63,9 @@ Examples:
 
 func runPathEncrypt(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
+	// Options come before CIPHERDIR: a path after it may start with "-"
+	// (base64url names do), and must not be taken for a flag.
+	fs.SetInterspersed(false)
 	u := addUnlockFlags(fs)
 	var absolute, all bool
 	fs.BoolVar(&absolute, "absolute", false, "print full paths")
