@@ -85,9 +85,18 @@ func SplitConflict(name string) (orig string, c Conflict, ok bool) {
 				if p.weak != weak {
 					continue
 				}
-				if m := p.re.FindStringSubmatch(try.stem); m != nil {
-					return m[1] + try.ext, Conflict{Client: p.client, Label: p.label(m), Weak: p.weak}, true
+				m := p.re.FindStringSubmatch(try.stem)
+				if m == nil {
+					continue
 				}
+				// A pattern can match in the wrong place (OneDrive's
+				// -HOST inside a long name's hash): only an original
+				// that can be a real name counts.
+				orig = m[1] + try.ext
+				if Classify(orig) == KindReserved && orig != DirIVFilename {
+					continue
+				}
+				return orig, Conflict{Client: p.client, Label: p.label(m), Weak: p.weak}, true
 			}
 		}
 	}

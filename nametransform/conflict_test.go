@@ -25,6 +25,9 @@ func TestSplitConflict(t *testing.T) {
 		{n + " (1)", n, "Google Drive", "copy 1", false},
 		{n + " (12)", n, "Google Drive", "copy 12", false},
 		{n + "-LAPTOP42", n, "OneDrive", "LAPTOP42", true},
+		{"gocryptfs.longname-LAPTOP42.3KGvJcmCyIiJtbFl4QHkUEMbAbBOnqVQ5r6gGp_zMxk", long, "OneDrive", "LAPTOP42", true},
+		{"gocryptfs.longname-LAPTOP42.3KGvJcmCyIiJtbFl4QHkUEMb-AbBOnqVQ5r6gGp_zMxk", "gocryptfs.longname.3KGvJcmCyIiJtbFl4QHkUEMb-AbBOnqVQ5r6gGp_zMxk", "OneDrive", "LAPTOP42", true},
+		{"gocryptfs.diriv (conflicted copy 2026-11-27)", "gocryptfs.diriv", "Dropbox", "2026-11-27", false},
 	}
 	for _, c := range cases {
 		orig, conf, ok := SplitConflict(c.name)
@@ -32,7 +35,7 @@ func TestSplitConflict(t *testing.T) {
 			t.Errorf("SplitConflict(%q) = %q, %+v, %v; want %q, {%s %q weak=%v}", c.name, orig, conf, ok, c.orig, c.client, c.label, c.weak)
 		}
 	}
-	for _, name := range []string{n, long, long + ".name", "gocryptfs.diriv", "gocryptfs.conf", n + " (conflicted copy)", n + " (copy 1)", ""} {
+	for _, name := range []string{n, long, long + ".name", "gocryptfs.diriv", "gocryptfs.conf", "gocryptfs.conf (1)", n + " (conflicted copy)", n + " (copy 1)", ""} {
 		if orig, conf, ok := SplitConflict(name); ok && !conf.Weak {
 			t.Errorf("SplitConflict(%q) = %q, %+v: not a conflict copy", name, orig, conf)
 		}

@@ -70,6 +70,7 @@ func TestConflictCopies(t *testing.T) {
 		{"Seafile", func(n string) string { return n + " (SFConflict ann@example.com 2026-11-27-09-30-15)" }, "2026-11-27 09:30:15 ann@example.com"},
 		{"Syncthing", func(n string) string { return n + ".sync-conflict-20261127-093015-ABCDEF7" }, "2026-11-27 09:30:15 ABCDEF7"},
 		{"GoogleDrive", func(n string) string { return n + " (1)" }, "copy 1"},
+		{"OneDrive", func(n string) string { return n + "-LAPTOP42" }, "LAPTOP42"},
 	}
 	for _, p := range patterns {
 		t.Run(p.client, func(t *testing.T) {
@@ -95,7 +96,7 @@ func TestConflictCopies(t *testing.T) {
 			// The sync client keeps both versions.
 			copyEntry(t, filepath.Join(cipherdir, short), filepath.Join(cipherdir, p.mark(short)))
 			longMarked := p.mark(longDisk)
-			if p.client == "Dropbox" || p.client == "Syncthing" {
+			if p.client == "Dropbox" || p.client == "Syncthing" || p.client == "OneDrive" {
 				// Clients that keep extensions mark before the last dot.
 				i := strings.LastIndexByte(longDisk, '.')
 				longMarked = p.mark(longDisk[:i]) + longDisk[i:]
