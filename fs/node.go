@@ -28,11 +28,7 @@ func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fu
 		}
 		return nil, toErrno(err)
 	}
-	var st unix.Stat_t
-	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
-		return nil, n.r.fail(d.childPath(disk), err)
-	}
-	return n.newChild(ctx, &st), 0
+	return n.newEntry(ctx, d, disk, &out.Attr)
 }
 
 var _ = (fusefs.NodeGetattrer)((*Node)(nil))

@@ -78,11 +78,7 @@ func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name strin
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	var st unix.Stat_t
-	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
-		return nil, n.r.fail(d.childPath(disk), err)
-	}
-	return n.newChild(ctx, &st), 0
+	return n.newEntry(ctx, d, disk, &out.Attr)
 }
 
 var _ = (fusefs.NodeUnlinker)((*Node)(nil))
