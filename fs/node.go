@@ -28,7 +28,11 @@ func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fu
 		}
 		return nil, toErrno(err)
 	}
-	return n.newEntry(ctx, d, disk, &out.Attr)
+	var st unix.Stat_t
+	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+		return nil, n.r.fail(d.childPath(disk), err)
+	}
+	return n.newChild(ctx, &st), 0
 }
 
 var _ = (fusefs.NodeGetattrer)((*Node)(nil))

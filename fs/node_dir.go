@@ -171,5 +171,9 @@ func (n *Node) create(ctx context.Context, name string, out *fuse.EntryOut, mk f
 	if err := ownNewEntry(ctx, d.fd, disk); err != nil {
 		return nil, toErrno(err)
 	}
-	return n.newEntry(ctx, d, disk, &out.Attr)
+	var st unix.Stat_t
+	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+		return nil, n.r.fail(d.childPath(disk), err)
+	}
+	return n.newChild(ctx, &st), 0
 }

@@ -78,7 +78,11 @@ func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name strin
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	return n.newEntry(ctx, d, disk, &out.Attr)
+	var st unix.Stat_t
+	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+		return nil, n.r.fail(d.childPath(disk), err)
+	}
+	return n.newChild(ctx, &st), 0
 }
 
 var _ = (fusefs.NodeUnlinker)((*Node)(nil))
