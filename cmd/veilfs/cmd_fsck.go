@@ -3,13 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
@@ -134,8 +128,11 @@ func runFsck(c *cli, cmd *command, args []string) error {
 	}
 	defer k.wipe()
 
-	bar := newFsckBar(c.stderr, asJSON)
-	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, Progress: bar.update})
+	// No bar with --json: its reader is a program.
+	bar := newFileBar(c.stderr, asJSON, "checking ")
+	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, Progress: func(p fsck.Progress) {
+		bar.set(p.Files, p.TotalFiles, p.Bytes, p.TotalBytes)
+	}})
 	bar.clear()
 	switch {
 	case errors.Is(err, fsck.ErrMounted):
@@ -172,41 +169,4 @@ func problemCount(n int) string {
 		return "1 problem"
 	}
 	return fmt.Sprintf("%d problems", n)
-}
-
-// fsckBar is the progress bar on a terminal; a no-op elsewhere, and with
-// --json (whose reader is a program).
-type fsckBar struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
-	off bool
-}
-
-func newFsckBar(w io.Writer, asJSON bool) *fsckBar {
-	f, ok := w.(*os.File)
-	return &fsckBar{w: w, off: asJSON || !ok || !term.IsTerminal(int(f.Fd()))}
-}
-
-func (b *fsckBar) update(p fsck.Progress) {
-	if b.off {
-		return
-	}
-	if b.bar == nil {
-		b.bar = progressbar.NewOptions64(max(p.TotalBytes, 1),
-			progressbar.OptionSetWriter(b.w),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	b.bar.Describe(fmt.Sprintf("checking %d/%d files", p.Files, p.TotalFiles))
-	b.bar.Set64(p.Bytes)
-}
-
-func (b *fsckBar) clear() {
-	if b.bar != nil {
-		b.bar.Clear()
-	}
 }

@@ -7,9 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
-
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/rotate"
@@ -114,7 +111,7 @@ func runRotate(c *cli, cmd *command, args []string) error {
 		defer cipher.Wipe(newPw)
 	}
 
-	bar := newRotateBar(c.stderr, quiet)
+	bar := newFileBar(c.stderr, quiet, "")
 	start := time.Now()
 	res, err := rotate.Run(dir, f, k.master, rotate.Options{
 		Format: format,
@@ -125,7 +122,7 @@ func runRotate(c *cli, cmd *command, args []string) error {
 			// Every extra unlocker gets the new key sealed to it.
 			return nf.RewrapUnlockers(k.master, newMaster)
 		},
-		Progress: bar.update,
+		Progress: func(p rotate.Progress) { bar.set(p.Files, p.TotalFiles, p.Bytes, p.TotalBytes) },
 		// Only for tests/faults, which must show that it catches a
 		// rotation without a journal.
 		NoJournal: os.Getenv("VEILFS_TEST_ROTATE_NO_JOURNAL") == "1",
@@ -151,43 +148,6 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	}
 	printRotateDone(c.stdout, dir, res.NewMaster)
 	return nil
-}
-
-// rotateBar is the progress bar on a terminal; a no-op elsewhere.
-type rotateBar struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
-	off bool
-}
-
-func newRotateBar(w io.Writer, quiet bool) *rotateBar {
-	f, ok := w.(*os.File)
-	return &rotateBar{w: w, off: quiet || !ok || !term.IsTerminal(int(f.Fd()))}
-}
-
-func (b *rotateBar) update(p rotate.Progress) {
-	if b.off {
-		return
-	}
-	if b.bar == nil {
-		b.bar = progressbar.NewOptions64(max(p.TotalBytes, 1),
-			progressbar.OptionSetWriter(b.w),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionShowElapsedTimeOnFinish(),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	b.bar.Describe(fmt.Sprintf("%d/%d files", p.Files, p.TotalFiles))
-	b.bar.Set64(p.Bytes)
-}
-
-func (b *rotateBar) clear() {
-	if b.bar != nil {
-		b.bar.Clear()
-	}
 }
 
 func printRotateSummary(w io.Writer, res *rotate.Result, took time.Duration) {
