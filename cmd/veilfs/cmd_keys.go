@@ -48,9 +48,15 @@ Examples:
 `
 
 func runKeys(c *cli, cmd *command, args []string) error {
+	return c.runSubcommand(cmd, args, "add, remove or list")
+}
+
+// runSubcommand runs the sub-command of cmd ("keys add", "path encrypt")
+// that args name; choices lists them for the message when none is given.
+func (c *cli) runSubcommand(cmd *command, args []string, choices string) error {
 	if len(args) == 0 {
 		fmt.Fprint(c.stderr, cmd.usage)
-		return failf(errUsage, []string{"run 'veilfs help keys' for usage"}, "keys: no command given (add, remove or list)")
+		return failf(errUsage, []string{"run 'veilfs help " + cmd.name + "' for usage"}, "%s: no command given (%s)", cmd.name, choices)
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -59,7 +65,7 @@ func runKeys(c *cli, cmd *command, args []string) error {
 	}
 	sub := lookupSubcommand(cmd, args[0])
 	if sub == nil {
-		return failf(errUsage, []string{"run 'veilfs help keys' for the commands"}, "unknown command %q", "keys "+args[0])
+		return failf(errUsage, []string{"run 'veilfs help " + cmd.name + "' for the commands"}, "unknown command %q", cmd.name+" "+args[0])
 	}
 	return sub.run(c, sub, args[1:])
 }

@@ -43,20 +43,7 @@ Examples:
 `
 
 func runPath(c *cli, cmd *command, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(c.stderr, cmd.usage)
-		return failf(errUsage, []string{"run 'veilfs help path' for usage"}, "path: no command given (encrypt or decrypt)")
-	}
-	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(c.stdout, cmd.usage)
-		return errHelpShown
-	}
-	sub := lookupSubcommand(cmd, args[0])
-	if sub == nil {
-		return failf(errUsage, []string{"run 'veilfs help path' for the commands"}, "unknown command %q", "path "+args[0])
-	}
-	return sub.run(c, sub, args[1:])
+	return c.runSubcommand(cmd, args, "encrypt or decrypt")
 }
 
 // readOnlyVolume is an unlocked volume opened for reading names and
