@@ -423,25 +423,9 @@ func (f *File) UnlockWithPassword(password []byte) (master []byte, label string,
 	if !errors.Is(err, ErrWrongPassword) {
 		return nil, "", err
 	}
-	for i := range f.unlockers {
-		u := &f.unlockers[i]
-		if u.Kind != KindPassword {
-			continue
-		}
-		kek, err := u.Scrypt.DeriveKEK(password)
-		if err != nil {
-			return nil, "", fmt.Errorf("unlock master key: unlocker %q: %w", u.Label, err)
-		}
-		master, err = u.open(kek)
-		cipher.Wipe(kek)
-		switch {
-		case err == nil:
-			return master, u.Label, nil
-		case !errors.Is(err, errNotThisUnlocker):
-			return nil, "", fmt.Errorf("unlock master key: %w", err)
-		}
-	}
-	return nil, "", fmt.Errorf("unlock master key: %w", ErrWrongPassword)
+	return f.unlockWith(KindPassword, ErrWrongPassword, func(u *unlocker) ([]byte, error) {
+		return u.Scrypt.DeriveKEK(password)
+	})
 }
 
 // UnlockWithKeyfile returns the master key and the label of the keyfile
@@ -455,17 +439,26 @@ func (f *File) UnlockWithKeyfile(keyfile []byte) (master []byte, label string, e
 		return nil, "", fmt.Errorf("unlock master key: the keyfile is %d bytes, a keyfile has at least %d: %w",
 			len(keyfile), cipher.MinKeyfileSize, ErrWrongKeyfile)
 	}
+	return f.unlockWith(KindKeyfile, ErrWrongKeyfile, func(u *unlocker) ([]byte, error) {
+		return cipher.KeyfileKEK(keyfile, u.KeyfileSalt)
+	})
+}
+
+// unlockWith tries every extra unlocker of kind with the KEK that kek
+// derives for it, and returns the master key and label of the first one it
+// opens, or an error wrapping none when none does.
+func (f *File) unlockWith(kind UnlockerKind, none error, kek func(u *unlocker) ([]byte, error)) ([]byte, string, error) {
 	for i := range f.unlockers {
 		u := &f.unlockers[i]
-		if u.Kind != KindKeyfile {
+		if u.Kind != kind {
 			continue
 		}
-		kek, err := cipher.KeyfileKEK(keyfile, u.KeyfileSalt)
+		k, err := kek(u)
 		if err != nil {
 			return nil, "", fmt.Errorf("unlock master key: unlocker %q: %w", u.Label, err)
 		}
-		master, err = u.open(kek)
-		cipher.Wipe(kek)
+		master, err := u.open(k)
+		cipher.Wipe(k)
 		switch {
 		case err == nil:
 			return master, u.Label, nil
@@ -473,7 +466,7 @@ func (f *File) UnlockWithKeyfile(keyfile []byte) (master []byte, label string, e
 			return nil, "", fmt.Errorf("unlock master key: %w", err)
 		}
 	}
-	return nil, "", fmt.Errorf("unlock master key: %w", ErrWrongKeyfile)
+	return nil, "", fmt.Errorf("unlock master key: %w", none)
 }
 
 // RemoveUnlocker deletes the extra unlocker labelled exactly label. It
