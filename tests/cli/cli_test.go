@@ -271,38 +271,14 @@ func TestPasswordNotInDaemonArgs(t *testing.T) {
 			cipherdir := filepath.Join(t.TempDir(), "cipher")
 			mnt := t.TempDir()
 			harness.InitVolume(t, cipherdir, secret)
-			before := map[int]bool{}
-			for _, pid := range veilfsProcesses(t, bin) {
-				before[pid] = true
-			}
-			args := append([]string{"mount"}, c.args(t)...)
-			res := harness.Run(t, c.stdin, append(args, cipherdir, mnt)...)
-			if res.Code != 0 {
-				t.Fatalf("veilfs mount: %v", res)
-			}
-			t.Cleanup(func() { forceUnmount(mnt) })
-
-			var daemons []int
-			for _, pid := range veilfsProcesses(t, bin) {
-				if !before[pid] {
-					daemons = append(daemons, pid)
+			checkDaemonProcFiles(t, bin, func() {
+				args := append([]string{"mount"}, c.args(t)...)
+				res := harness.Run(t, c.stdin, append(args, cipherdir, mnt)...)
+				if res.Code != 0 {
+					t.Fatalf("veilfs mount: %v", res)
 				}
-			}
-			if len(daemons) == 0 {
-				t.Fatalf("no veilfs daemon process found after mount")
-			}
-			for _, pid := range daemons {
-				for _, file := range []string{"cmdline", "environ"} {
-					data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), file))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if bytes.Contains(data, []byte(secret)) {
-						t.Errorf("daemon pid %d: /proc/%d/%s contains the password: %q",
-							pid, pid, file, bytes.ReplaceAll(data, []byte{0}, []byte{' '}))
-					}
-				}
-			}
+				t.Cleanup(func() { forceUnmount(mnt) })
+			}, "the password", func(data []byte) bool { return bytes.Contains(data, []byte(secret)) })
 			harness.Unmount(t, mnt)
 		})
 	}
@@ -335,11 +311,21 @@ func TestMasterKeyNotInDaemonArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	checkDaemonProcFiles(t, bin, func() { harness.MountWith(t, cipherdir, mnt, "--masterkey-file", keyFile) },
+		"the master key", func(data []byte) bool { return bytes.Contains(bytes.ToLower(data), []byte(key[:16])) })
+	harness.Unmount(t, mnt)
+}
+
+// checkDaemonProcFiles runs mount and then checks the command line and
+// environment of every veilfs process it started (the mount daemon) with
+// leaks, which reports whether the data holds the secret named what.
+func checkDaemonProcFiles(t *testing.T, bin string, mount func(), what string, leaks func(data []byte) bool) {
+	t.Helper()
 	before := map[int]bool{}
 	for _, pid := range veilfsProcesses(t, bin) {
 		before[pid] = true
 	}
-	harness.MountWith(t, cipherdir, mnt, "--masterkey-file", keyFile)
+	mount()
 	found := false
 	for _, pid := range veilfsProcesses(t, bin) {
 		if before[pid] {
@@ -351,15 +337,15 @@ func TestMasterKeyNotInDaemonArgs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if bytes.Contains(bytes.ToLower(data), []byte(key[:16])) {
-				t.Errorf("daemon pid %d: /proc/%d/%s contains the master key", pid, pid, file)
+			if leaks(data) {
+				t.Errorf("daemon pid %d: /proc/%d/%s contains %s: %q", pid, pid, file, what,
+					bytes.ReplaceAll(data, []byte{0}, []byte{' '}))
 			}
 		}
 	}
 	if !found {
-		t.Errorf("no veilfs daemon process found after mount")
+		t.Error("no veilfs daemon process found after mount")
 	}
-	harness.Unmount(t, mnt)
 }
 
 func isHex(s string) bool {

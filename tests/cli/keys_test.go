@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -113,26 +112,9 @@ func TestKeyfileNotInDaemonArgs(t *testing.T) {
 	if res := harness.Run(t, "", "keys", "add", "--passfile", harness.Passfile(t, password), "--new-keyfile", kf, "--label", "k", cipherdir); res.Code != 0 {
 		t.Fatalf("keys add: %v", res)
 	}
-	before := map[int]bool{}
-	for _, pid := range veilfsProcesses(t, bin) {
-		before[pid] = true
-	}
-	harness.MountWith(t, cipherdir, mnt, "--keyfile", kf)
-	found := false
-	for _, pid := range veilfsProcesses(t, bin) {
-		if before[pid] {
-			continue
-		}
-		found = true
-		for _, file := range []string{"cmdline", "environ"} {
-			data, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), file))
-			if bytes.Contains(data, []byte(secret)) || bytes.Contains(bytes.ToLower(data), []byte(key[:16])) || bytes.Contains(data, []byte(kf)) {
-				t.Errorf("daemon pid %d: /proc/%d/%s contains the keyfile or the master key", pid, pid, file)
-			}
-		}
-	}
-	if !found {
-		t.Error("no veilfs daemon process found after mount")
-	}
+	checkDaemonProcFiles(t, bin, func() { harness.MountWith(t, cipherdir, mnt, "--keyfile", kf) },
+		"the keyfile or the master key", func(data []byte) bool {
+			return bytes.Contains(data, []byte(secret)) || bytes.Contains(bytes.ToLower(data), []byte(key[:16])) || bytes.Contains(data, []byte(kf))
+		})
 	harness.Unmount(t, mnt)
 }
