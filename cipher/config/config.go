@@ -16,6 +16,11 @@ import (
 // Filename is the config file's name in the root of a cipherdir (FORMAT §1).
 const Filename = "gocryptfs.conf"
 
+// ReverseFilename is the config file of a reverse-mode volume, in the root
+// of the plaintext directory it encrypts (FORMAT §10). The reverse view
+// shows it as Filename.
+const ReverseFilename = ".gocryptfs.reverse.conf"
+
 const (
 	// formatVersion is the only on-disk format version (FORMAT §2.1 rule 2).
 	formatVersion = 2
