@@ -29,6 +29,7 @@ var mountCommand = command{
 }
 
 const mountUsage = `Usage: veilfs mount [options] CIPHERDIR MOUNTPOINT
+       veilfs mount --reverse [options] PLAINDIR MOUNTPOINT
 
 Mount the encrypted volume in CIPHERDIR on MOUNTPOINT, an existing empty
 directory. The format options (name and content encryption) come from
@@ -47,7 +48,21 @@ keyfile unlocker is used with --keyfile. If every password is lost, the
 master key printed by init unlocks the volume instead; it is checked against
 the volume's files first, and a wrong one is refused (exit 12).
 
+With --reverse, PLAINDIR is a plaintext directory prepared with 'veilfs
+init --reverse', and MOUNTPOINT shows it encrypted, read-only: a volume
+that a backup tool or sync client can copy as is, and that mounts normally
+(with veilfs or gocryptfs) wherever the copy goes. The same plaintext
+always gives the same ciphertext, so incremental backups only copy what
+changed. A file that changes while it is being read fails that read with
+EIO rather than give a mix of two versions; read it again.
+
 Options:
+      --reverse              mount the encrypted view of PLAINDIR (see above)
+      --exclude PATTERN      with --reverse: leave out paths matching PATTERN, a
+                             gitignore rule (*.tmp, cache/, /top-level-only,
+                             !keep.tmp); repeatable
+      --exclude-from FILE    with --reverse: read such rules from FILE, one per
+                             line (blank lines and # comments ignored); repeatable
       --passfile FILE        read the password from the first line of FILE
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
       --keyfile FILE         unlock with a keyfile (see veilfs keys add --new-keyfile)
@@ -91,6 +106,7 @@ Examples:
   $ veilfs mount -o passfile=/root/vault.pw,ro /srv/vault.enc /srv/vault
   $ veilfs mount --keyfile /media/usb/vault.keyfile ~/vault.enc ~/vault
   $ veilfs mount --masterkey-file /media/usb/vault.key ~/vault.enc ~/vault
+  $ veilfs mount --reverse --exclude '*.tmp' --exclude .cache/ ~/Documents /mnt/docs.enc
 `
 
 type mountFlags struct {
@@ -101,6 +117,12 @@ type mountFlags struct {
 	debug      bool
 	options    []string
 	idle       time.Duration
+	// reverse mounts the encrypted view of a plaintext directory
+	// (cmd_mount_reverse.go), leaving out exclude and the rules in the
+	// excludeFrom files.
+	reverse     bool
+	exclude     []string
+	excludeFrom []string
 	// daemon is set only on the re-executed child (daemon.go): "masterkey",
 	// saying what arrives on the secret pipe.
 	daemon string
@@ -116,6 +138,9 @@ func runMount(c *cli, cmd *command, args []string) error {
 	fs.StringArrayVarP(&o.options, "options", "o", nil, "comma-separated mount options")
 	fs.BoolVar(&o.debug, "debug", false, "log every FUSE request")
 	fs.DurationVar(&o.idle, "idle", 0, "unmount after `DURATION` without use")
+	fs.BoolVar(&o.reverse, "reverse", false, "mount the encrypted view of PLAINDIR")
+	fs.StringArrayVar(&o.exclude, "exclude", nil, "with --reverse: leave out paths matching `PATTERN`")
+	fs.StringArrayVar(&o.excludeFrom, "exclude-from", nil, "with --reverse: read exclusion rules from `FILE`")
 	fs.StringVar(&o.daemon, daemonFlag, "", "")
 	_ = fs.MarkHidden(daemonFlag)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "MOUNTPOINT"); err != nil {
@@ -141,7 +166,12 @@ func runMount(c *cli, cmd *command, args []string) error {
 		return err
 	}
 	opts.FsName = dir
-	opts.IVMemory = ivMemoryFile(dir)
+	if err := o.checkReverse(); err != nil {
+		return err
+	}
+	if !o.reverse {
+		opts.IVMemory = ivMemoryFile(dir)
+	}
 
 	if o.daemon != "" {
 		return runDaemonChild(&o, dir, mnt, opts)
@@ -150,7 +180,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if o.debug && !o.foreground {
 		return failf(errUsage, []string{"add --foreground: the request log goes to stderr"}, "--debug needs --foreground")
 	}
-	f, _, err := loadConfig(dir)
+	f, err := loadMountConfig(dir, &o)
 	if err != nil {
 		return err
 	}
@@ -320,7 +350,7 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 		logger.Printf("warning: no runtime directory for the undo journal (XDG_RUNTIME_DIR is unset): " +
 			"if this daemon is killed during a write, that write may leave one unreadable block per file")
 	}
-	vol, err := openVolume(dir, s)
+	vol, err := openMountVolume(dir, s, o)
 	if err != nil {
 		return err
 	}
@@ -338,7 +368,7 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 	}
 	defer stopProfile()
 
-	m, err := veilfs.MountVolume(mnt, vol, opts)
+	m, err := mountVolume(mnt, vol, opts, o)
 	if err != nil {
 		return fail(errMountFailed, fmt.Errorf("cannot mount %s: %w", dir, err), mountFailedHints(err)...)
 	}
@@ -383,8 +413,11 @@ func mountFailedHints(err error) []string {
 // statusOptions are the mount options veilfs status shows.
 func statusOptions(o *mountFlags) []string {
 	opts := []string{"rw"}
-	if o.readOnly {
+	if o.readOnly || o.reverse {
 		opts[0] = "ro"
+	}
+	if o.reverse {
+		opts = append(opts, "reverse")
 	}
 	if o.allowOther {
 		opts = append(opts, "allow_other")

@@ -69,6 +69,15 @@ func spawnDaemon(c *cli, s *secret, o *mountFlags, dir, mnt string) error {
 	for _, opt := range o.options {
 		args = append(args, "--options="+opt)
 	}
+	if o.reverse {
+		args = append(args, "--reverse")
+	}
+	for _, p := range o.exclude {
+		args = append(args, "--exclude="+p)
+	}
+	for _, f := range o.excludeFrom {
+		args = append(args, "--exclude-from="+f)
+	}
 	args = append(args, "--", dir, mnt)
 
 	secretR, secretW, err := os.Pipe()

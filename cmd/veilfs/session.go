@@ -49,9 +49,15 @@ func controlSocket(mnt string) string {
 	return filepath.Join(base, "ctl-"+hex.EncodeToString(h[:8])+".sock")
 }
 
+// mounted is what a session needs of a serving mount, forward or reverse.
+type mounted interface {
+	Stats() veilfs.Stats
+	Unmount() error
+}
+
 // session runs the control socket and the idle monitor of one mount.
 type session struct {
-	m      *veilfs.Mount
+	m      mounted
 	status mountStatus
 	idle   time.Duration
 	logger *log.Logger
@@ -60,7 +66,7 @@ type session struct {
 
 // startSession starts what the mount needs besides serving; stop ends it
 // and removes the socket.
-func startSession(m *veilfs.Mount, dir, mnt string, options []string, idle time.Duration, logger *log.Logger) (stop func()) {
+func startSession(m mounted, dir, mnt string, options []string, idle time.Duration, logger *log.Logger) (stop func()) {
 	s := &session{m: m, idle: idle, logger: logger, done: make(chan struct{}),
 		status: mountStatus{CipherDir: dir, Mountpoint: mnt, PID: os.Getpid(), Version: version, Options: options}}
 	if idle > 0 {

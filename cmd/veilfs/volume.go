@@ -46,12 +46,20 @@ func loadConfig(dir string) (*config.File, string, error) {
 	return f, path, err
 }
 
-// readConfig is loadConfig without the rotation check.
+// readConfig is loadConfig without the rotation check. A directory with no
+// gocryptfs.conf but a .gocryptfs.reverse.conf is a reverse volume: its
+// config is returned (isReverse tells), so that the commands that only
+// deal with the config (passwd, keys, info, path) work on it as well.
 func readConfig(dir string) (*config.File, string, error) {
 	if err := checkCipherDir(dir); err != nil {
 		return nil, "", err
 	}
 	path := filepath.Join(dir, config.Filename)
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+		if rev := filepath.Join(dir, config.ReverseFilename); fileExists(rev) {
+			path = rev
+		}
+	}
 	f, err := config.Load(path)
 	var verr *config.VersionError
 	switch {
@@ -68,4 +76,15 @@ func readConfig(dir string) (*config.File, string, error) {
 		return nil, "", fail(errOpenConf, err) // names the file already
 	}
 	return f, path, nil
+}
+
+// isReverse reports whether configPath, as readConfig returned it, is the
+// config of a reverse volume.
+func isReverse(configPath string) bool {
+	return filepath.Base(configPath) == config.ReverseFilename
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }
