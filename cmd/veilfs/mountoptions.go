@@ -9,7 +9,8 @@ package main
 // the kernel's FUSE mount refuses options it does not know, and the mount
 // would fail.
 //
-//	veilfs      ro, rw, allow_other, passfile=FILE, keyfile=FILE, masterkey-file=FILE
+//	veilfs      ro, rw, allow_other, passfile=FILE, keyfile=FILE, masterkey-file=FILE,
+//	            reverse, exclude-from=FILE
 //	dropped     defaults auto noauto user users nouser owner group nofail _netdev
 //	            _rnetdev user=* comment=* x-* X-*
 //	default     relatime diratime nostrictatime loud: what a new mount does
@@ -35,6 +36,8 @@ const mountOptionsHelp = `Mount options:
   passfile=FILE                as --passfile; a mount from fstab needs it, or keyfile=
   keyfile=FILE                 as --keyfile
   masterkey-file=FILE          as --masterkey-file
+  reverse                      as --reverse
+  exclude-from=FILE            as --exclude-from (repeatable)
   default_permissions, noatime, nodev, nosuid, noexec, sync, dirsync, ...
                                passed on to the kernel (unknown options too)
   defaults, auto, noauto, user, users, nouser, owner, group, nofail, _netdev,
@@ -64,7 +67,7 @@ const (
 func classifyMountOption(opt string) optionAction {
 	name, _, _ := strings.Cut(opt, "=")
 	switch name {
-	case "ro", "rw", "allow_other", "passfile", "keyfile", "masterkey-file":
+	case "ro", "rw", "allow_other", "passfile", "keyfile", "masterkey-file", "reverse", "exclude-from":
 		return optVeilfs
 	case "defaults", "auto", "noauto", "user", "users", "nouser", "owner", "group",
 		"nofail", "_netdev", "_rnetdev", "comment":
@@ -125,6 +128,14 @@ func applyVeilfsOption(o *mountFlags, opt string) error {
 		return setOnce(&o.unlock.keyfile, name, value, hasValue)
 	case "masterkey-file":
 		return setOnce(&o.unlock.masterKeyFile, name, value, hasValue)
+	case "reverse":
+		o.reverse = true
+	case "exclude-from":
+		if !hasValue || value == "" {
+			return failf(errUsage, nil, "mount option exclude-from needs a file: exclude-from=FILE")
+		}
+		o.excludeFrom = append(o.excludeFrom, value)
+		return nil
 	}
 	if hasValue {
 		return failf(errUsage, []string{"write it without a value: " + name}, "mount option %s takes no value", opt)
