@@ -157,7 +157,10 @@ func MountView(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount, 
 		Options:       append(slices.Clone(opts.ExtraMountOptions), "ro"),
 		Debug:         opts.Debug,
 		DisableSplice: true, // reads return encrypted bytes, never a descriptor
-		Logger:        opts.Logger,
+		// Files are served with direct I/O (file.go); without this the
+		// kernel refuses shared mmap of them (ENODEV).
+		ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP,
+		Logger:            opts.Logger,
 	}
 	if opts.AllowOther {
 		mo.Options = append(mo.Options, "default_permissions")
