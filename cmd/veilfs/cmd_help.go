@@ -40,6 +40,7 @@ const mainUsage = `veilfs - an encrypted overlay filesystem, compatible with goc
 
 Usage:
   veilfs init [options] CIPHERDIR               create a new encrypted volume
+  veilfs init --reverse [options] PLAINDIR      prepare PLAINDIR for an encrypted view (backups)
   veilfs mount [options] CIPHERDIR MOUNTPOINT   mount a volume (in the background)
   veilfs unmount MOUNTPOINT                     unmount a volume (alias: umount)
   veilfs passwd [options] CIPHERDIR             change a password, or set one with the master key

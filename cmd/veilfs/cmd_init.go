@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
@@ -19,16 +20,27 @@ var initCommand = command{
 }
 
 const initUsage = `Usage: veilfs init [options] CIPHERDIR
+       veilfs init --reverse [options] PLAINDIR
 
 Create a new encrypted volume in CIPHERDIR, in the gocryptfs 2.x format.
 CIPHERDIR is created if it does not exist; an existing one must be empty.
+
+With --reverse, make the existing directory PLAINDIR a reverse volume
+instead, as gocryptfs -init -reverse does: only its config,
+PLAINDIR/.gocryptfs.reverse.conf, is written, and the files in PLAINDIR stay
+as they are. 'veilfs mount --reverse PLAINDIR MOUNTPOINT' then shows a
+read-only, encrypted view of PLAINDIR, to back up or sync: a copy of the
+view is a normal volume that mounts with the same password. Reverse mode
+encrypts contents with AES-SIV (--aessiv is implied, --xchacha refused);
+the name options below work as for any volume.
 
 The password comes from --passfile or --extpass, else it is asked twice on the
 terminal, else it is the first line of standard input.
 
 The master key is printed once. Write it down and keep it offline: it is the
 only way back into the data if the password is lost or gocryptfs.conf is
-damaged, and anyone who has it can read the data.
+damaged, and anyone who has it can read the data. (Of a reverse volume, the
+data is every copy of its view.)
 
 Options:
       --passfile FILE        read the password from the first line of FILE
@@ -42,12 +54,15 @@ Options:
       --xchacha              encrypt contents with XChaCha20-Poly1305 (fast without AES-NI)
       --longnamemax N        store encrypted names longer than N bytes (62 to
                              255, default 255) in gocryptfs.longname.* files
+      --reverse              make the existing directory PLAINDIR a reverse
+                             volume (an encrypted view of it), see above
   -h, --help                 show this help
 
 Examples:
   $ veilfs init ~/vault.enc
   $ veilfs init --xchacha ~/vault.enc
   $ veilfs init --passfile ~/.vault-password --scryptn 10 /tmp/test.enc
+  $ veilfs init --reverse ~/Documents
 `
 
 // Limits gocryptfs enforces for -longnamemax.
@@ -61,17 +76,23 @@ func runInit(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
 	pf := addPasswordFlags(fs)
 	var opts config.CreateOptions
+	var reverse bool
 	fs.IntVar(&opts.LogN, "scryptn", cipher.DefaultScryptLogN, "scrypt cost as log2(N)")
 	fs.BoolVar(&opts.PlaintextNames, "plaintextnames", false, "do not encrypt file names")
 	fs.BoolVar(&opts.DeterministicNames, "deterministic-names", false, "no per-directory IVs")
 	fs.BoolVar(&opts.AESSIV, "aessiv", false, "AES-SIV-512 content encryption")
 	fs.BoolVar(&opts.XChaCha, "xchacha", false, "XChaCha20-Poly1305 content encryption")
 	fs.IntVar(&opts.LongNameMax, "longnamemax", 0, "hash encrypted names longer than N bytes")
+	fs.BoolVar(&reverse, "reverse", false, "make PLAINDIR a reverse volume")
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
 		return err
 	}
 	if err := validateInitOptions(pf, &opts, fs.Changed("longnamemax")); err != nil {
 		return err
+	}
+	if reverse && opts.XChaCha {
+		return failf(errUsage, []string{"leave out --xchacha: reverse mode always encrypts contents with AES-SIV"},
+			"--xchacha cannot be used with --reverse: reverse mode derives each block's nonce from the file's path, which only AES-SIV tolerates")
 	}
 	opts.Creator = "veilfs " + version
 
@@ -81,7 +102,11 @@ func runInit(c *cli, cmd *command, args []string) error {
 	}
 	// Checked here too (cipherdir.Init checks again) so that the user is not
 	// asked for a password that cannot be used.
-	if err := checkInitDir(dir); err != nil {
+	check := checkInitDir
+	if reverse {
+		check = checkReverseInitDir
+	}
+	if err := check(dir); err != nil {
 		return err
 	}
 	pw, err := c.readPassword(pf, "Password: ", true)
@@ -90,6 +115,9 @@ func runInit(c *cli, cmd *command, args []string) error {
 	}
 	defer cipher.Wipe(pw)
 
+	if reverse {
+		return c.initReverse(dir, pw, opts)
+	}
 	master, err := cipherdir.Init(dir, pw, opts)
 	if err != nil {
 		if errors.Is(err, cipherdir.ErrNotEmpty) {
@@ -98,7 +126,25 @@ func runInit(c *cli, cmd *command, args []string) error {
 		return fail(errInitFailed, fmt.Errorf("create volume in %s: %w", dir, err))
 	}
 	defer cipher.Wipe(master)
-	printInitDone(c.stdout, dir, master)
+	printInitDone(c.stdout, dir, master, false)
+	return nil
+}
+
+// initReverse is init --reverse once the password is read.
+func (c *cli) initReverse(dir string, pw []byte, opts config.CreateOptions) error {
+	master, err := cipherdir.InitReverse(dir, pw, opts)
+	switch {
+	case errors.Is(err, cipherdir.ErrReverseExists), errors.Is(err, cipherdir.ErrForwardVolume):
+		// Made meanwhile: checkReverseInitDir explains either.
+		if cerr := checkReverseInitDir(dir); cerr != nil {
+			return cerr
+		}
+		return fail(errCipherDir, err)
+	case err != nil:
+		return fail(errInitFailed, fmt.Errorf("create reverse volume in %s: %w", dir, err))
+	}
+	defer cipher.Wipe(master)
+	printInitDone(c.stdout, dir, master, true)
 	return nil
 }
 
@@ -148,13 +194,54 @@ func checkInitDir(dir string) error {
 	return nil
 }
 
+// checkReverseInitDir accepts an existing directory that is no volume yet:
+// reverse mode encrypts what is in it, so it need not be empty.
+func checkReverseInitDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return failf(errCipherDir, []string{"reverse mode shows an encrypted view of an existing directory: give the directory to back up"},
+			"PLAINDIR %s does not exist", dir)
+	case err != nil:
+		return fail(errCipherDir, fmt.Errorf("PLAINDIR %w", err))
+	case !fi.IsDir():
+		return failf(errCipherDir, nil, "PLAINDIR %s is not a directory", dir)
+	}
+	if fileExists(cipherdir.ReverseConfigPath(dir)) {
+		return failf(errCipherDir, []string{
+			"mount its encrypted view with: veilfs mount --reverse " + dir + " MOUNTPOINT",
+			"a new config would bring a new master key, and with it new names and bytes for every file of the view: backups of it would start over",
+		}, "%s is a reverse volume already: it has %s", dir, config.ReverseFilename)
+	}
+	if fileExists(filepath.Join(dir, config.Filename)) {
+		return failf(errCipherDir, []string{"reverse mode encrypts a plaintext directory; an encrypted volume's CIPHERDIR can be backed up as it is"},
+			"%s holds %s: it is the CIPHERDIR of an encrypted volume", dir, config.Filename)
+	}
+	return nil
+}
+
 // printInitDone prints the master key once, laid out as gocryptfs does.
-func printInitDone(w io.Writer, dir string, master []byte) {
+func printInitDone(w io.Writer, dir string, master []byte, reverse bool) {
 	const indent = "    "
-	buf := make([]byte, 0, 512)
-	buf = fmt.Appendf(buf, "Created a new encrypted volume in %s\n\nYour master key is:\n\n%s", dir, indent)
+	buf := make([]byte, 0, 1024)
+	if reverse {
+		buf = fmt.Appendf(buf, "Created a new reverse volume in %s: its config is %s; the files in it stay as they are\n\nYour master key is:\n\n%s",
+			dir, config.ReverseFilename, indent)
+	} else {
+		buf = fmt.Appendf(buf, "Created a new encrypted volume in %s\n\nYour master key is:\n\n%s", dir, indent)
+	}
 	buf = appendMasterKey(buf, master, indent)
-	buf = append(buf, `
+	if reverse {
+		buf = append(buf, `
+
+Write it down on paper and keep it offline, away from this computer. If you
+forget the password or lose the config, the master key is the only way back
+into the copies (backups) of the encrypted view; anyone who has it can read
+them. It is printed only this once.
+
+Mount the encrypted view with: veilfs mount --reverse `...)
+	} else {
+		buf = append(buf, `
 
 Write it down on paper and keep it offline, away from this computer. If you
 forget the password or gocryptfs.conf is damaged, the master key is the only
@@ -162,6 +249,7 @@ way back into your files; anyone who has it can read them. It is printed only
 this once.
 
 Mount the volume with: veilfs mount `...)
+	}
 	buf = append(buf, dir...)
 	buf = append(buf, " MOUNTPOINT\n"...)
 	w.Write(buf)

@@ -103,3 +103,130 @@ func TestInfoFixtures(t *testing.T) {
 		}
 	}
 }
+
+// TestInitReverse: init --reverse makes an existing, non-empty directory a
+// reverse volume, writing only its config, and says how to mount it.
+func TestInitReverse(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("plain"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "pw\n", "init", "--reverse", "--scryptn", "10", dir)
+	if code != 0 {
+		t.Fatalf("init --reverse: exit %d: %s", code, stderr)
+	}
+	if regexp.MustCompile(`(?m)^    ([0-9a-f]{8}-){4}\n    ([0-9a-f]{8}-){3}[0-9a-f]{8}$`).FindString(stdout) == "" {
+		t.Errorf("no master key in init --reverse output:\n%s", stdout)
+	}
+	for _, want := range []string{"reverse volume", "offline", "veilfs mount --reverse " + dir + " MOUNTPOINT\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("init --reverse output lacks %q:\n%s", want, stdout)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 || entries[0].Name() != config.ReverseFilename || entries[1].Name() != "notes.txt" {
+		t.Errorf("PLAINDIR holds %v, want the reverse config and notes.txt only", entries)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "notes.txt")); string(b) != "plain" {
+		t.Errorf("notes.txt changed: %q", b)
+	}
+	conf := filepath.Join(dir, config.ReverseFilename)
+	if fi, err := os.Stat(conf); err != nil || fi.Mode().Perm() != 0o400 {
+		t.Errorf("reverse config: %v, %v", fi, err)
+	}
+	f, err := config.Load(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Has(config.FlagAESSIV) || !f.Has(config.FlagDirIV) || f.Creator != "veilfs dev" {
+		t.Errorf("reverse config: flags %v, creator %q", f.FeatureFlags, f.Creator)
+	}
+	if _, err := f.UnlockMasterKey([]byte("pw")); err != nil {
+		t.Errorf("password does not unlock the reverse config: %v", err)
+	}
+
+	// info says what it is.
+	code, stdout, stderr = run(t, "", "info", dir)
+	if code != 0 || !strings.HasPrefix(stdout, "Volume type:     reverse") || !strings.Contains(stdout, "AES-SIV") {
+		t.Errorf("info on a reverse volume: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// A forward volume's info is as before.
+	fwd := filepath.Join(t.TempDir(), "fwd")
+	mustRun(t, "pw\n", "init", "--scryptn", "10", fwd)
+	if out := mustRun(t, "", "info", fwd); strings.Contains(out, "reverse") {
+		t.Errorf("info on a forward volume mentions reverse:\n%s", out)
+	}
+
+	// Again: refused before the password is read (stdin is empty), with
+	// the exit code of init on an existing volume, and nothing changes.
+	before, _ := os.ReadFile(conf)
+	code, _, stderr = run(t, "", "init", "--reverse", "--scryptn", "10", dir)
+	if code != exitCipherDir || !strings.Contains(stderr, "is a reverse volume already") || !strings.Contains(stderr, "veilfs mount --reverse "+dir) {
+		t.Errorf("init --reverse twice: exit %d, %s", code, stderr)
+	}
+	if after, _ := os.ReadFile(conf); string(after) != string(before) {
+		t.Error("second init --reverse changed the config")
+	}
+	// A normal init there is refused too: the directory is not empty.
+	if code, _, stderr := run(t, "", "init", "--scryptn", "10", dir); code != exitCipherDir {
+		t.Errorf("init on a reverse volume: exit %d, %s", code, stderr)
+	}
+}
+
+func TestInitReverseRefuses(t *testing.T) {
+	base := t.TempDir()
+	fwd := filepath.Join(base, "fwd")
+	mustRun(t, "pw\n", "init", "--scryptn", "10", fwd)
+	file := filepath.Join(base, "file")
+	os.WriteFile(file, nil, 0o600)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"xchacha", []string{"--xchacha", base}, exitUsage, "--xchacha cannot be used with --reverse"},
+		{"missing", []string{filepath.Join(base, "missing")}, exitCipherDir, "PLAINDIR " + filepath.Join(base, "missing") + " does not exist"},
+		{"file", []string{file}, exitCipherDir, "is not a directory"},
+		{"forward volume", []string{fwd}, exitCipherDir, "it is the CIPHERDIR of an encrypted volume"},
+		{"plaintextnames and deterministic", []string{"--plaintextnames", "--deterministic-names", base}, exitUsage, "cannot be used together"},
+		{"longnamemax", []string{"--longnamemax", "20", base}, exitUsage, "--longnamemax must be between"},
+	}
+	for _, tt := range tests {
+		// Empty stdin: each must be refused before the password.
+		code, _, stderr := run(t, "", append([]string{"init", "--reverse", "--scryptn", "10"}, tt.args...)...)
+		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+			t.Errorf("%s: exit %d (want %d), %q (want %q)", tt.name, code, tt.code, stderr, tt.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(base, "missing")); !os.IsNotExist(err) {
+		t.Errorf("init --reverse created a missing PLAINDIR: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(base, config.ReverseFilename)); !os.IsNotExist(err) {
+		t.Errorf("a refused init --reverse wrote a config: %v", err)
+	}
+}
+
+// TestInitReverseOptions: the name options and the scrypt cost reach the
+// reverse config; --aessiv is accepted (it is implied anyway).
+func TestInitReverseOptions(t *testing.T) {
+	tests := []struct {
+		args  []string
+		check func(f *config.File) bool
+	}{
+		{[]string{"--plaintextnames"}, func(f *config.File) bool { return f.Has(config.FlagPlaintextNames) && !f.Has(config.FlagDirIV) }},
+		{[]string{"--deterministic-names"}, func(f *config.File) bool { return !f.Has(config.FlagDirIV) && f.Has(config.FlagEMENames) }},
+		{[]string{"--longnamemax", "62"}, func(f *config.File) bool { return f.LongNameMax == 62 }},
+		{[]string{"--scryptn", "11"}, func(f *config.File) bool { return f.Scrypt.N == 1<<11 }},
+		{[]string{"--aessiv"}, func(f *config.File) bool { return f.Has(config.FlagAESSIV) }},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		args := append([]string{"init", "--reverse", "--scryptn", "10"}, tt.args...)
+		mustRun(t, "pw\n", append(args, dir)...)
+		f, err := config.Load(filepath.Join(dir, config.ReverseFilename))
+		if err != nil || !f.Has(config.FlagAESSIV) || !tt.check(f) {
+			t.Errorf("init --reverse %v: %v, flags %v", tt.args, err, f.FeatureFlags)
+		}
+	}
+}
