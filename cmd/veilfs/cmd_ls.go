@@ -45,6 +45,12 @@ names are paths from PATH. A PATH that is not a directory lists itself.
 The volume's own files (gocryptfs.conf, gocryptfs.diriv, long-name .name
 sidecars) are left out unless -a is given.
 
+For a reverse volume (veilfs init --reverse), give its PLAINDIR as CIPHERDIR:
+the listing is of its encrypted view (veilfs mount --reverse), computed from
+the plaintext, with the sizes the view shows in the JSON's cipher_size; -a
+adds the files that exist only in the view. Paths a mount hides with
+--exclude are listed all the same.
+
 The volume is unlocked with any unlocker: a password (the primary one or
 that of any password unlocker), --keyfile, or the master key. Nothing in
 CIPHERDIR is written; the volume may be mounted.
@@ -77,6 +83,7 @@ Examples:
   $ veilfs ls ~/vault.enc
   $ veilfs ls -R ~/vault.enc docs
   $ veilfs ls -R --json ~/vault.enc | jq -r '.[] | select(.name == null) | .cipher_path'
+  $ veilfs ls -a ~/Documents
 `
 
 func runLs(c *cli, cmd *command, args []string) error {
@@ -104,8 +111,12 @@ func runLs(c *cli, cmd *command, args []string) error {
 	defer vol.close()
 	l.vol = vol
 
-	start, err := vol.EncryptPath(vol.root, fs.Arg(1))
-	if err != nil {
+	var start *cipherdir.VolumePath
+	if vol.reverse {
+		if start, err = vol.ReverseEncryptPath(vol.root, reversePlainArg(dir, fs.Arg(1))); err != nil {
+			return reversePathError(err, dir, true)
+		}
+	} else if start, err = vol.EncryptPath(vol.root, fs.Arg(1)); err != nil {
 		return pathError(err, dir)
 	}
 	if !start.Exists {
@@ -169,6 +180,9 @@ type lsRow struct {
 
 // listStart lists the directory at p, or p itself if it is no directory.
 func (l *lister) listStart(p *cipherdir.VolumePath) error {
+	if l.vol.reverse {
+		return l.listReverseStart(p)
+	}
 	if !p.IsDir {
 		parent := &cipherdir.VolumePath{Steps: p.Steps[:len(p.Steps)-1]}
 		fd, iv, err := l.openDir(parent.Cipher())
@@ -240,6 +254,53 @@ func (l *lister) list(dirfd int, iv []byte, atRoot bool, rel, cipherRel, abs, ci
 			unix.Close(child)
 		}
 		if err != nil {
+			l.rows[i].listErr = err
+			l.rows[i].note = joinNote(row.note, "not listed: "+err.Error())
+			l.unlisted = append(l.unlisted, row.path)
+		}
+	}
+	return nil
+}
+
+// listReverseStart is listStart for a reverse volume: the listing is of
+// the view, computed from the plaintext directory.
+func (l *lister) listReverseStart(p *cipherdir.VolumePath) error {
+	if p.IsDir {
+		return l.listReverse(p, "", "", strings.TrimSuffix(p.Plain(), "/"))
+	}
+	parent := &cipherdir.VolumePath{Steps: p.Steps[:len(p.Steps)-1]}
+	entries, err := l.vol.ReverseListDir(l.vol.root, parent)
+	if err != nil {
+		return err
+	}
+	last := p.Steps[len(p.Steps)-1]
+	for _, e := range entries {
+		if e.Role == cipherdir.RoleEntry && e.Disk == last.Disk {
+			l.add(e, "", "", parentPath(p.Plain()), parent.Cipher())
+		}
+	}
+	return nil
+}
+
+// listReverse is list for a reverse volume: it adds the entries of the
+// view directory at p, shown under rel/cipherRel and found at abs.
+func (l *lister) listReverse(p *cipherdir.VolumePath, rel, cipherRel, abs string) error {
+	entries, err := l.vol.ReverseListDir(l.vol.root, p)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(entries, compareEntries)
+	for _, e := range entries {
+		if e.Role != cipherdir.RoleEntry && !l.all {
+			continue
+		}
+		i := l.add(e, rel, cipherRel, abs, p.Cipher())
+		if !l.recursive || e.Role != cipherdir.RoleEntry || e.Mode&unix.S_IFMT != unix.S_IFDIR {
+			continue
+		}
+		row := l.rows[i] // l.rows grows below: keep a copy, write back by index
+		child := &cipherdir.VolumePath{Steps: append(slices.Clip(p.Steps), e.Step), Exists: true, IsDir: true}
+		if err := l.listReverse(child, row.name, row.cipherName, row.path); err != nil {
 			l.rows[i].listErr = err
 			l.rows[i].note = joinNote(row.note, "not listed: "+err.Error())
 			l.unlisted = append(l.unlisted, row.path)

@@ -35,11 +35,18 @@ Both unlock the volume with any unlocker (a password, --keyfile, the master
 key), only read CIPHERDIR, and work while it is mounted too. 'veilfs ls'
 lists whole directories with both names.
 
+For a reverse volume (veilfs init --reverse), give its PLAINDIR as
+CIPHERDIR: the ciphertext paths are then those of its encrypted view
+(veilfs mount --reverse), relative to the view's root, which is also the
+root of any copy of it. That tells where a file is in a backup of the view,
+and which file a name in such a backup is.
+
 Run 'veilfs help path COMMAND' for the options of a command.
 
 Examples:
   $ veilfs path encrypt ~/vault.enc docs/report.txt
   $ veilfs path decrypt ~/vault.enc Jpz5Z3jBAnf9XfA2vKLjOg/y2iBaR9FuHuT2FeDWuSQSA
+  $ veilfs path encrypt ~/Documents taxes/2025.pdf
 `
 
 func runPath(c *cli, cmd *command, args []string) error {
@@ -53,12 +60,15 @@ type readOnlyVolume struct {
 	*cipherdir.Volume
 	// root is an O_PATH descriptor of CIPHERDIR.
 	root int
+	// reverse is set for a reverse volume: CIPHERDIR is then a PLAINDIR,
+	// root its descriptor, and the ciphertext names are those of its view.
+	reverse bool
 }
 
 // openReadOnly unlocks the volume in dir with whatever u gives (any
 // unlocker, see unlock.go). The caller closes the result.
 func (c *cli) openReadOnly(u *unlockFlags, dir string) (*readOnlyVolume, error) {
-	f, _, err := loadConfig(dir)
+	f, path, err := loadConfig(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +86,7 @@ func (c *cli) openReadOnly(u *unlockFlags, dir string) (*readOnlyVolume, error) 
 		vol.Wipe()
 		return nil, fail(errCipherDir, err)
 	}
-	return &readOnlyVolume{Volume: vol, root: root}, nil
+	return &readOnlyVolume{Volume: vol, root: root, reverse: isReverse(path)}, nil
 }
 
 func (r *readOnlyVolume) close() {

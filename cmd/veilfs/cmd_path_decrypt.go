@@ -48,6 +48,12 @@ Options:
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
   -h, --help                 show this help
 
+For a reverse volume, CIPHERDIR is its PLAINDIR, and CIPHERPATH a path in
+its encrypted view (veilfs mount --reverse) or in a copy of it, relative to
+the view's root. A short name decrypts even if its file is gone from
+PLAINDIR; a long name (gocryptfs.longname.*) is found by encrypting the
+names in its plaintext directory, so that file must still be there.
+
 Exit codes: 0 printed; 1 CIPHERPATH is outside CIPHERDIR; 11 a name does
 not decrypt, a directory on the way is missing, or CIPHERPATH is another
 file of the volume's own (the message says which); 12 wrong password.
@@ -55,6 +61,7 @@ file of the volume's own (the message says which); 12 wrong password.
 Examples:
   $ veilfs path decrypt ~/vault.enc Jpz5Z3jBAnf9XfA2vKLjOg/y2iBaR9FuHuT2FeDWuSQSA
   $ veilfs path decrypt ~/vault.enc ~/vault.enc/Jpz5Z3jBAnf9XfA2vKLjOg/gocryptfs.diriv
+  $ veilfs path decrypt ~/Documents NzJ8y5mGecX5AtQjJ2oZ7g
 `
 
 func runPathDecrypt(c *cli, cmd *command, args []string) error {
@@ -73,7 +80,11 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := cipherPathArg(dir, fs.Arg(1))
+	argOf := func(arg string) (string, error) { return cipherPathArg(dir, arg) }
+	if cipherdir.IsReverseDir(dir) {
+		argOf = reverseViewArg
+	}
+	rel, err := argOf(fs.Arg(1))
 	if err != nil {
 		return err
 	}
@@ -82,6 +93,9 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 		return err
 	}
 	defer vol.close()
+	if vol.reverse {
+		return c.reverseDecrypt(vol, dir, rel)
+	}
 
 	p, role, err := vol.DecryptPath(vol.root, rel)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
 )
 
 var pathEncryptCommand = command{
@@ -52,6 +54,13 @@ Options:
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
   -h, --help                 show this help
 
+For a reverse volume, CIPHERDIR is its PLAINDIR, and the path printed is
+the one PLAINPATH has in the encrypted view, relative to the view's root
+(--absolute is refused); --all adds the view's gocryptfs.diriv and .name
+files that a copy of it needs. PLAINPATH may also be a full path into
+PLAINDIR. Every name of the view is computed from its path, so nothing
+needs to exist. Paths a mount hides with --exclude get a name all the same.
+
 Exit codes: 0 printed (also for a path that does not exist now); 11 a
 directory on the way is missing (the message names it and its ciphertext
 path) or PLAINPATH goes through a file; 12 wrong password.
@@ -59,6 +68,7 @@ path) or PLAINPATH goes through a file; 12 wrong password.
 Examples:
   $ veilfs path encrypt ~/vault.enc docs/report.txt
   $ veilfs path encrypt --all --absolute ~/vault.enc "/docs/old notes/list.md"
+  $ veilfs path encrypt --all ~/Documents ~/Documents/taxes/2025.pdf
 `
 
 func runPathEncrypt(c *cli, cmd *command, args []string) error {
@@ -80,11 +90,17 @@ func runPathEncrypt(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if absolute && cipherdir.IsReverseDir(dir) {
+		return errReverseAbsolute(dir)
+	}
 	vol, err := c.openReadOnly(u, dir)
 	if err != nil {
 		return err
 	}
 	defer vol.close()
+	if vol.reverse {
+		return c.reverseEncrypt(vol, dir, fs.Arg(1), all)
+	}
 
 	p, err := vol.EncryptPath(vol.root, fs.Arg(1))
 	if err != nil {
