@@ -45,6 +45,9 @@ fsck --repair again to finish.
 Any unlocker opens the volume: the password, an extra password or keyfile
 (veilfs keys), or the master key. The volume must not be mounted.
 
+A reverse volume (veilfs init --reverse) is refused: nothing encrypted of it
+is stored. Check a copy of its view instead, which is an ordinary volume.
+
 Options:
       --repair               repair what can be repaired without guessing
       --json                 print the report as JSON (no progress bar)
@@ -59,7 +62,7 @@ Options:
 Exit codes: 0 no problem (or --repair fixed all of them; notes do not
 count); 26 problems were found and are left; 40 a key rotation is
 unfinished (run veilfs rotate first); 23 gocryptfs.conf is missing or
-needs a newer veilfs; 12 wrong password.
+needs a newer veilfs, or CIPHERDIR is a reverse volume; 12 wrong password.
 
 Examples:
   $ veilfs fsck ~/vault.enc
@@ -85,6 +88,9 @@ func runFsck(c *cli, cmd *command, args []string) error {
 	}
 	if err := checkCipherDir(dir); err != nil {
 		return err
+	}
+	if cipherdir.IsReverseDir(dir) {
+		return errReverseFsck(dir)
 	}
 	// Before any password is asked for.
 	if m, err := cipherdir.MountedAt(dir); err != nil {
@@ -154,6 +160,18 @@ func runFsck(c *cli, cmd *command, args []string) error {
 		return failf(errFsck, []string{"the list above says what to do for each; 'veilfs fsck --repair " + dir + "' repairs what can be repaired without guessing"},
 			"%s found in %s", problemCount(s.Unrepaired), dir)
 	}
+}
+
+// errReverseFsck refuses a reverse volume: its directory holds the
+// plaintext, and the view is computed on each read, so nothing encrypted
+// is stored that could be damaged. Its copies are ordinary volumes.
+func errReverseFsck(dir string) error {
+	return failf(errOpenConf, []string{
+		"to check a copy of its encrypted view (a backup), run veilfs fsck on the copy: it is an ordinary volume",
+		"to check the view itself, mount it (veilfs mount --reverse " + dir + " MOUNTPOINT) and run veilfs fsck MOUNTPOINT, without --repair: the view is read-only",
+	},
+		"%s is a reverse volume (it has %s): it holds plaintext, and its encrypted view is computed when read, so there is nothing encrypted on disk to check",
+		dir, config.ReverseFilename)
 }
 
 func errFsckMounted(dir, at string) error {

@@ -23,11 +23,16 @@ format version, creator, feature flags, content cipher, file name encryption,
 scrypt cost and long-name limit. No password is needed and nothing secret is
 shown.
 
+For a reverse volume (veilfs init --reverse), give its PLAINDIR: the format
+is read from PLAINDIR/.gocryptfs.reverse.conf, and a first line says that it
+is a reverse volume.
+
 Options:
   -h, --help   show this help
 
-Example:
+Examples:
   $ veilfs info ~/vault.enc
+  $ veilfs info ~/Documents
 `
 
 func runInfo(c *cli, cmd *command, args []string) error {
@@ -39,9 +44,12 @@ func runInfo(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, _, err := loadConfig(dir)
+	f, path, err := loadConfig(dir)
 	if err != nil {
 		return err
+	}
+	if isReverse(path) {
+		fmt.Fprintf(c.stdout, "Volume type:     reverse (its mount shows an encrypted, read-only view of the files in %s; config %s)\n", dir, config.ReverseFilename)
 	}
 	fmt.Fprint(c.stdout, formatInfo(f))
 	return nil

@@ -38,6 +38,10 @@ gocryptfs still mounts the volume with the primary password. But
 'gocryptfs -passwd' rewrites the file without them: add them again
 afterwards with veilfs keys add.
 
+For a reverse volume (veilfs init --reverse), give its PLAINDIR: the
+unlockers go into PLAINDIR/.gocryptfs.reverse.conf, which the view shows as
+its gocryptfs.conf, so the copies of the view made from then on have them.
+
 Run 'veilfs help keys COMMAND' for the options of a command.
 
 Examples:

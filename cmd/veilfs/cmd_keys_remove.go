@@ -32,6 +32,8 @@ with it, and may have kept it (or an old copy of gocryptfs.conf). To lock
 them out, re-encrypt the volume under a new master key afterwards, which
 every remaining unlocker receives:
   veilfs rotate CIPHERDIR
+(A reverse volume cannot be rotated: make a new reverse config instead,
+which the copies of its view made from then on use.)
 
 Options:
       --label NAME           the unlocker to remove (required)
@@ -110,6 +112,12 @@ func runKeysRemove(c *cli, cmd *command, args []string) error {
 		}
 	}
 	warningf(c.stderr, "whoever held unlocker %q may still have the master key (anyone who unlocked the volume could have kept it)", label)
+	if isReverse(path) {
+		// rotate refuses a reverse volume: its view gets a new key from a
+		// new config instead.
+		hintf(c.stderr, "to lock them out of the copies of the view made from now on, make a new reverse config: move %s away, then run veilfs init --reverse %s", path, dir)
+		return nil
+	}
 	hintf(c.stderr, "to lock them out, re-encrypt the volume under a new master key: veilfs rotate %s", dir)
 	return nil
 }

@@ -58,6 +58,12 @@ Options:
                              (default: keep the current cost)
   -h, --help                 show this help
 
+For a reverse volume (veilfs init --reverse), give its PLAINDIR: its
+.gocryptfs.reverse.conf is rewritten, which the view shows as its
+gocryptfs.conf. Copies of the view made before keep the config they were
+made with, and with it the old password; copies made afterwards take the
+new one.
+
 gocryptfs -passwd also changes the primary password, but it rewrites
 gocryptfs.conf without veilfs's extra unlockers: add them again afterwards
 with veilfs keys add.

@@ -45,6 +45,9 @@ remove), then rotate.
 
 The new master key is printed once at the end, as by init.
 
+A reverse volume (veilfs init --reverse) is refused: its files are
+plaintext. For a new master key, make a new reverse config instead.
+
 Options:
       --passfile FILE        read the password from the first line of FILE
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
@@ -60,7 +63,8 @@ Options:
 
 Exit codes: 0 done; 12 wrong password; 11 a file could not be rewritten
 (the message names it; the volume is unharmed, fix it and run rotate again);
-40 when another command meets an unfinished rotation.
+23 CIPHERDIR is a reverse volume; 40 when another command meets an
+unfinished rotation.
 
 Examples:
   $ veilfs rotate ~/vault.enc
@@ -88,9 +92,18 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, _, err := readConfig(dir)
+	f, path, err := readConfig(dir)
 	if err != nil {
 		return err
+	}
+	if isReverse(path) {
+		// Rewriting "the volume's files" here would mean rewriting the
+		// plaintext: refuse before a password is asked for.
+		return failf(errOpenConf, []string{
+			"for a new master key, make a new reverse config: move " + path + " away, then run veilfs init --reverse " + dir,
+			"copies of the view made so far keep the old config (as their gocryptfs.conf) and keep opening with it; the next backup of the new view copies every file again",
+		}, "%s is a reverse volume (it has %s): its files are plaintext and its encrypted view is computed when read, so there is nothing to re-encrypt",
+			dir, config.ReverseFilename)
 	}
 	k, err := c.unlock(u, dir, f, "Password: ")
 	if err != nil {

@@ -181,6 +181,9 @@ func (c *cli) checkMasterKey(dir string, f *config.File, key []byte) error {
 	if f.Rotating() {
 		return nil // half the files are under each key: rotate checks for itself
 	}
+	if cipherdir.IsReverseDir(dir) {
+		return c.checkReverseMasterKey(dir, f, key)
+	}
 	ok, err := cipherdir.CheckMasterKey(dir, f, key)
 	switch {
 	case errors.Is(err, cipherdir.ErrKeyMismatch):
@@ -195,12 +198,32 @@ func (c *cli) checkMasterKey(dir string, f *config.File, key []byte) error {
 	return nil
 }
 
+// checkReverseMasterKey is checkMasterKey for a reverse volume. Its
+// directory holds plaintext, so only its extra unlockers can tell a wrong
+// key; without them, a wrong key would encrypt the view with it, and
+// copies of the view would not open with the password.
+func (c *cli) checkReverseMasterKey(dir string, f *config.File, key []byte) error {
+	ok, bad := f.CheckUnlockers(key)
+	switch {
+	case len(ok) > 0:
+		return nil
+	case len(bad) > 0:
+		return fail(nil, fmt.Errorf("the master key does not belong to %s: none of its %d extra unlockers authenticates with it: %w", dir, len(bad), cipherdir.ErrKeyMismatch),
+			"check the key: it is the 64 hex digits that init printed for this volume")
+	}
+	warningf(c.stderr, "the master key could not be checked: %s is a reverse volume, which has no encrypted files to check it against, and it has no extra unlocker", dir)
+	hintf(c.stderr, "make sure it is the key init printed for this volume: a wrong one is used as it is, and what is encrypted with it does not match the copies of the view made with the right one")
+	return nil
+}
+
 // checkUnlockerKey checks a master key that an extra unlocker gave against
 // the volume's files. The unlocker's entry already authenticated it, but
 // only to someone who once had the master key: a former holder who can
 // write gocryptfs.conf could have sealed another key to it.
 func checkUnlockerKey(dir string, f *config.File, k *unlocked) error {
-	if f.Rotating() {
+	if f.Rotating() || cipherdir.IsReverseDir(dir) {
+		// Rotating: half the files are under each key. Reverse: there
+		// are no encrypted files; the unlocker's entry is all there is.
 		return nil
 	}
 	vol, err := cipherdir.OpenWithConfig(dir, f, k.master)
