@@ -62,21 +62,26 @@ func (c *Content) SealBlocksDerived(dst, plain []byte, firstBlock uint64, fileID
 	if n == 0 {
 		return dst, nil
 	}
-	var aadBuf [8 + FileIDSize]byte
-	putAAD(aadBuf[:], 0, fileID) // validates fileID
-	oh := c.Overhead()
-	dst = slices.Grow(dst, len(plain)+n*oh)
-	nonce := make([]byte, c.nonceSize)
-	// No goroutines here, unlike SealBlocks: a reverse-mode read is a
-	// kernel readahead request of at most a few blocks per call.
-	for i := range n {
-		p := plain[i*PlainBlockSize : min((i+1)*PlainBlockSize, len(plain))]
-		blockNo := firstBlock + uint64(i)
-		blockNonce(nonce, block0IV, blockNo)
-		aad := putAAD(aadBuf[:], blockNo, fileID)
-		off := len(dst)
-		dst = c.sealInto(dst[off:off+c.nonceSize:off+len(p)+oh], p, aad, dst, nonce)
+	putAAD(make([]byte, 8+FileIDSize), 0, fileID) // validate fileID before starting goroutines
+	oh, cbs := c.Overhead(), c.CipherBlockSize()
+	total := len(plain) + n*oh
+	dst = slices.Grow(dst, total)
+	base := len(dst)
+	dst = dst[:base+total]
+	sealRange := func(from, to int) error {
+		aadBuf := make([]byte, 8+FileIDSize) // one per range, not per block
+		nonce := make([]byte, c.nonceSize)
+		for i := from; i < to; i++ {
+			p := plain[i*PlainBlockSize : min((i+1)*PlainBlockSize, len(plain))]
+			o := base + i*cbs
+			blockNo := firstBlock + uint64(i)
+			blockNonce(nonce, block0IV, blockNo)
+			aad := putAAD(aadBuf, blockNo, fileID)
+			c.sealInto(dst[o:o+c.nonceSize:o+len(p)+oh], p, aad, dst[:o], nonce)
+		}
+		return nil
 	}
+	_ = runRanges(n, sealRange) // sealRange never fails
 	return dst, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -298,12 +299,14 @@ func TestVirtualFiles(t *testing.T) {
 	for _, e := range root {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != strings.Join([]string{v.viewPath(t, "d"), "gocryptfs.conf", "gocryptfs.diriv"}, " ") {
+	want := []string{v.viewPath(t, "d"), "gocryptfs.conf", "gocryptfs.diriv"}
+	slices.Sort(want) // os.ReadDir sorts
+	if !slices.Equal(names, want) {
 		t.Errorf("root lists %q", names)
 	}
 	conf, err := os.ReadFile(filepath.Join(v.mnt, "gocryptfs.conf"))
-	want, _ := os.ReadFile(filepath.Join(v.plain, config.ReverseFilename))
-	if err != nil || !bytes.Equal(conf, want) {
+	wantConf, _ := os.ReadFile(filepath.Join(v.plain, config.ReverseFilename))
+	if err != nil || !bytes.Equal(conf, wantConf) {
 		t.Errorf("gocryptfs.conf: %v, or not the reverse config", err)
 	}
 	iv, err := os.ReadFile(filepath.Join(v.mnt, v.viewPath(t, "d"), "gocryptfs.diriv"))
