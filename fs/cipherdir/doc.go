@@ -11,6 +11,11 @@
 // keycheck.go tells whether a master key is the volume's by looking at its
 // files, since nothing in gocryptfs.conf can (Volume.CheckKey).
 //
+// For a reverse volume (FORMAT §10) Volume.Dir is the plaintext directory,
+// and reverse*.go compute what its encrypted view shows: names and IVs
+// (reverse.go), whole paths both ways and listings (reverse_paths.go,
+// reverse_list.go), and the creation of its config (reverse_init.go).
+//
 // Every backing-file access is relative to a directory file descriptor
 // (*at system calls), and directories are opened with openat2 and
 // RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, so a symlink planted in CIPHERDIR can
