@@ -46,24 +46,37 @@ func (o *mountFlags) checkReverse() error {
 }
 
 // loadMountConfig loads the config of dir and checks that it is the kind
-// of volume the mount asks for.
+// of volume the mount asks for. With --reverse it is always
+// .gocryptfs.reverse.conf: a gocryptfs.conf that the user keeps among
+// their plaintext files is just one of them.
 func loadMountConfig(dir string, o *mountFlags) (*config.File, error) {
-	f, path, err := loadConfig(dir)
-	if err != nil {
-		if o.reverse && !fileExists(filepath.Join(dir, config.ReverseFilename)) && !fileExists(filepath.Join(dir, config.Filename)) {
-			return nil, failf(errOpenConf, []string{"prepare it first: veilfs init --reverse " + dir},
-				"%s is not prepared for reverse mode: it has no %s", dir, config.ReverseFilename)
+	if !o.reverse {
+		f, path, err := loadConfig(dir)
+		if err == nil && isReverse(path) {
+			return nil, failf(errOpenConf, []string{"add --reverse: veilfs mount --reverse " + dir + " MOUNTPOINT"},
+				"%s is a plaintext directory prepared for reverse mode (it has %s)", dir, config.ReverseFilename)
 		}
+		return f, err
+	}
+	if err := checkCipherDir(dir); err != nil {
 		return nil, err
 	}
+	path := filepath.Join(dir, config.ReverseFilename)
+	if !fileExists(path) {
+		if fileExists(filepath.Join(dir, config.Filename)) {
+			return nil, failf(errOpenConf, []string{"mount it without --reverse to see its plaintext"},
+				"%s is an encrypted volume (it has %s), not a plaintext directory prepared for reverse mode", dir, config.Filename)
+		}
+		return nil, failf(errOpenConf, []string{"prepare it first: veilfs init --reverse " + dir},
+			"%s is not prepared for reverse mode: it has no %s", dir, config.ReverseFilename)
+	}
+	f, _, err := readConfigFile(dir, path)
 	switch {
-	case o.reverse && !isReverse(path):
-		return nil, failf(errOpenConf, []string{"mount it without --reverse to see its plaintext"},
-			"%s is an encrypted volume (it has %s), not a plaintext directory prepared for reverse mode", dir, config.Filename)
-	case !o.reverse && isReverse(path):
-		return nil, failf(errOpenConf, []string{"add --reverse: veilfs mount --reverse " + dir + " MOUNTPOINT"},
-			"%s is a plaintext directory prepared for reverse mode (it has %s)", dir, config.ReverseFilename)
-	case o.reverse && f.ContentAlgorithm() != cipher.AESSIV:
+	case err != nil:
+		return nil, err
+	case f.Rotating():
+		return nil, failf(errOpenConf, nil, "%s carries the flag of an unfinished key rotation, which reverse volumes never have", path)
+	case f.ContentAlgorithm() != cipher.AESSIV:
 		return nil, failf(errOpenConf, []string{"recreate it with: veilfs init --reverse " + dir},
 			"%s does not use AES-SIV content encryption, which reverse mode needs", path)
 	}

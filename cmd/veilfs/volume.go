@@ -60,6 +60,11 @@ func readConfig(dir string) (*config.File, string, error) {
 			path = rev
 		}
 	}
+	return readConfigFile(dir, path)
+}
+
+// readConfigFile loads the config at path, of the volume in dir.
+func readConfigFile(dir, path string) (*config.File, string, error) {
 	f, err := config.Load(path)
 	var verr *config.VersionError
 	switch {
