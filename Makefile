@@ -83,6 +83,7 @@ help:
 	@echo "make bench-soak  veilfs daemon RSS over 10 min of mixed workloads; fails on growth (root; SOAK_SECONDS=60 for a quick check)"
 	@echo "make bench-rotate veilfs rotate throughput on 10,000 files / 1 GiB (root, ~1 min)"
 	@echo "make bench-ops   FUSE requests per opcode of untar/ls -lR/cat/rm -rf, veilfs vs loopback and gocryptfs (root, ~1.5 min)"
+	@echo "make bench-reverse veilfs --reverse vs gocryptfs -reverse: 1 GiB read, Go tree, incremental rsync, peak RSS (FUSE, ~3 min)"
 
 build:
 	CGO_ENABLED=$(CGO_ENABLED) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT)/veilfs ./cmd/veilfs
@@ -219,7 +220,7 @@ clean:
 # (variables given on the make command line reach the scripts' environment).
 BENCHTIME ?= 200ms
 
-.PHONY: bench bench-quick bench-go bench-mem bench-soak bench-ops bench-rotate
+.PHONY: bench bench-quick bench-go bench-mem bench-soak bench-ops bench-rotate bench-reverse
 
 bench:
 	GO=$(GO) ./bench/run.sh
@@ -241,3 +242,6 @@ bench-ops:
 
 bench-rotate:
 	GO=$(GO) ./bench/rotate.sh
+
+bench-reverse:
+	GO=$(GO) ./bench/reverse.sh
