@@ -81,7 +81,10 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		Logger:        opts.Logger,
 	}
 	if opts.ReadOnly {
+		// "ro" is enough for fusermount3; mount(2) takes it as a flag, or
+		// the mount itself would still be listed as rw (findmnt, mountinfo).
 		mo.Options = append(mo.Options, "ro")
+		mo.DirectMountFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_RDONLY
 	}
 	// With other users in the mount, the kernel must check their
 	// permissions against our attributes, as for a plain directory.

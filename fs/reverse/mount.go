@@ -148,15 +148,17 @@ func MountView(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount, 
 	}
 	timeout := cacheTimeout
 	mo := fuse.MountOptions{
-		AllowOther:    opts.AllowOther,
-		FsName:        fsName,
-		Name:          "veilfs",
-		DirectMount:   true,
-		MaxWrite:      maxRead,
-		MaxReadAhead:  maxRead,
-		Options:       append(slices.Clone(opts.ExtraMountOptions), "ro"),
-		Debug:         opts.Debug,
-		DisableSplice: true, // reads return encrypted bytes, never a descriptor
+		AllowOther:   opts.AllowOther,
+		FsName:       fsName,
+		Name:         "veilfs",
+		DirectMount:  true,
+		MaxWrite:     maxRead,
+		MaxReadAhead: maxRead,
+		// "ro" for fusermount3, MS_RDONLY for mount(2): see fs.MountVolume.
+		Options:          append(slices.Clone(opts.ExtraMountOptions), "ro"),
+		DirectMountFlags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_RDONLY,
+		Debug:            opts.Debug,
+		DisableSplice:    true, // reads return encrypted bytes, never a descriptor
 		// Files are served with direct I/O (file.go); without this the
 		// kernel refuses shared mmap of them (ENODEV).
 		ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP,
