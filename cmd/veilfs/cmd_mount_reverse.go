@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/veilfs/veilfs/cipher"
@@ -58,8 +59,11 @@ func loadMountConfig(dir string, o *mountFlags) (*config.File, error) {
 		}
 		return f, err
 	}
-	if err := checkCipherDir(dir); err != nil {
-		return nil, err
+	hint := []string{"give the plaintext directory that 'veilfs init --reverse' prepared"}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fail(errCipherDir, fmt.Errorf("PLAINDIR %w", err), hint...)
+	} else if !fi.IsDir() {
+		return nil, failf(errCipherDir, hint, "PLAINDIR %s is not a directory", dir)
 	}
 	path := filepath.Join(dir, config.ReverseFilename)
 	if !fileExists(path) {
