@@ -243,6 +243,13 @@ func (c *Content) openAppend(dst, block []byte, blockNo uint64, aad []byte) ([]b
 // inputs are sealed on several goroutines. An empty plain appends nothing.
 func (c *Content) SealBlocks(dst, plain []byte, firstBlock uint64, fileID []byte) []byte {
 	c.checkUsable()
+	return c.sealBlocks(dst, plain, firstBlock, fileID, nil)
+}
+
+// sealBlocks is SealBlocks with, when block0IV is not nil, reverse mode's
+// derived nonces (block0IV advanced by the block number) instead of random
+// ones.
+func (c *Content) sealBlocks(dst, plain []byte, firstBlock uint64, fileID, block0IV []byte) []byte {
 	n := (len(plain) + PlainBlockSize - 1) / PlainBlockSize
 	if n == 0 {
 		return dst
@@ -256,11 +263,19 @@ func (c *Content) SealBlocks(dst, plain []byte, firstBlock uint64, fileID []byte
 
 	sealRange := func(from, to int) error {
 		aadBuf := make([]byte, 8+FileIDSize) // one per range, not per block
+		var nonce []byte                     // nil: a random one
+		if block0IV != nil {
+			nonce = make([]byte, c.nonceSize)
+		}
 		for i := from; i < to; i++ {
 			p := plain[i*PlainBlockSize : min((i+1)*PlainBlockSize, len(plain))]
 			o := base + i*cbs
-			aad := putAAD(aadBuf, firstBlock+uint64(i), fileID)
-			c.sealInto(dst[o:o+c.nonceSize:o+len(p)+oh], p, aad, dst[:o], nil)
+			blockNo := firstBlock + uint64(i)
+			if nonce != nil {
+				blockNonce(nonce, block0IV, blockNo)
+			}
+			aad := putAAD(aadBuf, blockNo, fileID)
+			c.sealInto(dst[o:o+c.nonceSize:o+len(p)+oh], p, aad, dst[:o], nonce)
 		}
 		return nil
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"slices"
 )
 
 // Purposes of [DerivedIV] in reverse mode (FORMAT §10). Each names what the
@@ -58,31 +57,7 @@ func (c *Content) SealBlocksDerived(dst, plain []byte, firstBlock uint64, fileID
 	if len(block0IV) != c.nonceSize {
 		panic("cipher: SealBlocksDerived: block 0 IV has the wrong length")
 	}
-	n := (len(plain) + PlainBlockSize - 1) / PlainBlockSize
-	if n == 0 {
-		return dst, nil
-	}
-	putAAD(make([]byte, 8+FileIDSize), 0, fileID) // validate fileID before starting goroutines
-	oh, cbs := c.Overhead(), c.CipherBlockSize()
-	total := len(plain) + n*oh
-	dst = slices.Grow(dst, total)
-	base := len(dst)
-	dst = dst[:base+total]
-	sealRange := func(from, to int) error {
-		aadBuf := make([]byte, 8+FileIDSize) // one per range, not per block
-		nonce := make([]byte, c.nonceSize)
-		for i := from; i < to; i++ {
-			p := plain[i*PlainBlockSize : min((i+1)*PlainBlockSize, len(plain))]
-			o := base + i*cbs
-			blockNo := firstBlock + uint64(i)
-			blockNonce(nonce, block0IV, blockNo)
-			aad := putAAD(aadBuf, blockNo, fileID)
-			c.sealInto(dst[o:o+c.nonceSize:o+len(p)+oh], p, aad, dst[:o], nonce)
-		}
-		return nil
-	}
-	_ = runRanges(n, sealRange) // sealRange never fails
-	return dst, nil
+	return c.sealBlocks(dst, plain, firstBlock, fileID, block0IV), nil
 }
 
 // SealBlockDerived is [Content.SealBlock] with a caller-chosen nonce, for

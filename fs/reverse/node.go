@@ -203,18 +203,28 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fu
 	return nil, syscall.ENOENT
 }
 
+// findEntry resolves the view entry name of the view directory cdir
+// (plaintext pdir) to the plaintext entry it shows, and stats it. An
+// excluded entry is not found.
+func (r *root) findEntry(name, cdir, pdir string, st *unix.Stat_t) (plain, ppath string, err error) {
+	if plain, err = r.plainName(name, cdir, pdir); err != nil {
+		return "", "", err
+	}
+	ppath = cipherdir.JoinPath(pdir, plain)
+	if err := r.lstat(ppath, st); err != nil {
+		return "", "", err
+	}
+	if !r.visible(ppath, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
+		return "", "", fmt.Errorf("%s is excluded: %w", name, syscall.ENOENT)
+	}
+	return plain, ppath, nil
+}
+
 func (n *node) lookupEntry(ctx context.Context, name, cdir, pdir string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
-	plain, err := n.r.plainName(name, cdir, pdir)
+	var st unix.Stat_t
+	_, ppath, err := n.r.findEntry(name, cdir, pdir, &st)
 	if err != nil {
 		return nil, toErrno(err)
-	}
-	ppath := cipherdir.JoinPath(pdir, plain)
-	var st unix.Stat_t
-	if err := n.r.lstat(ppath, &st); err != nil {
-		return nil, toErrno(err)
-	}
-	if !n.r.visible(ppath, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
-		return nil, syscall.ENOENT
 	}
 	cpath := cipherdir.JoinPath(cdir, name)
 	if err := n.r.fillAttr(&st, cpath, ppath, &out.Attr); err != nil {

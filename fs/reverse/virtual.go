@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher/config"
-	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -61,22 +60,14 @@ func (n *node) lookupDirIV(ctx context.Context, cdir, pdir string, out *fuse.Ent
 }
 
 func (n *node) lookupSidecar(ctx context.Context, name, cdir, pdir string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
-	entry := strings.TrimSuffix(name, sidecarSuffix)
-	plain, err := n.r.plainName(entry, cdir, pdir)
+	var st unix.Stat_t
+	plain, ppath, err := n.r.findEntry(strings.TrimSuffix(name, sidecarSuffix), cdir, pdir, &st)
 	if err != nil {
 		return nil, toErrno(err)
 	}
 	_, cname, err := n.r.vol.ReverseName(plain, cdir)
 	if err != nil {
 		return nil, toErrno(err)
-	}
-	ppath := cipherdir.JoinPath(pdir, plain)
-	var st unix.Stat_t
-	if err := n.r.lstat(ppath, &st); err != nil {
-		return nil, toErrno(err)
-	}
-	if !n.r.visible(ppath, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
-		return nil, syscall.ENOENT
 	}
 	return n.newVirtual(ctx, &virtual{r: n.r, owner: ppath, data: []byte(cname)}, out)
 }

@@ -65,6 +65,11 @@ var rules = []rule{
 		why:       "fsck checks an unmounted CIPHERDIR through fs/cipherdir alone, never through the FUSE layer",
 	},
 	{
+		from:      module + "/fs/reverse/...",
+		forbidden: []string{module + "/fs/rotate/...", module + "/fs/fsck/..."},
+		why:       "the reverse view only reads the plaintext directory; it maps names through fs/cipherdir, never through the tools that rewrite a CIPHERDIR",
+	},
+	{
 		from:      module + "/fs/...",
 		forbidden: []string{module + "/cmd/..."},
 		why:       "the filesystem is a library; only the CLI sits above it",
