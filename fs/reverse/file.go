@@ -89,6 +89,11 @@ func (r *root) openFile(cpath, ppath string) (*file, error) {
 	key := cpath
 	if st.Nlink > 1 {
 		key = cipherdir.HardLinkKey(st.Ino)
+		if st.Dev != r.rootDev {
+			// Another filesystem mounted below the root has its own
+			// inode numbers; its device number keeps them apart.
+			key += fmt.Sprintf(" dev %d", st.Dev)
+		}
 	}
 	id, block0 := cipherdir.ReverseFileIVs(key)
 	r.open.Add(1)
