@@ -202,3 +202,31 @@ func listed(t *testing.T, view, dir, name string) bool {
 	}
 	return slices.ContainsFunc(ents, func(e os.DirEntry) bool { return e.Name() == name })
 }
+
+// TestMountOptionReverse: the -o form that fstab lines use, reverse and
+// exclude-from=FILE, does what --reverse and --exclude-from do.
+func TestMountOptionReverse(t *testing.T) {
+	harness.RequireFUSE(t)
+	plain, mnts := newDirs(t, 1)
+	for _, f := range []string{"keep.txt", "drop.tmp"} {
+		if err := os.WriteFile(filepath.Join(plain, f), []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rules := filepath.Join(filepath.Dir(plain), "rules")
+	if err := os.WriteFile(rules, []byte("# scratch files\n*.tmp\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	initReverse(t, plain)
+	pf := harness.Passfile(t, password)
+	harness.MountWith(t, plain, mnts[0], "-o", "reverse,passfile="+pf+",exclude-from="+rules)
+	if e, _ := harness.FindMount(mnts[0]); !strings.Contains(","+e.Options+",", ",ro,") {
+		t.Errorf("the view is mounted with options %q, want ro", e.Options)
+	}
+	for f, want := range map[string]bool{"keep.txt": true, "drop.tmp": false} {
+		_, err := os.Lstat(filepath.Join(mnts[0], pathEncrypt(t, pf, plain, f)))
+		if got := err == nil; got != want {
+			t.Errorf("%s in the view: %v, want present=%v", f, err, want)
+		}
+	}
+}
