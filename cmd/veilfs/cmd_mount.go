@@ -184,7 +184,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkMountpoint(mnt, dir); err != nil {
+	if err := checkMountpoint(mnt, dir, o.dirLabel()); err != nil {
 		return err
 	}
 	if err := checkFuseDevice(); err != nil {
@@ -281,7 +281,7 @@ func mountOptions(o *mountFlags) (veilfs.Options, []string, error) {
 
 // checkMountpoint checks that mnt is an existing, empty directory that is not
 // a mount point already and is not inside CIPHERDIR.
-func checkMountpoint(mnt, cipherDir string) error {
+func checkMountpoint(mnt, cipherDir, label string) error {
 	fi, err := os.Stat(mnt)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -295,8 +295,8 @@ func checkMountpoint(mnt, cipherDir string) error {
 		return failf(errMountPoint, nil, "mountpoint %s is not a directory", mnt)
 	}
 	if rel, err := filepath.Rel(cipherDir, mnt); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-		return failf(errMountPoint, []string{"choose a mountpoint outside of CIPHERDIR"},
-			"mountpoint %s is inside CIPHERDIR %s", mnt, cipherDir)
+		return failf(errMountPoint, []string{"choose a mountpoint outside of " + label},
+			"mountpoint %s is inside %s %s", mnt, label, cipherDir)
 	}
 	if e, err := findMount(mnt); err == nil && e != nil {
 		if e.fsType == "autofs" {

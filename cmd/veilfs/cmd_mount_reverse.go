@@ -21,6 +21,14 @@ type servingMount interface {
 	Wait()
 }
 
+// dirLabel is what the mounted directory is called in messages.
+func (o *mountFlags) dirLabel() string {
+	if o.reverse {
+		return "PLAINDIR"
+	}
+	return "CIPHERDIR"
+}
+
 // checkReverse checks the options that belong to --reverse and compiles
 // the exclusion rules, so that a bad rule or an unreadable rule file is
 // reported before the password is asked for. The rule files are made

@@ -161,7 +161,7 @@ func TestCheckMountpoint(t *testing.T) {
 		{"/proc", "already a mount point"},
 	}
 	for _, tt := range tests {
-		err := checkMountpoint(tt.mnt, cdir)
+		err := checkMountpoint(tt.mnt, cdir, "CIPHERDIR")
 		if tt.errSub == "" {
 			if err != nil {
 				t.Errorf("%s: %v", tt.mnt, err)

@@ -229,7 +229,7 @@ func runDaemonChild(o *mountFlags, dir, mnt string, opts veilfs.Options) error {
 		s.wipe()
 		return reportToParent(status, err)
 	}
-	if err := checkMountpoint(mnt, dir); err != nil {
+	if err := checkMountpoint(mnt, dir, o.dirLabel()); err != nil {
 		s.wipe()
 		return reportToParent(status, err)
 	}
