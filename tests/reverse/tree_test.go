@@ -143,6 +143,9 @@ func writeTree(t testing.TB, root string, o treeOpts) {
 	must(os.MkdirAll(p(deep), 0o755))
 	write(filepath.Join(deep, "bottom.txt"), []byte("at the bottom\n"), 0o644)
 
+	// Special files pass through as they are (as in a forward volume).
+	must(unix.Mkfifo(p("fifo"), 0o640))
+
 	write("xattr.txt", []byte("has a user xattr in the plaintext\n"), 0o644)
 	if err := unix.Setxattr(p("xattr.txt"), "user.comment", []byte("not for the view"), 0); err != nil && !errors.Is(err, unix.ENOTSUP) {
 		must(err)
