@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/nametransform"
 )
 
 // node is a plaintext directory, file or symlink shown in the view.
@@ -75,9 +76,14 @@ func (r *root) plainName(name, cdir, pdir string) (string, error) {
 	if plain, ok := r.recallLong(key); ok {
 		return plain, nil
 	}
-	return r.vol.ReversePlainName(name, cdir, func(fn func(string) bool) error {
+	plain, err := r.vol.ReversePlainName(name, cdir, func(fn func(string) bool) error {
 		return r.listPlain(pdir, func(plain string, _ uint64, _ uint8) bool { return fn(plain) })
 	})
+	if err == nil && nametransform.Classify(name) == nametransform.KindLongName {
+		// Found by listing the directory: spare the next lookup that.
+		r.rememberLong(key, plain)
+	}
+	return plain, err
 }
 
 // listPlain calls fn for every entry of plaintext directory pdir.
