@@ -60,13 +60,20 @@ func mustRun(t *testing.T, stdin string, args ...string) string {
 func newVolume(t *testing.T) (dir, keyHex string) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "vol")
-	out := mustRun(t, "pw\n", "init", "--scryptn", "10", dir)
+	return dir, initWithKey(t, "init", "--scryptn", "10", dir)
+}
+
+// initWithKey runs an init command with password "pw" and returns the
+// master key it printed (hex).
+func initWithKey(t *testing.T, args ...string) string {
+	t.Helper()
+	out := mustRun(t, "pw\n", args...)
 	printed := regexp.MustCompile(`(?m)^    ([0-9a-f]{8}-){4}\n    ([0-9a-f]{8}-){3}[0-9a-f]{8}$`).FindString(out)
-	keyHex = strings.NewReplacer("-", "", "\n", "", " ", "").Replace(printed)
+	keyHex := strings.NewReplacer("-", "", "\n", "", " ", "").Replace(printed)
 	if len(keyHex) != 64 {
 		t.Fatalf("no master key in:\n%s", out)
 	}
-	return dir, keyHex
+	return keyHex
 }
 
 func loadConf(t *testing.T, dir string) *config.File {

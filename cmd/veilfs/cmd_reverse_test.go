@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -20,13 +19,7 @@ func newReverseVolume(t *testing.T, opts ...string) (dir, keyHex string) {
 		t.Fatal(err)
 	}
 	args := append([]string{"init", "--reverse", "--scryptn", "10"}, opts...)
-	out := mustRun(t, "pw\n", append(args, dir)...)
-	printed := regexp.MustCompile(`(?m)^    ([0-9a-f]{8}-){4}\n    ([0-9a-f]{8}-){3}[0-9a-f]{8}$`).FindString(out)
-	keyHex = strings.NewReplacer("-", "", "\n", "", " ", "").Replace(printed)
-	if len(keyHex) != 64 {
-		t.Fatalf("no master key in:\n%s", out)
-	}
-	return dir, keyHex
+	return dir, initWithKey(t, append(args, dir)...)
 }
 
 func loadReverseConf(t *testing.T, dir string) *config.File {
