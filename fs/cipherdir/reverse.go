@@ -109,8 +109,15 @@ func (v *Volume) ReversePlainName(name, cdir string, list func(fn func(plain str
 		if err != nil {
 			return "", fmt.Errorf("decrypt name %s: %w", name, err)
 		}
-		if _, _, err := v.ReverseName(plain, cdir); err != nil {
+		// A name that decrypts is in the view only if it is the name the
+		// plaintext encrypts to: a short name whose plaintext is long
+		// enough to be shown as a gocryptfs.longname. is not.
+		back, _, err := v.ReverseName(plain, cdir)
+		if err != nil {
 			return "", err
+		}
+		if back != name {
+			return "", fmt.Errorf("name %s: shown as %s: %w", name, back, ErrNotInView)
 		}
 		return plain, nil
 	}

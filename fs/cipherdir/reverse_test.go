@@ -98,3 +98,26 @@ func FuzzReversePlainName(f *testing.F) {
 		}
 	})
 }
+
+// TestReversePlainNameRejectsUnhashedLongName: a plaintext name long enough
+// to be shown as gocryptfs.longname.* must not also be reachable under its
+// full encrypted name, or the view would show one file under two names.
+// Found by FuzzReversePlainName.
+func TestReversePlainNameRejectsUnhashedLongName(t *testing.T) {
+	v := reverseVolume(t, config.CreateOptions{LongNameMax: 62})
+	for _, cdir := range []string{"", "sub"} {
+		plain := strings.Repeat("l", 80)
+		full, err := v.Names.EncryptName(plain, v.ReverseDirIV(cdir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown, _, err := v.ReverseName(plain, cdir)
+		if err != nil || shown == full {
+			t.Fatalf("ReverseName(%q, %q) = %q, %v; want a long name", plain, cdir, shown, err)
+		}
+		none := func(func(string) bool) error { return nil }
+		if got, err := v.ReversePlainName(full, cdir, none); !errors.Is(err, ErrNotInView) {
+			t.Errorf("ReversePlainName(%q, %q) = %q, %v; want ErrNotInView", full, cdir, got, err)
+		}
+	}
+}
