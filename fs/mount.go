@@ -23,6 +23,7 @@ const cacheTimeout = time.Second
 type Mount struct {
 	server *fuse.Server
 	root   *root
+	top    *Node // the root directory's node; tests call it directly
 }
 
 // MountVolume mounts vol at mountpoint and returns once the kernel has
@@ -96,7 +97,8 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 	if opts.AllowOther {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
-	server, err := fusefs.Mount(mountpoint, r.newNode(), &fusefs.Options{
+	top := r.newNode()
+	server, err := fusefs.Mount(mountpoint, top, &fusefs.Options{
 		MountOptions:   mo,
 		EntryTimeout:   &timeout,
 		AttrTimeout:    &timeout,
@@ -112,7 +114,7 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
 	raiseReadahead(mountpoint)
-	return &Mount{server: server, root: r}, nil
+	return &Mount{server: server, root: r, top: top}, nil
 }
 
 // raiseReadahead lets the kernel read ahead maxRequest at a time. FUSE

@@ -33,6 +33,12 @@ func (n *Node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint3
 	if errno != 0 {
 		return nil, 0, errno
 	}
+	return f.finishOpen(ctx, flags)
+}
+
+// finishOpen finishes an open: O_TRUNC, and whether the kernel may keep the
+// pages it cached.
+func (f *File) finishOpen(ctx context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
 	if flags&syscall.O_TRUNC != 0 {
 		if err := f.truncateOnOpen(ctx); err != nil {
 			f.Release(ctx)
@@ -69,6 +75,11 @@ func (n *Node) openFile(flags uint32) (*File, syscall.Errno) {
 		return nil, n.r.fail("", err)
 	}
 	defer d.close()
+	return n.openFileIn(d, disk, flags)
+}
+
+// openFileIn opens n's ciphertext file, entry disk of directory d.
+func (n *Node) openFileIn(d *dirHandle, disk string, flags uint32) (*File, syscall.Errno) {
 	fd, err := unix.Openat(d.fd, disk, backingFlags(flags), 0)
 	if err != nil {
 		return nil, toErrno(err)
@@ -93,20 +104,26 @@ var _ = (fusefs.NodeCreater)((*Node)(nil))
 
 // Create makes and opens a new regular file. The empty file has no header
 // yet; the first write creates it (FORMAT §4.2).
+//
+// The backing file is always created with O_EXCL, so a new file is never
+// truncated: on ext4 a truncate to zero makes the close start writeback
+// of the file (auto_da_alloc), which costs every new file a flush and
+// lets a stat racing that close see st_blocks 0. The kernel skips the
+// truncate of a file open(2) has just made for the same reason.
 func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, fusefs.FileHandle, uint32, syscall.Errno) {
 	n.r.touch()
 	var fd = -1
 	inode, errno := n.create(ctx, name, out, func(d *dirHandle, disk string) error {
 		var err error
-		bflags := backingFlags(flags) | unix.O_CREAT | int(flags)&unix.O_EXCL
+		bflags := backingFlags(flags) | unix.O_CREAT | unix.O_EXCL
 		if fd, err = unix.Openat(d.fd, disk, bflags, mode&07777); err != nil {
 			return fmt.Errorf("create %s: %w", disk, err)
 		}
-		if flags&syscall.O_TRUNC != 0 {
-			return unix.Ftruncate(fd, 0)
-		}
 		return nil
 	})
+	if errno == syscall.EEXIST && flags&syscall.O_EXCL == 0 {
+		return n.openExisting(ctx, name, flags, out)
+	}
 	if errno != 0 {
 		if fd >= 0 {
 			unix.Close(fd)
@@ -118,4 +135,31 @@ func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out 
 	node.fileID, node.stamp = nil, cacheStamp{}
 	node.idMu.Unlock()
 	return inode, node.newFile(fd), 0, 0
+}
+
+// openExisting serves a CREATE for a name that appeared in CIPHERDIR after
+// the kernel looked it up (another process there, a sync client): as
+// open(2) would, it opens the file that is there, with its owner and
+// mode, truncated for O_TRUNC.
+func (n *Node) openExisting(ctx context.Context, name string, flags uint32, out *fuse.EntryOut) (*fusefs.Inode, fusefs.FileHandle, uint32, syscall.Errno) {
+	d, err := n.openDir()
+	if err != nil {
+		return nil, nil, 0, n.r.fail("", err)
+	}
+	defer d.close()
+	disk, _, err := n.r.vol.DiskName(name, d.iv, d.root)
+	if err != nil {
+		return nil, nil, 0, toErrno(err)
+	}
+	var st unix.Stat_t
+	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+		return nil, nil, 0, n.r.fail(d.childPath(disk), err)
+	}
+	inode := n.newChild(ctx, &st)
+	f, errno := inode.Operations().(*Node).openFileIn(d, disk, flags)
+	if errno != 0 {
+		return nil, nil, 0, errno
+	}
+	fh, fflags, errno := f.finishOpen(ctx, flags)
+	return inode, fh, fflags, errno
 }
