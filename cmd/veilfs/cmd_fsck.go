@@ -104,7 +104,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 		}
 		return r.WriteText(c.stdout)
 	}
-	f, _, err := readConfig(dir)
+	f, _, err := readConfig(dir, false, c.stderr)
 	if err != nil {
 		if errors.Is(err, errCipherDir) {
 			return err

@@ -28,7 +28,9 @@ is read from PLAINDIR/.gocryptfs.reverse.conf, and a first line says that it
 is a reverse volume.
 
 Options:
-  -h, --help   show this help
+      --reverse   CIPHERDIR is a reverse volume's PLAINDIR: use its
+                  .gocryptfs.reverse.conf even if it has a gocryptfs.conf
+  -h, --help      show this help
 
 Examples:
   $ veilfs info ~/vault.enc
@@ -37,6 +39,7 @@ Examples:
 
 func runInfo(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
+	reverse := addReverseFlag(fs)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
 		return err
 	}
@@ -44,7 +47,7 @@ func runInfo(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, path, err := loadConfig(dir)
+	f, path, err := loadConfig(dir, *reverse, c.stderr)
 	if err != nil {
 		return err
 	}

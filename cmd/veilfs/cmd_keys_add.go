@@ -57,6 +57,8 @@ Options:
       --masterkey-file FILE  unlock with the master key in FILE
       --masterkey -          unlock with the master key from standard input (or the terminal)
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
+      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+                             .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
 Examples:
@@ -77,6 +79,7 @@ func runKeysAdd(c *cli, cmd *command, args []string) error {
 	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
 	fs.StringVar(&newKeyfile, "new-keyfile", "", "add a keyfile unlocker for `FILE`")
 	fs.IntVar(&logN, "scryptn", 0, "scrypt cost of the new password as log2(N)")
+	reverse := addReverseFlag(fs)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
 		return err
 	}
@@ -105,7 +108,7 @@ func runKeysAdd(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, path, err := loadConfig(dir)
+	f, path, err := loadConfig(dir, *reverse, c.stderr)
 	if err != nil {
 		return err
 	}

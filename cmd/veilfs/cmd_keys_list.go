@@ -30,7 +30,9 @@ veilfs keys remove checks every entry with the master key and warns about
 any that does not authenticate.
 
 Options:
-  -h, --help   show this help
+      --reverse   CIPHERDIR is a reverse volume's PLAINDIR: use its
+                  .gocryptfs.reverse.conf even if it has a gocryptfs.conf
+  -h, --help      show this help
 
 Example:
   $ veilfs keys list ~/vault.enc
@@ -38,6 +40,7 @@ Example:
 
 func runKeysList(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
+	reverse := addReverseFlag(fs)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
 		return err
 	}
@@ -45,7 +48,7 @@ func runKeysList(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, _, err := loadConfig(dir)
+	f, _, err := loadConfig(dir, *reverse, c.stderr)
 	if err != nil {
 		return err
 	}

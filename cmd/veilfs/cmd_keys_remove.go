@@ -43,6 +43,8 @@ Options:
       --masterkey-file FILE  unlock with the master key in FILE
       --masterkey -          unlock with the master key from standard input (or the terminal)
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
+      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+                             .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
 Examples:
@@ -55,6 +57,7 @@ func runKeysRemove(c *cli, cmd *command, args []string) error {
 	u := addUnlockFlags(fs)
 	var label string
 	fs.StringVar(&label, "label", "", "the unlocker to remove")
+	reverse := addReverseFlag(fs)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
 		return err
 	}
@@ -72,7 +75,7 @@ func runKeysRemove(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, path, err := loadConfig(dir)
+	f, path, err := loadConfig(dir, *reverse, c.stderr)
 	if err != nil {
 		return err
 	}

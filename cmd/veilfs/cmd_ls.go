@@ -65,6 +65,8 @@ Options:
       --masterkey-file FILE  unlock with the master key in FILE
       --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
+      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+                             .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
 JSON fields: type, size (null where SIZE is -), name (null when it does
@@ -94,6 +96,7 @@ func runLs(c *cli, cmd *command, args []string) error {
 	fs.BoolVarP(&l.recursive, "recursive", "R", false, "list the directories below too")
 	fs.BoolVarP(&l.all, "all", "a", false, "also list the volume's own files")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	reverse := addReverseFlag(fs)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "[PATH]"); err != nil {
 		return err
 	}
@@ -104,7 +107,7 @@ func runLs(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	vol, err := c.openReadOnly(u, dir)
+	vol, err := c.openReadOnly(u, dir, *reverse)
 	if err != nil {
 		return err
 	}

@@ -180,7 +180,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if o.debug && !o.foreground {
 		return failf(errUsage, []string{"add --foreground: the request log goes to stderr"}, "--debug needs --foreground")
 	}
-	f, err := loadMountConfig(dir, &o)
+	f, err := loadMountConfig(dir, &o, c.stderr)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,7 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
@@ -57,32 +56,18 @@ func (o *mountFlags) checkReverse() error {
 // loadMountConfig loads the config of dir and checks that it is the kind
 // of volume the mount asks for. With --reverse it is always
 // .gocryptfs.reverse.conf: a gocryptfs.conf that the user keeps among
-// their plaintext files is just one of them.
-func loadMountConfig(dir string, o *mountFlags) (*config.File, error) {
+// their plaintext files is just one of them. warn gets readConfig's
+// warning.
+func loadMountConfig(dir string, o *mountFlags, warn io.Writer) (*config.File, error) {
 	if !o.reverse {
-		f, path, err := loadConfig(dir)
+		f, path, err := loadConfig(dir, false, warn)
 		if err == nil && isReverse(path) {
 			return nil, failf(errOpenConf, []string{"add --reverse: veilfs mount --reverse " + dir + " MOUNTPOINT"},
 				"%s is a plaintext directory prepared for reverse mode (it has %s)", dir, config.ReverseFilename)
 		}
 		return f, err
 	}
-	hint := []string{"give the plaintext directory that 'veilfs init --reverse' prepared"}
-	if fi, err := os.Stat(dir); err != nil {
-		return nil, fail(errCipherDir, fmt.Errorf("PLAINDIR %w", err), hint...)
-	} else if !fi.IsDir() {
-		return nil, failf(errCipherDir, hint, "PLAINDIR %s is not a directory", dir)
-	}
-	path := filepath.Join(dir, config.ReverseFilename)
-	if !fileExists(path) {
-		if fileExists(filepath.Join(dir, config.Filename)) {
-			return nil, failf(errOpenConf, []string{"mount it without --reverse to see its plaintext"},
-				"%s is an encrypted volume (it has %s), not a plaintext directory prepared for reverse mode", dir, config.Filename)
-		}
-		return nil, failf(errOpenConf, []string{"prepare it first: veilfs init --reverse " + dir},
-			"%s is not prepared for reverse mode: it has no %s", dir, config.ReverseFilename)
-	}
-	f, _, err := readConfigFile(dir, path)
+	f, path, err := readReverseConfig(dir)
 	switch {
 	case err != nil:
 		return nil, err
@@ -102,7 +87,7 @@ func openMountVolume(dir string, s *secret, o *mountFlags) (*cipherdir.Volume, e
 		return openVolume(dir, s)
 	}
 	defer s.wipe()
-	f, err := loadMountConfig(dir, o)
+	f, err := loadMountConfig(dir, o, io.Discard) // reverse: nothing to warn about
 	if err != nil {
 		return nil, err
 	}

@@ -56,6 +56,8 @@ Options:
                              NAME instead of the primary password
       --scryptn N            also change the scrypt cost to log2(N), 10 to 28
                              (default: keep the current cost)
+      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+                             .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
 For a reverse volume (veilfs init --reverse), give its PLAINDIR: its
@@ -84,6 +86,7 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
 	fs.StringVar(&label, "label", "", "change the password unlocker `NAME`")
 	fs.IntVar(&logN, "scryptn", 0, "new scrypt cost as log2(N)")
+	reverse := addReverseFlag(fs)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
 		return err
 	}
@@ -102,7 +105,7 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, path, err := loadConfig(dir)
+	f, path, err := loadConfig(dir, *reverse, c.stderr)
 	if err != nil {
 		return err
 	}

@@ -65,10 +65,11 @@ type readOnlyVolume struct {
 	reverse bool
 }
 
-// openReadOnly unlocks the volume in dir with whatever u gives (any
-// unlocker, see unlock.go). The caller closes the result.
-func (c *cli) openReadOnly(u *unlockFlags, dir string) (*readOnlyVolume, error) {
-	f, path, err := loadConfig(dir)
+// openReadOnly unlocks the volume in dir (its reverse config with
+// reverse) with whatever u gives (any unlocker, see unlock.go). The
+// caller closes the result.
+func (c *cli) openReadOnly(u *unlockFlags, dir string, reverse bool) (*readOnlyVolume, error) {
+	f, path, err := loadConfig(dir, reverse, c.stderr)
 	if err != nil {
 		return nil, err
 	}

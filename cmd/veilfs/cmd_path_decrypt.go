@@ -46,6 +46,8 @@ Options:
       --masterkey-file FILE  unlock with the master key in FILE
       --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
+      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+                             .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
 For a reverse volume, CIPHERDIR is its PLAINDIR, and CIPHERPATH a path in
@@ -70,6 +72,7 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 	// (base64url names do), and must not be taken for a flag.
 	fs.SetInterspersed(false)
 	u := addUnlockFlags(fs)
+	reverse := addReverseFlag(fs)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "CIPHERPATH"); err != nil {
 		return err
 	}
@@ -88,7 +91,7 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	vol, err := c.openReadOnly(u, dir)
+	vol, err := c.openReadOnly(u, dir, *reverse)
 	if err != nil {
 		return err
 	}

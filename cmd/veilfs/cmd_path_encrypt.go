@@ -52,6 +52,8 @@ Options:
       --masterkey-file FILE  unlock with the master key in FILE
       --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
+      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+                             .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
 For a reverse volume, CIPHERDIR is its PLAINDIR, and the path printed is
@@ -80,6 +82,7 @@ func runPathEncrypt(c *cli, cmd *command, args []string) error {
 	var absolute, all bool
 	fs.BoolVar(&absolute, "absolute", false, "print full paths")
 	fs.BoolVar(&all, "all", false, "print every ciphertext file the path needs")
+	reverse := addReverseFlag(fs)
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "PLAINPATH"); err != nil {
 		return err
 	}
@@ -93,7 +96,7 @@ func runPathEncrypt(c *cli, cmd *command, args []string) error {
 	if absolute && cipherdir.IsReverseDir(dir) {
 		return errReverseAbsolute(dir)
 	}
-	vol, err := c.openReadOnly(u, dir)
+	vol, err := c.openReadOnly(u, dir, *reverse)
 	if err != nil {
 		return err
 	}

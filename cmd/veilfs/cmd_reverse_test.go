@@ -113,3 +113,43 @@ func TestReverseFsckRotateRefused(t *testing.T) {
 		t.Errorf("the plaintext changed: %q", b)
 	}
 }
+
+// TestReverseWithForwardConfig: a PLAINDIR whose plaintext holds a
+// gocryptfs.conf (here a real one, of another volume). Without --reverse
+// the commands use that gocryptfs.conf, as gocryptfs does, and say so;
+// with --reverse they use the reverse config and leave the other alone.
+func TestReverseWithForwardConfig(t *testing.T) {
+	dir, _ := newReverseVolume(t, "--deterministic-names")
+	other := t.TempDir()
+	initWithKey(t, "init", "--scryptn", "10", other)
+	forward, err := os.ReadFile(filepath.Join(other, config.Filename))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, config.Filename), forward, 0o400); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := run(t, "", "info", dir)
+	if code != 0 || strings.Contains(stdout, "reverse") || !strings.Contains(stderr, "add --reverse") {
+		t.Errorf("info without --reverse: exit %d, want the forward config and a warning:\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, "", "info", "--reverse", dir)
+	if code != 0 || !strings.Contains(stdout, "reverse") || strings.Contains(stderr, "warning") {
+		t.Errorf("info --reverse: exit %d, want the reverse config and no warning:\n%s%s", code, stdout, stderr)
+	}
+
+	mustRun(t, "pw\npw2\n", "passwd", "--reverse", dir)
+	if _, err := loadReverseConf(t, dir).UnlockMasterKey([]byte("pw2")); err != nil {
+		t.Errorf("passwd --reverse: the new password does not unlock the reverse config: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, config.Filename)); string(got) != string(forward) {
+		t.Error("passwd --reverse changed the plaintext gocryptfs.conf")
+	}
+	mustRun(t, "pw2\n", "path", "encrypt", "--reverse", dir, "plain.txt")
+
+	// --reverse on a directory that is no reverse volume.
+	if code, _, stderr := run(t, "", "info", "--reverse", other); code != exitOpenConf || !strings.Contains(stderr, "leave out --reverse") {
+		t.Errorf("info --reverse on a forward volume: exit %d, %s", code, stderr)
+	}
+}

@@ -92,7 +92,7 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, path, err := readConfig(dir)
+	f, path, err := readConfig(dir, false, c.stderr)
 	if err != nil {
 		return err
 	}

@@ -225,7 +225,7 @@ func runDaemonChild(o *mountFlags, dir, mnt string, opts veilfs.Options) error {
 
 	// The parent checked these already; they are cheap and the world may have
 	// changed since.
-	if _, err := loadMountConfig(dir, o); err != nil {
+	if _, err := loadMountConfig(dir, o, io.Discard); err != nil { // the parent warned
 		s.wipe()
 		return reportToParent(status, err)
 	}

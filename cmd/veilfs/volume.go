@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/spf13/pflag"
 
 	"github.com/veilfs/veilfs/cipher/config"
 )
@@ -34,11 +37,18 @@ func checkCipherDir(dir string) error {
 	return nil
 }
 
-// loadConfig checks dir and loads its gocryptfs.conf, before any password is
-// asked for, so that a wrong directory is reported at once. A volume in the
-// middle of a key rotation is refused: only rotate may touch it.
-func loadConfig(dir string) (*config.File, string, error) {
-	f, path, err := readConfig(dir)
+// addReverseFlag defines --reverse for the commands that work on a
+// volume's config without mounting it (info, passwd, keys, path, ls).
+func addReverseFlag(fs *pflag.FlagSet) *bool {
+	return fs.Bool("reverse", false, "the directory is a reverse volume's PLAINDIR: use its "+config.ReverseFilename)
+}
+
+// loadConfig checks dir and loads its config, before any password is
+// asked for, so that a wrong directory is reported at once (see
+// readConfig for which config). A volume in the middle of a key rotation
+// is refused: only rotate may touch it.
+func loadConfig(dir string, reverse bool, warn io.Writer) (*config.File, string, error) {
+	f, path, err := readConfig(dir, reverse, warn)
 	if err == nil && f.Rotating() {
 		return nil, "", failf(errRotating, []string{"run 'veilfs rotate " + dir + "' with the same password to finish it; nothing is lost"},
 			"a master-key rotation of %s was interrupted; the volume cannot be used until it is finished", dir)
@@ -46,19 +56,52 @@ func loadConfig(dir string) (*config.File, string, error) {
 	return f, path, err
 }
 
-// readConfig is loadConfig without the rotation check. A directory with no
-// gocryptfs.conf but a .gocryptfs.reverse.conf is a reverse volume: its
-// config is returned (isReverse tells), so that the commands that only
-// deal with the config (passwd, keys, info, path) work on it as well.
-func readConfig(dir string) (*config.File, string, error) {
+// readConfig is loadConfig without the rotation check. With reverse it
+// reads the reverse volume's PLAINDIR/.gocryptfs.reverse.conf. Without,
+// it reads gocryptfs.conf, as gocryptfs does; a directory that has only a
+// .gocryptfs.reverse.conf is the reverse volume it says it is, so that
+// passwd, keys, info and path work on it without --reverse (isReverse
+// tells from the path returned). A directory with both is either a
+// reverse volume's PLAINDIR with a gocryptfs.conf among its plaintext
+// files or a volume whose CIPHERDIR was also made a PLAINDIR: the user is
+// told which one is used and how to get the other, before a command
+// rewrites the wrong file; warn gets that warning.
+func readConfig(dir string, reverse bool, warn io.Writer) (*config.File, string, error) {
+	if reverse {
+		return readReverseConfig(dir)
+	}
 	if err := checkCipherDir(dir); err != nil {
 		return nil, "", err
 	}
 	path := filepath.Join(dir, config.Filename)
-	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-		if rev := filepath.Join(dir, config.ReverseFilename); fileExists(rev) {
-			path = rev
+	rev := filepath.Join(dir, config.ReverseFilename)
+	switch forward := fileExists(path); {
+	case !forward && fileExists(rev):
+		path = rev
+	case forward && fileExists(rev):
+		warningf(warn, "%s has both a %s and a %s; using %s", dir, config.Filename, config.ReverseFilename, config.Filename)
+		hintf(warn, "for the reverse volume whose plaintext %s holds, add --reverse", dir)
+	}
+	return readConfigFile(dir, path)
+}
+
+// readReverseConfig reads the .gocryptfs.reverse.conf of PLAINDIR dir,
+// with errors that say what dir is instead when it is not one.
+func readReverseConfig(dir string) (*config.File, string, error) {
+	hint := []string{"give the plaintext directory that 'veilfs init --reverse' prepared"}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, "", fail(errCipherDir, fmt.Errorf("PLAINDIR %w", err), hint...)
+	} else if !fi.IsDir() {
+		return nil, "", failf(errCipherDir, hint, "PLAINDIR %s is not a directory", dir)
+	}
+	path := filepath.Join(dir, config.ReverseFilename)
+	if !fileExists(path) {
+		if fileExists(filepath.Join(dir, config.Filename)) {
+			return nil, "", failf(errOpenConf, []string{"leave out --reverse to use it"},
+				"%s is an encrypted volume (it has %s), not a plaintext directory prepared for reverse mode", dir, config.Filename)
 		}
+		return nil, "", failf(errOpenConf, []string{"prepare it first: veilfs init --reverse " + dir},
+			"%s is not prepared for reverse mode: it has no %s", dir, config.ReverseFilename)
 	}
 	return readConfigFile(dir, path)
 }
