@@ -322,6 +322,18 @@ func nlink(st os.FileInfo) uint64 {
 // happens in the mount.
 func TestStats(t *testing.T) {
 	tm := newTestMount(t, config.CreateOptions{})
+	// Release is asynchronous: a close(2) returns before the daemon
+	// hears of it. Poll for the count the test expects.
+	openFiles := func(want int64) Stats {
+		var s Stats
+		for range 200 {
+			if s = tm.m.Stats(); s.OpenFiles == want {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return s
+	}
 	s0 := tm.m.Stats()
 	p := filepath.Join(tm.mnt, "f")
 	if err := os.WriteFile(p, make([]byte, 10000), 0o644); err != nil {
@@ -335,16 +347,9 @@ func TestStats(t *testing.T) {
 	if _, err := io.ReadFull(f, buf); err != nil {
 		t.Fatal(err)
 	}
-	s1 := tm.m.Stats()
+	s1 := openFiles(1) // the writer's handle may still be on its way out
 	f.Close()
-	// Release is asynchronous: poll briefly.
-	var s2 Stats
-	for range 100 {
-		if s2 = tm.m.Stats(); s2.OpenFiles == 0 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	s2 := openFiles(0)
 	switch {
 	case s1.Requests <= s0.Requests:
 		t.Errorf("requests did not grow: %d -> %d", s0.Requests, s1.Requests)
