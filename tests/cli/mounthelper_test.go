@@ -38,6 +38,10 @@ type helperNS struct {
 	// sbin reports whether /sbin/mount.veilfs exists in the namespace
 	// (the overlay could be made).
 	sbin bool
+	// inherited are the veilfs mounts the namespace was born with: copies
+	// of those that tests of other packages, run in parallel, had at that
+	// moment. They are not ours to report.
+	inherited map[string]bool
 }
 
 func newHelperNS(t *testing.T) *helperNS {
@@ -96,6 +100,7 @@ exec sleep 3600`
 				ns.sbin = true
 			}
 			if l == "ready" {
+				ns.inherited = ns.veilfsMounts()
 				return ns
 			}
 		case <-timeout:
@@ -131,16 +136,28 @@ func (ns *helperNS) path(p string) string {
 	return fmt.Sprintf("/proc/%d/root%s", ns.pid, p)
 }
 
+// veilfsMounts returns the mount points of the veilfs mounts in the
+// namespace.
+func (ns *helperNS) veilfsMounts() map[string]bool {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ns.pid))
+	mounts := map[string]bool{}
+	for _, e := range harness.ParseMountinfo(string(data)) {
+		if strings.HasPrefix(e.FSType, "fuse.veilfs") {
+			mounts[e.MountPoint] = true
+		}
+	}
+	return mounts
+}
+
 // close unmounts what the tests left mounted in the namespace, then ends it.
 func (ns *helperNS) close() {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ns.pid))
-	for _, e := range harness.ParseMountinfo(string(data)) {
-		if !strings.HasPrefix(e.FSType, "fuse.veilfs") {
+	for mnt := range ns.veilfsMounts() {
+		if ns.inherited[mnt] {
 			continue
 		}
-		ns.t.Errorf("%s is still mounted in the test namespace; unmounting it", e.MountPoint)
-		if res := ns.run("", "umount", e.MountPoint); res.Code != 0 {
-			ns.run("", "umount", "-l", e.MountPoint)
+		ns.t.Errorf("%s is still mounted in the test namespace; unmounting it", mnt)
+		if res := ns.run("", "umount", mnt); res.Code != 0 {
+			ns.run("", "umount", "-l", mnt)
 		}
 	}
 	_ = ns.holder.Process.Kill()
