@@ -123,22 +123,41 @@ func splitExt(name string) []stemExt {
 // A name must fit in NameMax bytes to be looked up at all, so a long stem
 // is cut (at a UTF-8 boundary) and ends in "…"; such a display name does
 // not give back the original name, which is why lookups compare display
-// names instead of parsing them (cipherdir.ConflictDiskName).
+// names instead of parsing them (cipherdir.ConflictDiskName). The marker
+// is kept short enough to leave room for the stem: a label is cut to
+// maxLabel bytes and an "extension" longer than maxExt stays in the stem.
+// Parentheses in the label (a host name can have them) become brackets,
+// so that ParseConflictDisplay still finds the marker.
 func ConflictDisplayName(plain string, c Conflict) string {
 	stem, ext := plain, ""
-	if i := strings.LastIndexByte(plain, '.'); i > 0 {
+	if i := strings.LastIndexByte(plain, '.'); i > 0 && len(plain)-i <= maxExt {
 		stem, ext = plain[:i], plain[i:]
 	}
-	marker := " (conflict " + c.Label + ")" + ext
+	label := strings.NewReplacer("(", "[", ")", "]").Replace(cutAtRune(c.Label, maxLabel))
+	marker := " (conflict " + label + ")" + ext
 	if len(stem)+len(marker) > NameMax {
-		const ellipsis = "…"
-		keep := max(0, NameMax-len(marker)-len(ellipsis))
-		for keep > 0 && !utf8.RuneStart(stem[keep]) {
-			keep--
-		}
-		stem = stem[:keep] + ellipsis
+		stem = cutAtRune(stem, NameMax-len(marker))
 	}
 	return stem + marker
+}
+
+const (
+	maxLabel = 100
+	maxExt   = 32
+	ellipsis = "…"
+)
+
+// cutAtRune returns s if it fits in max bytes, else its longest prefix
+// that ends at a rune boundary and fits with "…" appended, and the "…".
+func cutAtRune(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	keep := max - len(ellipsis)
+	for keep > 0 && !utf8.RuneStart(s[keep]) {
+		keep--
+	}
+	return s[:keep] + ellipsis
 }
 
 var displayRe = regexp.MustCompile(`^(.*) \(conflict ([^()/]+)\)(\.[^.]*)?$`)

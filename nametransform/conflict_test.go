@@ -74,11 +74,33 @@ func FuzzSplitConflict(f *testing.F) {
 		if ok && (orig == "" || len(orig) >= len(name) || c.Client == "") {
 			t.Fatalf("SplitConflict(%q) = %q, %+v", name, orig, c)
 		}
+		if !ok {
+			return
+		}
+		// Any label a conflict copy can carry must give a display name
+		// that can be looked up and that lookups recognise as marked.
 		shown := ConflictDisplayName("file.txt", c)
-		if p, _, ok2 := ParseConflictDisplay(shown); ok && ok2 && p != "file.txt" {
-			t.Fatalf("round trip of label %q gives %q", c.Label, p)
+		if p, _, ok2 := ParseConflictDisplay(shown); !ok2 || p != "file.txt" || len(shown) > NameMax {
+			t.Fatalf("label %q gives %q (%d bytes), which parses as %q, %v", c.Label, shown, len(shown), p, ok2)
 		}
 	})
+}
+
+// A display name must fit NAME_MAX and keep a marker that parses, whatever
+// the label and the extension.
+func TestConflictDisplayNameOddLabels(t *testing.T) {
+	for _, tc := range []struct{ plain, label string }{
+		{"file.txt", strings.Repeat("0", 230)},              // Dropbox host name of 200+ bytes
+		{"file.txt", "2026-11-27 laptop (2)"},               // parentheses in a host name
+		{"a." + strings.Repeat("x", 250), "2026-11-27"},     // a long "extension"
+		{strings.Repeat("ä", 127), strings.Repeat("ö", 99)}, // cuts inside runes
+	} {
+		got := ConflictDisplayName(tc.plain, Conflict{Label: tc.label})
+		_, _, ok := ParseConflictDisplay(got)
+		if len(got) > NameMax || !utf8.ValidString(got) || !ok {
+			t.Errorf("ConflictDisplayName(%q, %q) = %q (%d bytes), marker found: %v", tc.plain, tc.label, got, len(got), ok)
+		}
+	}
 }
 
 // A display name must fit NAME_MAX: a long stem is cut at a rune boundary.
