@@ -160,7 +160,7 @@ func cutAtRune(s string, max int) string {
 	return s[:keep] + ellipsis
 }
 
-var displayRe = regexp.MustCompile(`^(.*) \(conflict ([^()/]+)\)(\.[^.]*)?$`)
+var displayRe = regexp.MustCompile(`(?s)^(.*) \(conflict ([^()/]+)\)(\.[^.]*)?$`)
 
 // ParseConflictDisplay reverses ConflictDisplayName: the original plaintext
 // name and the label. ok is false when name has no conflict marker.

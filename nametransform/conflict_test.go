@@ -97,6 +97,7 @@ func TestConflictDisplayNameOddLabels(t *testing.T) {
 		{"file.txt", "2026-11-27 laptop (2)"},               // parentheses in a host name
 		{"a." + strings.Repeat("x", 250), "2026-11-27"},     // a long "extension"
 		{strings.Repeat("ä", 127), strings.Repeat("ö", 99)}, // cuts inside runes
+		{"line\nbreak.txt", "2026-11-27"},                   // a newline is a valid name byte
 	} {
 		got := ConflictDisplayName(tc.plain, Conflict{Label: tc.label})
 		_, _, ok := ParseConflictDisplay(got)
