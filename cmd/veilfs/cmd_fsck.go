@@ -128,7 +128,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 		return failf(errRotating, []string{"run 'veilfs rotate " + dir + "' with the same password to finish it, then run veilfs fsck again"},
 			"a master-key rotation of %s was interrupted; fsck checks a volume under one key only", dir)
 	}
-	k, err := c.unlock(u, dir, f, "Password: ")
+	k, err := c.unlock(u, dir, f, false, "Password: ") // fsck refused reverse volumes above
 	if err != nil {
 		return err
 	}

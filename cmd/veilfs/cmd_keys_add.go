@@ -128,7 +128,7 @@ func runKeysAdd(c *cli, cmd *command, args []string) error {
 		defer func() { cipher.Wipe(keyfile) }()
 	}
 
-	k, err := c.unlock(u, dir, f, "Password: ")
+	k, err := c.unlock(u, dir, f, isReverse(path), "Password: ")
 	if err != nil {
 		return err
 	}

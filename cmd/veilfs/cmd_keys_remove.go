@@ -84,7 +84,7 @@ func runKeysRemove(c *cli, cmd *command, args []string) error {
 			"%s has no unlocker labelled %q", dir, label)
 	}
 
-	k, err := c.unlock(u, dir, f, "Password: ")
+	k, err := c.unlock(u, dir, f, isReverse(path), "Password: ")
 	if err != nil {
 		return err
 	}

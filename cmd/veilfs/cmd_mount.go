@@ -192,7 +192,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	}
 	// Unlocked here, not in the daemon: every kind of unlocker then works the
 	// same in both modes, and the daemon only ever receives the master key.
-	k, err := c.unlock(o.unlock, dir, f, "Password: ")
+	k, err := c.unlock(o.unlock, dir, f, o.reverse, "Password: ")
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 		}
 	}
 
-	k, err := c.unlock(u, dir, f, "Old password: ")
+	k, err := c.unlock(u, dir, f, isReverse(path), "Old password: ")
 	if err != nil {
 		if errors.Is(err, config.ErrWrongPassword) {
 			return fail(nil, err, "the old password (or another unlocker, or the master key) is needed to set a new one", wrongPasswordHint)

@@ -73,7 +73,7 @@ func (c *cli) openReadOnly(u *unlockFlags, dir string, reverse bool) (*readOnlyV
 	if err != nil {
 		return nil, err
 	}
-	k, err := c.unlock(u, dir, f, "Password: ")
+	k, err := c.unlock(u, dir, f, isReverse(path), "Password: ")
 	if err != nil {
 		return nil, err
 	}

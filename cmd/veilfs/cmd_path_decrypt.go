@@ -84,7 +84,7 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 		return err
 	}
 	argOf := func(arg string) (string, error) { return cipherPathArg(dir, arg) }
-	if cipherdir.IsReverseDir(dir) {
+	if readsReverseConfig(dir, *reverse) {
 		argOf = reverseViewArg
 	}
 	rel, err := argOf(fs.Arg(1))

@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/veilfs/veilfs/fs/cipherdir"
 )
 
 var pathEncryptCommand = command{
@@ -93,7 +91,7 @@ func runPathEncrypt(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if absolute && cipherdir.IsReverseDir(dir) {
+	if absolute && readsReverseConfig(dir, *reverse) {
 		return errReverseAbsolute(dir)
 	}
 	vol, err := c.openReadOnly(u, dir, *reverse)

@@ -119,7 +119,7 @@ func TestReverseFsckRotateRefused(t *testing.T) {
 // the commands use that gocryptfs.conf, as gocryptfs does, and say so;
 // with --reverse they use the reverse config and leave the other alone.
 func TestReverseWithForwardConfig(t *testing.T) {
-	dir, _ := newReverseVolume(t, "--deterministic-names")
+	dir, key := newReverseVolume(t, "--deterministic-names")
 	other := t.TempDir()
 	initWithKey(t, "init", "--scryptn", "10", other)
 	forward, err := os.ReadFile(filepath.Join(other, config.Filename))
@@ -146,7 +146,17 @@ func TestReverseWithForwardConfig(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dir, config.Filename)); string(got) != string(forward) {
 		t.Error("passwd --reverse changed the plaintext gocryptfs.conf")
 	}
-	mustRun(t, "pw2\n", "path", "encrypt", "--reverse", dir, "plain.txt")
+	view := strings.TrimSpace(mustRun(t, "pw2\n", "path", "encrypt", "--reverse", dir, "plain.txt"))
+
+	// The master key is checked as a reverse volume's (against its
+	// unlockers), not against the plaintext files as a forward one's.
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(mustRun(t, "", "path", "decrypt", "--reverse", "--masterkey-file", keyFile, dir, view)); got != "/plain.txt" {
+		t.Errorf("path decrypt --reverse --masterkey-file %s = %q, want /plain.txt", view, got)
+	}
 
 	// --reverse on a directory that is no reverse volume.
 	if code, _, stderr := run(t, "", "info", "--reverse", other); code != exitOpenConf || !strings.Contains(stderr, "leave out --reverse") {

@@ -105,7 +105,7 @@ func runRotate(c *cli, cmd *command, args []string) error {
 		}, "%s is a reverse volume (it has %s): its files are plaintext and its encrypted view is computed when read, so there is nothing to re-encrypt",
 			dir, config.ReverseFilename)
 	}
-	k, err := c.unlock(u, dir, f, "Password: ")
+	k, err := c.unlock(u, dir, f, isReverse(path), "Password: ")
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,8 @@ func (k *unlocked) wipe() {
 
 // unlock reads the secret u names (a password by default, prompted with
 // prompt) and returns the master key of the volume in dir, whose config is
-// f. A password is tried on the primary first, then on every password
+// f; reverse says f is a reverse volume's config (isReverse), whose
+// directory holds plaintext, not files to check a key against. A password is tried on the primary first, then on every password
 // unlocker; a keyfile on every keyfile unlocker. A master key is checked
 // against the volume (its extra unlockers, else its files): a wrong one
 // exits 12 instead of showing an empty volume and encrypting new files with
@@ -110,14 +111,14 @@ func (k *unlocked) wipe() {
 // Errors carry their exit code: 12 for a secret that opens nothing, 9 or 22
 // for one that could not be read, 14 for a malformed master key, 23 for a
 // damaged unlocker entry.
-func (c *cli) unlock(u *unlockFlags, dir string, f *config.File, prompt string) (*unlocked, error) {
+func (c *cli) unlock(u *unlockFlags, dir string, f *config.File, reverse bool, prompt string) (*unlocked, error) {
 	switch {
 	case u.usesMasterKey():
 		key, err := c.readMasterKey(u.masterKey, u.masterKeyFile)
 		if err != nil {
 			return nil, err
 		}
-		if err := c.checkMasterKey(dir, f, key); err != nil {
+		if err := c.checkMasterKey(dir, f, reverse, key); err != nil {
 			cipher.Wipe(key)
 			return nil, err
 		}
@@ -133,7 +134,7 @@ func (c *cli) unlock(u *unlockFlags, dir string, f *config.File, prompt string) 
 			return nil, unlockError(err, dir)
 		}
 		k := &unlocked{master: master, label: label}
-		if err := checkUnlockerKey(dir, f, k); err != nil {
+		if err := checkUnlockerKey(dir, f, reverse, k); err != nil {
 			k.wipe()
 			return nil, err
 		}
@@ -154,7 +155,7 @@ func (c *cli) unlock(u *unlockFlags, dir string, f *config.File, prompt string) 
 		return k, nil
 	}
 	cipher.Wipe(pw)
-	if err := checkUnlockerKey(dir, f, k); err != nil {
+	if err := checkUnlockerKey(dir, f, reverse, k); err != nil {
 		k.wipe()
 		return nil, err
 	}
@@ -177,11 +178,11 @@ func unlockError(err error, dir string) error {
 
 // checkMasterKey refuses a master key that is shown not to be the volume's,
 // and warns when nothing could tell.
-func (c *cli) checkMasterKey(dir string, f *config.File, key []byte) error {
+func (c *cli) checkMasterKey(dir string, f *config.File, reverse bool, key []byte) error {
 	if f.Rotating() {
 		return nil // half the files are under each key: rotate checks for itself
 	}
-	if cipherdir.IsReverseDir(dir) {
+	if reverse {
 		return c.checkReverseMasterKey(dir, f, key)
 	}
 	ok, err := cipherdir.CheckMasterKey(dir, f, key)
@@ -220,8 +221,8 @@ func (c *cli) checkReverseMasterKey(dir string, f *config.File, key []byte) erro
 // the volume's files. The unlocker's entry already authenticated it, but
 // only to someone who once had the master key: a former holder who can
 // write gocryptfs.conf could have sealed another key to it.
-func checkUnlockerKey(dir string, f *config.File, k *unlocked) error {
-	if f.Rotating() || cipherdir.IsReverseDir(dir) {
+func checkUnlockerKey(dir string, f *config.File, reverse bool, k *unlocked) error {
+	if f.Rotating() || reverse {
 		// Rotating: half the files are under each key. Reverse: there
 		// are no encrypted files; the unlocker's entry is all there is.
 		return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/cipherdir"
 )
 
 // absPath makes a command-line path absolute, so that messages name it
@@ -83,6 +84,12 @@ func readConfig(dir string, reverse bool, warn io.Writer) (*config.File, string,
 		hintf(warn, "for the reverse volume whose plaintext %s holds, add --reverse", dir)
 	}
 	return readConfigFile(dir, path)
+}
+
+// readsReverseConfig reports whether readConfig(dir, reverse, ...) reads a
+// reverse volume's config, for the checks that must come before it.
+func readsReverseConfig(dir string, reverse bool) bool {
+	return reverse || cipherdir.IsReverseDir(dir)
 }
 
 // readReverseConfig reads the .gocryptfs.reverse.conf of PLAINDIR dir,
