@@ -76,13 +76,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 	fs.BoolVar(&repair, "repair", false, "repair what can be repaired without guessing")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	u := addUnlockFlags(fs)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
-		return err
-	}
-	if err := u.validate(); err != nil {
-		return err
-	}
-	dir, err := absPath(fs.Arg(0))
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
 	if err != nil {
 		return err
 	}

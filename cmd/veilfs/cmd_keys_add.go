@@ -80,10 +80,8 @@ func runKeysAdd(c *cli, cmd *command, args []string) error {
 	fs.StringVar(&newKeyfile, "new-keyfile", "", "add a keyfile unlocker for `FILE`")
 	fs.IntVar(&logN, "scryptn", 0, "scrypt cost of the new password as log2(N)")
 	reverse := addReverseFlag(fs)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
-		return err
-	}
-	if err := u.validate(); err != nil {
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	if err != nil {
 		return err
 	}
 	if err := checkLabelFlag(cmd, label); err != nil {
@@ -103,10 +101,6 @@ func runKeysAdd(c *cli, cmd *command, args []string) error {
 		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, maxScryptLogN, logN)
 	case newKeyfile == "" && newPassfile == "" && c.readsStdinToEnd(u):
 		return errStdinTaken()
-	}
-	dir, err := absPath(fs.Arg(0))
-	if err != nil {
-		return err
 	}
 	f, path, err := loadConfig(dir, *reverse, c.stderr)
 	if err != nil {

@@ -58,10 +58,8 @@ func runKeysRemove(c *cli, cmd *command, args []string) error {
 	var label string
 	fs.StringVar(&label, "label", "", "the unlocker to remove")
 	reverse := addReverseFlag(fs)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
-		return err
-	}
-	if err := u.validate(); err != nil {
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	if err != nil {
 		return err
 	}
 	if err := checkLabelFlag(cmd, label); err != nil {
@@ -70,10 +68,6 @@ func runKeysRemove(c *cli, cmd *command, args []string) error {
 	if strings.EqualFold(label, config.PrimaryLabel) {
 		return failf(errUsage, []string{"change it with veilfs passwd; to lock out someone who knew it, run veilfs rotate after that"},
 			"the primary password (the one gocryptfs knows) cannot be removed")
-	}
-	dir, err := absPath(fs.Arg(0))
-	if err != nil {
-		return err
 	}
 	f, path, err := loadConfig(dir, *reverse, c.stderr)
 	if err != nil {

@@ -97,13 +97,7 @@ func runLs(c *cli, cmd *command, args []string) error {
 	fs.BoolVarP(&l.all, "all", "a", false, "also list the volume's own files")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	reverse := addReverseFlag(fs)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "[PATH]"); err != nil {
-		return err
-	}
-	if err := u.validate(); err != nil {
-		return err
-	}
-	dir, err := absPath(fs.Arg(0))
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "[PATH]")
 	if err != nil {
 		return err
 	}

@@ -87,10 +87,8 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 	fs.StringVar(&label, "label", "", "change the password unlocker `NAME`")
 	fs.IntVar(&logN, "scryptn", 0, "new scrypt cost as log2(N)")
 	reverse := addReverseFlag(fs)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
-		return err
-	}
-	if err := u.validate(); err != nil {
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	if err != nil {
 		return err
 	}
 	if fs.Changed("scryptn") && (logN < cipher.MinScryptLogN || logN > maxScryptLogN) {
@@ -101,10 +99,6 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 		return errStdinTaken()
 	}
 	primary := label == "" || strings.EqualFold(label, config.PrimaryLabel)
-	dir, err := absPath(fs.Arg(0))
-	if err != nil {
-		return err
-	}
 	f, path, err := loadConfig(dir, *reverse, c.stderr)
 	if err != nil {
 		return err

@@ -73,13 +73,7 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 	fs.SetInterspersed(false)
 	u := addUnlockFlags(fs)
 	reverse := addReverseFlag(fs)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "CIPHERPATH"); err != nil {
-		return err
-	}
-	if err := u.validate(); err != nil {
-		return err
-	}
-	dir, err := absPath(fs.Arg(0))
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "CIPHERPATH")
 	if err != nil {
 		return err
 	}

@@ -81,13 +81,7 @@ func runPathEncrypt(c *cli, cmd *command, args []string) error {
 	fs.BoolVar(&absolute, "absolute", false, "print full paths")
 	fs.BoolVar(&all, "all", false, "print every ciphertext file the path needs")
 	reverse := addReverseFlag(fs)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "PLAINPATH"); err != nil {
-		return err
-	}
-	if err := u.validate(); err != nil {
-		return err
-	}
-	dir, err := absPath(fs.Arg(0))
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "PLAINPATH")
 	if err != nil {
 		return err
 	}

@@ -82,13 +82,7 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	fs.BoolVar(&format.XChaCha, "xchacha", false, "switch content encryption to XChaCha20-Poly1305")
 	fs.IntVar(&format.LongNameMax, "longnamemax", 0, "switch the long-name threshold to `N`")
 	fs.BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no summary")
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
-		return err
-	}
-	if err := u.validate(); err != nil {
-		return err
-	}
-	dir, err := absPath(fs.Arg(0))
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,19 @@ func addUnlockFlags(fs *pflag.FlagSet) *unlockFlags {
 	return u
 }
 
+// parseUnlockArgs parses the arguments of a command that unlocks the
+// volume named by its first positional argument: the flags, the check
+// that u names at most one secret, and that argument made absolute.
+func (c *cli) parseUnlockArgs(cmd *command, fs *pflag.FlagSet, args []string, u *unlockFlags, names ...string) (dir string, err error) {
+	if err := c.parseFlags(cmd, fs, args, names...); err != nil {
+		return "", err
+	}
+	if err := u.validate(); err != nil {
+		return "", err
+	}
+	return absPath(fs.Arg(0))
+}
+
 // validate refuses two secrets at once: which one would be meant is a guess.
 func (u *unlockFlags) validate() error {
 	if err := u.password.validate(); err != nil {
