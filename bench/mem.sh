@@ -19,17 +19,8 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-export PATH=$PATH:/usr/local/go/bin
-
-OUT_MD=$HERE/results-mem.md
-while [[ $# -gt 0 ]]; do
-	case $1 in
-	--out) OUT_MD=$(realpath -m "$2"); shift 2 ;;
-	-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-	*) echo "mem.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
-	esac
-done
+# shellcheck source=bench/args.sh
+. "$HERE/args.sh" results-mem.md 2 "$@"
 
 MEM_MB=${MEM_MB:-4096}
 LIMIT_MIB=${LIMIT_MIB:-100}

@@ -29,17 +29,8 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-export PATH=$PATH:/usr/local/go/bin
-
-OUT_MD=$HERE/results-ops.md
-while [[ $# -gt 0 ]]; do
-	case $1 in
-	--out) OUT_MD=$(realpath -m "$2"); shift 2 ;;
-	-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-	*) echo "opcount.sh: unknown argument $1 (see --help)" >&2; exit 1 ;;
-	esac
-done
+# shellcheck source=bench/args.sh
+. "$HERE/args.sh" results-ops.md 1 "$@"
 
 OPS_SYSTEMS=${OPS_SYSTEMS:-"veilfs loopback gocryptfs"}
 TREE_DIR=$(realpath -m "${TREE_DIR:-/usr/local/go/src}")

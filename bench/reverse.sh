@@ -41,17 +41,8 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-export PATH=$PATH:/usr/local/go/bin
-
-OUT_MD=$HERE/results-reverse.md
-while [[ $# -gt 0 ]]; do
-	case $1 in
-	--out) OUT_MD=$(realpath -m "$2"); shift 2 ;;
-	-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-	*) echo "reverse.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
-	esac
-done
+# shellcheck source=bench/args.sh
+. "$HERE/args.sh" results-reverse.md 2 "$@"
 
 REPS=${REPS:-3}
 BIG_MB=${BIG_MB:-1024}

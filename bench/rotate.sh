@@ -16,17 +16,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-export PATH=$PATH:/usr/local/go/bin
-
-OUT_MD=$HERE/results-rotate.md
-while [[ $# -gt 0 ]]; do
-	case $1 in
-	--out) OUT_MD=$(realpath -m "$2"); shift 2 ;;
-	-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-	*) echo "rotate.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
-	esac
-done
+# shellcheck source=bench/args.sh
+. "$HERE/args.sh" results-rotate.md 2 "$@"
 
 FILES=${FILES:-10000}
 ROT_MB=${ROT_MB:-1024}
