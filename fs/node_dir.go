@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/nametransform"
 )
 
 var _ = (fusefs.NodeMkdirer)((*Node)(nil))
@@ -68,14 +69,16 @@ func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 		return nil, toErrno(err)
 	}
 	defer unix.Close(fd)
-	entries, bad, err := n.list(d, fd, false)
-	if err == nil && bad > 0 {
-		// Rare: try to give back names lost with a replaced directory IV,
-		// then list again and report what still does not decrypt.
-		if !n.r.opts.ReadOnly {
-			n.repairLostIV(d)
+	entries, bad, odd, err := n.list(d, fd, false)
+	if err == nil && (bad > 0 || odd > 0) {
+		// Rare: a name that does not decrypt, or decrypts to bytes no one
+		// would choose, may have been lost with a replaced directory IV.
+		// Give back what can be, then list again and report what still
+		// does not decrypt.
+		repaired := !n.r.opts.ReadOnly && n.repairLostIV(d)
+		if repaired || bad > 0 {
+			entries, _, _, err = n.list(d, fd, true)
 		}
-		entries, _, err = n.list(d, fd, true)
 	}
 	if err != nil {
 		return nil, toErrno(err)
@@ -84,8 +87,9 @@ func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 }
 
 // list reads the directory open at fd; bad counts the names that do not
-// decrypt, which are reported (when report is set) and skipped.
-func (n *Node) list(d *dirHandle, fd int, report bool) (entries []fuse.DirEntry, bad int, err error) {
+// decrypt, which are reported (when report is set) and skipped, and odd
+// the listed ones that are not nametransform.Plausible.
+func (n *Node) list(d *dirHandle, fd int, report bool) (entries []fuse.DirEntry, bad, odd int, err error) {
 	entries = n.dotEntries()
 	err = cipherdir.ReadDirents(fd, func(disk string, ino uint64, typ uint8) bool {
 		plain, _, err := n.r.vol.EntryName(d.fd, disk, d.iv, d.root)
@@ -97,19 +101,23 @@ func (n *Node) list(d *dirHandle, fd int, report bool) (entries []fuse.DirEntry,
 				n.r.reportBadName(d.childPath(disk), err)
 			}
 		default:
+			if !nametransform.Plausible(plain) {
+				odd++
+			}
 			entries = append(entries, fuse.DirEntry{Name: plain, Ino: ino, Mode: uint32(typ) << 12})
 		}
 		return true
 	})
-	return entries, bad, err
+	return entries, bad, odd, err
 }
 
 // repairLostIV gives back the names a sync service made undecryptable by
-// keeping another machine's gocryptfs.diriv (cipherdir.RepairLostIV).
-func (n *Node) repairLostIV(d *dirHandle) {
+// keeping another machine's gocryptfs.diriv (cipherdir.RepairLostIV). It
+// reports whether it renamed anything.
+func (n *Node) repairLostIV(d *dirHandle) bool {
 	here, err := n.cipherPath()
 	if err != nil {
-		return
+		return false
 	}
 	fixed, err := n.r.vol.RepairLostIV(d.fd, d.iv, d.root, n.r.ivs.recall(here)...)
 	for _, f := range fixed {
@@ -119,6 +127,7 @@ func (n *Node) repairLostIV(d *dirHandle) {
 	if err != nil {
 		n.r.log.Printf("repairing names in %s: %v", n.r.absCipherPath(here), err)
 	}
+	return len(fixed) > 0
 }
 
 // dotEntries are the "." and ".." a plain directory lists first; go-fuse

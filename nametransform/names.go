@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rfjakob/eme"
 )
@@ -255,4 +256,25 @@ func ValidName(name string) error {
 		return fmt.Errorf("%w: contains NUL", ErrInvalidName)
 	}
 	return nil
+}
+
+// Plausible reports whether a decrypted name looks like one a person or a
+// program made: valid UTF-8 without control characters. Names carry no MAC
+// (§5.2), so a name decrypted under the wrong directory IV passes the
+// PKCS#7 check about one time in 256 and is then random bytes, which this
+// rejects with near certainty (a 15-byte random string is valid, printable
+// UTF-8 about one time in a million). Callers that must choose between
+// IVs (a directory IV lost to a sync client) use it to tell the real name
+// from that garbage; a real name that is not UTF-8 is still valid, only
+// less likely.
+func Plausible(name string) bool {
+	if !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package nametransform
 
 import (
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"sync"
@@ -238,5 +239,50 @@ func TestUnpad16(t *testing.T) {
 	}
 	if p := pad16([]byte("0123456789abcdef")); len(p) != 32 || p[31] != 16 {
 		t.Errorf("pad16 of 16 bytes = %x", p)
+	}
+}
+
+func TestPlausible(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"from-a.txt", true}, {"ünïcødé", true}, {"日本語のファイル", true}, {"a b (1).pdf", true}, {"😀", true},
+		{"tab\there", false}, {"new\nline", false}, {"del\x7f", false}, {"c1\u0085", false},
+		{"latin1-\xe9", false}, {"s\xc2Ae\x93\xcd\xd7ʪ!\xab&\x01#\xd7", false},
+	} {
+		if got := Plausible(tc.name); got != tc.want {
+			t.Errorf("Plausible(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestPlausibleRejectsWrongIV is the property the lost-IV repair relies
+// on: decrypted under the wrong IV, a name sometimes passes the padding
+// check but never looks like a name.
+func TestPlausibleRejectsWrongIV(t *testing.T) {
+	tr, _ := New(make([]byte, 32), Options{Raw64: true})
+	valid := 0
+	for _, name := range []string{"from-a.txt", "a-15-byte-name.", "x", strings.Repeat("long-", 20)} {
+		cname, err := tr.EncryptName(name, []byte("0123456789abcdef"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20000 {
+			iv := sha256.Sum256([]byte{byte(i), byte(i >> 8), byte(i >> 16)})
+			plain, err := tr.DecryptName(cname, iv[:DirIVLen])
+			if err != nil {
+				continue
+			}
+			valid++
+			if Plausible(plain) {
+				t.Errorf("%q under wrong IV %d decrypts to plausible %q", name, i, plain)
+			}
+		}
+	}
+	// 80,000 tries pass the padding check about 310 times: enough that the
+	// loop above tested something.
+	if valid < 200 {
+		t.Errorf("only %d wrong-IV decryptions passed the padding check; expected about 310", valid)
 	}
 }

@@ -54,7 +54,7 @@ type Repaired struct {
 }
 
 // RepairLostIV re-encrypts, under the directory's IV iv, every entry of
-// dirfd whose name decrypts only under one of the lost IVs. It never
+// dirfd whose name belongs to one of the lost IVs (lostName). It never
 // overwrites an entry (a name that already exists under the current IV is
 // left as it is and reported in the error). Only DirIV volumes can lose an
 // IV; for others it does nothing.
@@ -92,24 +92,49 @@ func (v *Volume) RepairLostIV(dirfd int, iv []byte, atRoot bool, more ...[]byte)
 	var done []Repaired
 	var errs []error
 	for _, disk := range names {
-		if _, err := v.PlainName(dirfd, disk, iv, atRoot); err == nil || errors.Is(err, ErrReservedName) {
+		plain, ok := v.lostName(dirfd, disk, iv, lost, atRoot)
+		if !ok {
 			continue
 		}
-		for _, old := range lost {
-			plain, err := v.PlainName(dirfd, disk, old, atRoot)
-			if err != nil {
-				continue
-			}
-			r, err := v.reencryptName(dirfd, disk, plain, iv, atRoot)
-			if err != nil {
-				errs = append(errs, err)
-			} else {
-				done = append(done, r)
-			}
-			break
+		r, err := v.reencryptName(dirfd, disk, plain, iv, atRoot)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			done = append(done, r)
 		}
 	}
 	return done, errors.Join(errs...)
+}
+
+// lostName reports whether disk's name was encrypted under one of the lost
+// IVs, and its plaintext if so. Names carry no MAC, so a name under the
+// wrong IV still decrypts one time in 256, to random bytes: a name that
+// decrypts under iv stays unless that result is implausible and a lost IV
+// gives a plausible one (nametransform.Plausible). A name that decrypts
+// under iv to something plausible is never moved, so a real file is not
+// renamed on the strength of a chance decryption.
+func (v *Volume) lostName(dirfd int, disk string, iv []byte, lost [][]byte, atRoot bool) (string, bool) {
+	cur, err := v.PlainName(dirfd, disk, iv, atRoot)
+	switch {
+	case errors.Is(err, ErrReservedName):
+		return "", false
+	case err == nil && nametransform.Plausible(cur):
+		return "", false
+	}
+	fallback, found := "", false
+	for _, old := range lost {
+		plain, err := v.PlainName(dirfd, disk, old, atRoot)
+		switch {
+		case err != nil:
+		case nametransform.Plausible(plain):
+			return plain, true
+		case !found:
+			fallback, found = plain, true
+		}
+	}
+	// Nothing plausible: a valid name under iv wins; otherwise the first
+	// lost IV the name decrypts under (a real name need not be UTF-8).
+	return fallback, found && err != nil
 }
 
 // reencryptName renames disk, whose plaintext name is plain, to plain's
