@@ -54,7 +54,7 @@ type Repaired struct {
 }
 
 // RepairLostIV re-encrypts, under the directory's IV iv, every entry of
-// dirfd whose name belongs to one of the lost IVs (lostName). It never
+// dirfd whose name belongs to one of the lost IVs (LostName). It never
 // overwrites an entry (a name that already exists under the current IV is
 // left as it is and reported in the error). Only DirIV volumes can lose an
 // IV; for others it does nothing.
@@ -92,7 +92,7 @@ func (v *Volume) RepairLostIV(dirfd int, iv []byte, atRoot bool, more ...[]byte)
 	var done []Repaired
 	var errs []error
 	for _, disk := range names {
-		plain, ok := v.lostName(dirfd, disk, iv, lost, atRoot)
+		plain, ok := v.LostName(dirfd, disk, iv, lost, atRoot)
 		if !ok {
 			continue
 		}
@@ -106,14 +106,17 @@ func (v *Volume) RepairLostIV(dirfd int, iv []byte, atRoot bool, more ...[]byte)
 	return done, errors.Join(errs...)
 }
 
-// lostName reports whether disk's name was encrypted under one of the lost
+// LostName reports whether disk's name was encrypted under one of the lost
 // IVs, and its plaintext if so. Names carry no MAC, so a name under the
 // wrong IV still decrypts one time in 256, to random bytes: a name that
 // decrypts under iv stays unless that result is implausible and a lost IV
 // gives a plausible one (nametransform.Plausible). A name that decrypts
 // under iv to something plausible is never moved, so a real file is not
 // renamed on the strength of a chance decryption.
-func (v *Volume) lostName(dirfd int, disk string, iv []byte, lost [][]byte, atRoot bool) (string, bool) {
+func (v *Volume) LostName(dirfd int, disk string, iv []byte, lost [][]byte, atRoot bool) (string, bool) {
+	if len(lost) == 0 {
+		return "", false
+	}
 	cur, err := v.PlainName(dirfd, disk, iv, atRoot)
 	switch {
 	case errors.Is(err, ErrReservedName):

@@ -258,10 +258,11 @@ type dirState struct {
 	refs map[string]int
 	// skip holds names already dealt with (an interrupted repair resumed).
 	skip map[string]bool
-	// noneDecrypts: at least two encrypted names, and not one decrypts.
-	// Then the IV is almost surely what is wrong (replaced by a sync
-	// client or a copy), not every name: those names are not moved to
-	// quarantine, where restoring the old IV would no longer find them.
+	// noneDecrypts: at least two encrypted names, and not one decrypts
+	// to a plausible name. Then the IV is almost surely what is wrong
+	// (replaced by a sync client or a copy), not every name: those names
+	// are not moved to quarantine, where restoring the old IV would no
+	// longer find them.
 	noneDecrypts bool
 	// lost are the IVs of conflict copies of gocryptfs.diriv (a directory
 	// created on two machines before they synced), read on first need.
@@ -359,12 +360,16 @@ func (c *checker) repairLostIV(d *dirState) {
 }
 
 // noneDecrypts reports whether the directory holds at least two entries
-// with encrypted names and none of them decrypts.
+// with encrypted names, at least one of which does not decrypt, and none
+// decrypts to a plausible name. Names carry no MAC: under the wrong IV one
+// name in 256 still decrypts, to random bytes (nametransform.Plausible),
+// and that must not hide a replaced IV. A directory whose names all
+// decrypt, plausible or not (old Latin-1 names), is not suspect.
 func (c *checker) noneDecrypts(d *dirState) bool {
 	if c.v.PlaintextNames || !d.ivOK {
 		return false
 	}
-	n := 0
+	n, failed := 0, false
 	for _, name := range d.names {
 		switch k := nametransform.Classify(name); {
 		case k == nametransform.KindLongNameSidecar:
@@ -372,12 +377,14 @@ func (c *checker) noneDecrypts(d *dirState) bool {
 		case k == nametransform.KindReserved && !needsIV(name):
 			continue
 		}
-		if _, _, err := c.v.EntryName(d.fd, name, d.iv, d.loc.rel == ""); err == nil {
+		plain, _, err := c.v.EntryName(d.fd, name, d.iv, d.loc.rel == "")
+		if err == nil && nametransform.Plausible(plain) {
 			return false
 		}
+		failed = failed || err != nil
 		n++
 	}
-	return n >= 2
+	return n >= 2 && failed
 }
 
 // needsIV reports whether name is an encrypted name, which a directory IV
@@ -539,19 +546,23 @@ func (c *checker) name(d *dirState, name string, st *unix.Stat_t) (plain string,
 	}
 	l := d.loc.child(name, "", false)
 	pn, conflict, err := c.v.EntryName(d.fd, name, d.iv, atRoot)
-	switch {
-	case errors.Is(err, cipherdir.ErrReservedName):
+	if errors.Is(err, cipherdir.ErrReservedName) {
 		return "", false, false, nil
+	}
+	if err != nil || !nametransform.Plausible(pn) {
+		if p, ok := c.v.LostName(d.fd, name, d.iv, c.lostIVs(d), atRoot); ok {
+			c.report(BadName, d.loc.child(name, p, true), fmt.Sprintf("the name is encrypted under the IV kept in a conflict copy of "+
+				"gocryptfs.diriv (the directory was created on two machines before they synced): it decrypts to %q under that IV; "+
+				"fsck --repair, or a mount, re-encrypts it under the directory's IV", p))
+			return p, true, true, nil // nothing is lost: no quarantine
+		}
+		if err == nil && d.noneDecrypts {
+			err = fmt.Errorf("it decrypts only to %q, random bytes rather than a name", pn)
+		}
+	}
+	switch {
 	case err != nil:
 		kind, detail := BadName, fmt.Sprintf("the name does not decrypt to a valid name (%v)", err)
-		for _, iv := range c.lostIVs(d) {
-			if p, lerr := c.v.PlainName(d.fd, name, iv, atRoot); lerr == nil {
-				c.report(BadName, d.loc.child(name, p, true), fmt.Sprintf("the name is encrypted under the IV kept in a conflict copy of "+
-					"gocryptfs.diriv (the directory was created on two machines before they synced): it decrypts to %q only under that IV; "+
-					"fsck --repair, or a mount, re-encrypts it under the directory's IV", p))
-				return p, true, true, nil // nothing is lost: no quarantine
-			}
-		}
 		if nametransform.Classify(name) == nametransform.KindLongName && errors.Is(err, cipherdir.ErrBadSidecar) {
 			kind, detail = BadSidecar, fmt.Sprintf("the long name's sidecar %s is missing or does not match the name (%v)",
 				nametransform.SidecarName(name), err)

@@ -380,6 +380,30 @@ var brokenCases = []brokenCase{
 			writeRaw(t, filepath.Join(tv.abs("dir2"), nametransform.DirIVFilename), other)
 		},
 		want: []Kind{BadName, BadName}, left: []Kind{BadName, BadName}},
+	{name: "replaced diriv, one name decrypts by chance",
+		breakIt: func(t *testing.T, tv *tvol) {
+			// Names carry no MAC: under a wrong IV one in 256 still
+			// decrypts, to random bytes. That must neither hide the
+			// replaced IV nor get the other name quarantined.
+			var cnames []string
+			for _, p := range []string{"dir2/d.txt", "dir2/e.txt"} {
+				fd, _, _, cname := tv.resolve(p)
+				unix.Close(fd)
+				cnames = append(cnames, cname)
+			}
+			other := make([]byte, 16)
+			for decrypting := 0; decrypting != 1; {
+				rand.Read(other)
+				decrypting = 0
+				for _, c := range cnames {
+					if p, err := tv.v.Names.DecryptName(c, other); err == nil && !nametransform.Plausible(p) {
+						decrypting++
+					}
+				}
+			}
+			writeRaw(t, filepath.Join(tv.abs("dir2"), nametransform.DirIVFilename), other)
+		},
+		want: []Kind{BadName, BadName}, left: []Kind{BadName, BadName}},
 	{name: "hard-linked file with a bad header",
 		breakIt: func(t *testing.T, tv *tvol) {
 			fd, _, disk, _ := tv.resolve("dir/alink")
