@@ -117,11 +117,11 @@ func (v *Volume) LostName(dirfd int, disk string, iv []byte, lost [][]byte, atRo
 	if len(lost) == 0 {
 		return "", false
 	}
-	cur, err := v.PlainName(dirfd, disk, iv, atRoot)
+	cur, curErr := v.PlainName(dirfd, disk, iv, atRoot)
 	switch {
-	case errors.Is(err, ErrReservedName):
+	case errors.Is(curErr, ErrReservedName):
 		return "", false
-	case err == nil && nametransform.Plausible(cur):
+	case curErr == nil && nametransform.Plausible(cur):
 		return "", false
 	}
 	fallback, found := "", false
@@ -137,7 +137,7 @@ func (v *Volume) LostName(dirfd int, disk string, iv []byte, lost [][]byte, atRo
 	}
 	// Nothing plausible: a valid name under iv wins; otherwise the first
 	// lost IV the name decrypts under (a real name need not be UTF-8).
-	return fallback, found && err != nil
+	return fallback, found && curErr != nil
 }
 
 // reencryptName renames disk, whose plaintext name is plain, to plain's
