@@ -17,6 +17,24 @@ type Stats struct {
 	BytesRead    uint64 // plaintext bytes returned to readers
 	BytesWritten uint64 // plaintext bytes accepted from writers
 	Corruptions  uint64 // corrupt ciphertext objects reported
+	Sync         SyncStats
+}
+
+// SyncStats count what a sync client did to CIPHERDIR that the mount had
+// to deal with, so a user can see the machinery at work.
+type SyncStats struct {
+	// Repairs counts entries given back: names re-encrypted under a
+	// directory's kept IV, lost directory IVs and long-name sidecars
+	// restored.
+	Repairs uint64
+	// ClientFiles counts listed entries skipped because they belong to a
+	// sync client (.stfolder, .syncthing.*.tmp, desktop.ini, ...).
+	ClientFiles uint64
+	// TransientSeen counts the half-synced states met (a directory before
+	// its gocryptfs.diriv, a long name before its sidecar), each once;
+	// TransientResolved those of them that have since resolved.
+	TransientSeen     uint64
+	TransientResolved uint64
 }
 
 // counters are the live values behind Stats.
@@ -25,6 +43,11 @@ type counters struct {
 	openFiles    atomic.Int64
 	bytesRead    atomic.Uint64
 	bytesWritten atomic.Uint64
+
+	repairs           atomic.Uint64
+	clientFiles       atomic.Uint64
+	transientSeen     atomic.Uint64
+	transientResolved atomic.Uint64
 }
 
 // touch counts one operation. Every node method that serves a request
@@ -41,5 +64,11 @@ func (m *Mount) Stats() Stats {
 		BytesRead:    r.stats.bytesRead.Load(),
 		BytesWritten: r.stats.bytesWritten.Load(),
 		Corruptions:  r.corruptions.Load(),
+		Sync: SyncStats{
+			Repairs:           r.stats.repairs.Load(),
+			ClientFiles:       r.stats.clientFiles.Load(),
+			TransientSeen:     r.stats.transientSeen.Load(),
+			TransientResolved: r.stats.transientResolved.Load(),
+		},
 	}
 }

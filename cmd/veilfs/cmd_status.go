@@ -23,7 +23,12 @@ const statusUsage = `Usage: veilfs status [options] [MOUNTPOINT]
 
 List the veilfs mounts of this machine (or only MOUNTPOINT): CIPHERDIR,
 mountpoint, options, uptime, files open now, plaintext bytes read and
-written, and the corrupt ciphertext objects found since the mount.
+written, the corrupt ciphertext objects found since the mount, and what a
+sync client did to CIPHERDIR that the mount dealt with (SYNC): entries
+repaired (names, directory IVs, long-name sidecars given back), entries
+skipped as the sync client's own files (.stfolder, .syncthing.*.tmp, ...),
+and half-synced states (a directory before its gocryptfs.diriv, a long
+name before its sidecar) still waiting for the rest to arrive.
 
 The figures come from each mount's daemon, through a socket in its runtime
 directory (/run/veilfs for root, $XDG_RUNTIME_DIR/veilfs for others), so
@@ -112,17 +117,23 @@ func printStatus(w io.Writer, list []mountStatus, now time.Time) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MOUNTPOINT\tCIPHERDIR\tUPTIME\tOPEN\tREAD\tWRITTEN\tCORRUPT\tOPTIONS")
+	fmt.Fprintln(tw, "MOUNTPOINT\tCIPHERDIR\tUPTIME\tOPEN\tREAD\tWRITTEN\tCORRUPT\tSYNC\tOPTIONS")
 	for _, s := range list {
 		if s.PID < 0 {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\n", s.Mountpoint, s.CipherDir)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\n", s.Mountpoint, s.CipherDir)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\n", s.Mountpoint, s.CipherDir,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\n", s.Mountpoint, s.CipherDir,
 			now.Sub(s.Started).Round(time.Second), s.OpenFiles, humanBytes(s.BytesRead), humanBytes(s.BytesWritten),
-			s.Corruptions, strings.Join(s.Options, ","))
+			s.Corruptions, s.Sync.summary(), strings.Join(s.Options, ","))
 	}
 	tw.Flush()
+}
+
+// summary is the SYNC column: entries repaired, sync-client entries
+// skipped, and half-synced states still waiting for the rest to arrive.
+func (s syncStatus) summary() string {
+	return fmt.Sprintf("%d repaired, %d skipped, %d waiting", s.Repairs, s.ClientFiles, s.TransientSeen-min(s.TransientResolved, s.TransientSeen))
 }
 
 // humanBytes formats n in binary units, as ls -h does.

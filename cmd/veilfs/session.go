@@ -21,18 +21,28 @@ import (
 // mountStatus is what a mount daemon tells `veilfs status` (JSON over its
 // control socket). Nothing secret: paths, options and counters.
 type mountStatus struct {
-	CipherDir    string    `json:"cipherdir"`
-	Mountpoint   string    `json:"mountpoint"`
-	PID          int       `json:"pid"`
-	Version      string    `json:"version"`
-	Started      time.Time `json:"started"`
-	Options      []string  `json:"options"`
-	Idle         string    `json:"idle_timeout,omitempty"`
-	OpenFiles    int64     `json:"open_files"`
-	BytesRead    uint64    `json:"bytes_read"`
-	BytesWritten uint64    `json:"bytes_written"`
-	Corruptions  uint64    `json:"corruptions"`
-	Requests     uint64    `json:"requests"`
+	CipherDir    string     `json:"cipherdir"`
+	Mountpoint   string     `json:"mountpoint"`
+	PID          int        `json:"pid"`
+	Version      string     `json:"version"`
+	Started      time.Time  `json:"started"`
+	Options      []string   `json:"options"`
+	Idle         string     `json:"idle_timeout,omitempty"`
+	OpenFiles    int64      `json:"open_files"`
+	BytesRead    uint64     `json:"bytes_read"`
+	BytesWritten uint64     `json:"bytes_written"`
+	Corruptions  uint64     `json:"corruptions"`
+	Requests     uint64     `json:"requests"`
+	Sync         syncStatus `json:"sync"`
+}
+
+// syncStatus is fs.SyncStats for `veilfs status`: what a sync client did to
+// CIPHERDIR since the mount and what the mount did about it.
+type syncStatus struct {
+	Repairs           uint64 `json:"repairs"`
+	ClientFiles       uint64 `json:"client_files_skipped"`
+	TransientSeen     uint64 `json:"transient_seen"`
+	TransientResolved uint64 `json:"transient_resolved"`
 }
 
 // controlSocket is where the daemon serving mnt listens: in the runtime
@@ -120,6 +130,7 @@ func (s *session) snapshot() mountStatus {
 	out.Started = st.Started
 	out.OpenFiles, out.BytesRead, out.BytesWritten = st.OpenFiles, st.BytesRead, st.BytesWritten
 	out.Corruptions, out.Requests = st.Corruptions, st.Requests
+	out.Sync = syncStatus(st.Sync)
 	return out
 }
 
