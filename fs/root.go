@@ -57,6 +57,7 @@ type root struct {
 	corruptions atomic.Uint64
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
 	noFallocate atomic.Bool  // the backing filesystem has no fallocate
+	transients  transients   // half-synced states seen (transient.go)
 }
 
 func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
