@@ -1,6 +1,8 @@
 package fs
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -35,10 +37,13 @@ const maxCachedDirs = 4096
 
 // dirFD is an open ciphertext directory and the IV of the names in it.
 type dirFD struct {
-	fd   int
-	iv   []byte
-	ino  uint64
-	refs atomic.Int32
+	fd  int
+	iv  []byte
+	ino uint64
+	// needsIV is set when iv is nil only because the directory has no
+	// gocryptfs.diriv yet and nothing in it needs one (recoverDirIV).
+	needsIV bool
+	refs    atomic.Int32
 	// counted is set for descriptors the cache holds a reference to.
 	counted bool
 	cache   *atomic.Int32
@@ -71,13 +76,22 @@ func (n *Node) acquireDir() (*dirFD, error) {
 	}
 	n.dirMu.Lock()
 	old := n.dir
-	if old != nil && old.ino == fresh.ino {
-		// Still the same directory: keep the cached descriptor and IV.
+	if old != nil && old.ino == fresh.ino && bytes.Equal(old.iv, fresh.iv) {
+		// Still the same directory with the same IV: keep the cached
+		// descriptor. A sync client replaces gocryptfs.diriv by renaming
+		// another machine's over it, which leaves the directory's inode
+		// as it was, so the IV is compared too.
 		n.dirExpiry = now + int64(dirTTL)
 		old.refs.Add(1)
 		n.dirMu.Unlock()
 		fresh.release()
 		return old, nil
+	}
+	if fresh.iv == nil && fresh.needsIV {
+		// No IV yet (a directory before its gocryptfs.diriv): not
+		// cached, so the next operation looks again.
+		n.dirMu.Unlock()
+		return fresh, nil
 	}
 	if old == nil && n.r.cachedDirs.Load() >= maxCachedDirs {
 		n.dirMu.Unlock()
@@ -124,13 +138,48 @@ func (n *Node) resolveDir() (*dirFD, error) {
 		return nil, fmt.Errorf("stat directory: %w", err)
 	}
 	iv, err := n.r.vol.DirIVAt(fd)
+	if errors.Is(err, unix.ENOENT) {
+		iv, err = n.recoverDirIV(fd)
+	}
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	d := &dirFD{fd: fd, iv: iv, ino: st.Ino}
+	if iv != nil {
+		n.noteDirIV(iv)
+	}
+	d := &dirFD{fd: fd, iv: iv, ino: st.Ino, needsIV: iv == nil && n.r.vol.DirIV && !n.r.vol.PlaintextNames}
 	d.refs.Store(1)
 	return d, nil
+}
+
+// noteDirIV remembers the IV of a directory the mount has read (a
+// directory that later loses its gocryptfs.diriv can get it back from
+// there, recoverDirIV) and settles a wait for it. Both cost an atomic load
+// or a map lookup when there is nothing to do, so the directory's path is
+// computed only when needed.
+func (n *Node) noteDirIV(iv []byte) {
+	record := !n.r.vol.PlaintextNames && n.r.vol.DirIV && !n.r.ivs.knows(iv)
+	if !record && n.r.transients.pending.Load() == 0 {
+		return
+	}
+	cpath, err := n.cipherPath()
+	if err != nil {
+		return
+	}
+	if record {
+		n.r.ivs.record(cpath, iv)
+	}
+	n.r.resolveTransient("diriv:" + cpath)
+}
+
+// expireDir makes the next acquireDir resolve the directory again, for an
+// operation that must see what is on disk now (a listing), not what was
+// there up to dirTTL ago.
+func (n *Node) expireDir() {
+	n.dirMu.Lock()
+	n.dirExpiry = 0
+	n.dirMu.Unlock()
 }
 
 // dropDir releases the cached descriptor: the directory is gone (rmdir) or

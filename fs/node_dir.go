@@ -59,11 +59,19 @@ var _ = (fusefs.NodeReaddirer)((*Node)(nil))
 // whole listing.
 func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 	n.r.touch()
+	// A listing reads the IV afresh: a sync client may have replaced
+	// gocryptfs.diriv within the cache's second, and names listed under
+	// the old IV would be another machine's random bytes.
+	n.expireDir()
 	d, err := n.openDir()
 	if err != nil {
 		return nil, n.r.fail("", err)
 	}
 	defer d.close()
+	if d.needsIV {
+		// No IV yet and no name that needs one (recoverDirIV).
+		return fusefs.NewListDirStream(n.dotEntries()), 0
+	}
 	fd, err := cipherdir.OpenReadDirAt(d.fd, ".")
 	if err != nil {
 		return nil, toErrno(err)
@@ -165,7 +173,7 @@ func (n *Node) openChild(name string) (*dirHandle, string, syscall.Errno) {
 // sidecar written first, gives the child to the calling user and returns
 // its node.
 func (n *Node) create(ctx context.Context, name string, out *fuse.EntryOut, mk func(d *dirHandle, disk string) error) (*fusefs.Inode, syscall.Errno) {
-	d, err := n.openDir()
+	d, err := n.dirForNewName()
 	if err != nil {
 		return nil, n.r.fail("", err)
 	}

@@ -63,7 +63,7 @@ func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name strin
 		return nil, n.r.fail("", err)
 	}
 	defer src.close()
-	d, err := n.openDir()
+	d, err := n.dirForNewName()
 	if err != nil {
 		return nil, n.r.fail("", err)
 	}
@@ -116,7 +116,7 @@ func (n *Node) Rename(ctx context.Context, name string, newParent fusefs.InodeEm
 		return errno
 	}
 	defer src.close()
-	dst, err := newParent.(*Node).openDir()
+	dst, err := newParent.(*Node).dirForNewName()
 	if err != nil {
 		return n.r.fail("", err)
 	}

@@ -58,6 +58,7 @@ type root struct {
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
 	noFallocate atomic.Bool  // the backing filesystem has no fallocate
 	transients  transients   // half-synced states seen (transient.go)
+	ivWalk      ivWalk       // the volume's directory IVs (lostdiriv.go)
 }
 
 func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
@@ -180,6 +181,9 @@ func (n *Node) openParent() (*dirHandle, string, error) {
 // encrypted as they are, so renaming a conflict copy to a plain name makes
 // it an ordinary entry.
 func (r *root) existingName(d *dirHandle, name string) (string, error) {
+	if d.needsIV {
+		return "", unix.ENOENT // nothing in it is named yet
+	}
 	disk, _, err := r.vol.DiskName(name, d.iv, d.root)
 	if err != nil {
 		return "", err

@@ -56,6 +56,12 @@ func ReadDirIV(dirfd int) ([]byte, error) {
 func WriteDirIV(dirfd int) error {
 	iv := make([]byte, nametransform.DirIVLen)
 	rand.Read(iv)
+	return createDirIV(dirfd, iv)
+}
+
+// createDirIV creates dirfd/gocryptfs.diriv holding iv, with O_EXCL, and
+// removes a partial file.
+func createDirIV(dirfd int, iv []byte) error {
 	fd, err := unix.Openat(dirfd, nametransform.DirIVFilename,
 		unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, dirIVPerm)
 	if err != nil {

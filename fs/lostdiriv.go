@@ -1,0 +1,133 @@
+package fs
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
+)
+
+// errNoDirIV is a directory without gocryptfs.diriv whose names no IV
+// known here decrypts. It is not corruption: during a sync the directory
+// often arrives before its IV. It fails the operation with EIO (the names
+// cannot be shown) and is never cached, so the directory works as soon as
+// the IV arrives.
+var errNoDirIV = errors.New("the directory has no gocryptfs.diriv and no IV known here decrypts its names")
+
+// ivWalkTTL is how long the IVs found by walking the volume are reused: a
+// directory that stays without IV must not cost a walk of the whole
+// volume at every access.
+const ivWalkTTL = 10 * time.Second
+
+// ivWalk caches cipherdir.VolumeDirIVs for ivWalkTTL.
+type ivWalk struct {
+	mu    sync.Mutex
+	at    time.Time
+	cands []cipherdir.DirIVCandidate
+}
+
+// recoverDirIV finds the IV of the directory open at fd, whose
+// gocryptfs.diriv is missing (cipherdir/findiv.go): from a conflict copy
+// in it, this machine's memory of IVs, or another directory of the volume
+// (a renamed copy). The match is written back as the directory's
+// gocryptfs.diriv, except on a read-only mount, which only uses it. A
+// directory that holds no encrypted name gives a nil IV: it lists as
+// empty, and the first entry created in it writes a fresh IV
+// (dirForNewName).
+func (n *Node) recoverDirIV(fd int) ([]byte, error) {
+	vol := n.r.vol
+	cpath, err := n.cipherPath()
+	if err != nil {
+		return nil, err
+	}
+	key := "diriv:" + cpath
+	var cands []cipherdir.DirIVCandidate
+	if lost, err := cipherdir.LostIVs(fd, nil); err == nil {
+		for _, iv := range lost {
+			cands = append(cands, cipherdir.DirIVCandidate{IV: iv, From: "a conflict copy of gocryptfs.diriv in it"})
+		}
+	}
+	for _, iv := range n.r.ivs.recall(cpath) {
+		cands = append(cands, cipherdir.DirIVCandidate{IV: iv, From: "this machine's memory of the directory's IV"})
+	}
+	for _, iv := range n.r.ivs.all() {
+		cands = append(cands, cipherdir.DirIVCandidate{IV: iv, From: "this machine's memory of directory IVs"})
+	}
+	match, names, err := vol.MatchDirIV(fd, n.IsRoot(), cands)
+	if errors.Is(err, cipherdir.ErrNoDirIVMatch) {
+		match, names, err = vol.MatchDirIV(fd, n.IsRoot(), n.r.volumeIVs())
+	}
+	switch {
+	case names == 0 && err == nil:
+		n.r.resolveTransient(key)
+		return nil, nil
+	case errors.Is(err, cipherdir.ErrNoDirIVMatch):
+		n.r.noteTransient(key, cpath, "a directory without its gocryptfs.diriv")
+		return nil, fmt.Errorf("%s: %w", n.r.absCipherPath(cpath), errNoDirIV)
+	case err != nil:
+		return nil, err
+	}
+	if !n.r.opts.ReadOnly {
+		err := cipherdir.RestoreDirIV(fd, match.IV)
+		if errors.Is(err, unix.EEXIST) {
+			// The sync client delivered the IV meanwhile: it wins.
+			n.r.resolveTransient(key)
+			return n.r.vol.DirIVAt(fd)
+		}
+		if err != nil {
+			n.r.log.Printf("restoring gocryptfs.diriv of %s: %v", n.r.absCipherPath(cpath), err)
+		} else {
+			n.r.stats.repairs.Add(1)
+			n.r.log.Printf("restored gocryptfs.diriv of %s from %s: a sync client recreated the directory without it",
+				n.r.absCipherPath(cpath), match.From)
+		}
+	}
+	n.r.resolveTransient(key)
+	return match.IV, nil
+}
+
+// volumeIVs returns the IV of every directory of the volume, walking it at
+// most once per ivWalkTTL.
+func (r *root) volumeIVs() []cipherdir.DirIVCandidate {
+	w := &r.ivWalk
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cands != nil && time.Since(w.at) < ivWalkTTL {
+		return w.cands
+	}
+	cands, err := cipherdir.VolumeDirIVs(r.rootfd)
+	if err != nil {
+		r.log.Printf("looking for a lost directory IV in %s: %v", r.vol.Dir, err)
+	}
+	for i := range cands {
+		cands[i].From = "the directory " + r.absCipherPath(cands[i].From)
+	}
+	w.cands, w.at = cands, time.Now()
+	return cands
+}
+
+// dirForNewName opens directory n for creating an entry in it. A directory
+// still waiting for its gocryptfs.diriv (empty, so nothing depends on the
+// IV) gets a fresh one first: the entry's name needs it.
+func (n *Node) dirForNewName() (*dirHandle, error) {
+	d, err := n.openDir()
+	if err != nil || !d.needsIV {
+		return d, err
+	}
+	err = cipherdir.WriteDirIV(d.fd)
+	d.close()
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, err
+	}
+	n.expireDir()
+	d, err = n.openDir()
+	if err == nil && d.needsIV {
+		d.close()
+		return nil, fmt.Errorf("write gocryptfs.diriv: %w", errNoDirIV)
+	}
+	return d, err
+}
