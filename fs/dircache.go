@@ -159,7 +159,7 @@ func (n *Node) resolveDir() (*dirFD, error) {
 // or a map lookup when there is nothing to do, so the directory's path is
 // computed only when needed.
 func (n *Node) noteDirIV(iv []byte) {
-	record := !n.r.vol.PlaintextNames && n.r.vol.DirIV && !n.r.ivs.knows(iv)
+	record := !n.r.vol.PlaintextNames && n.r.vol.DirIV && !n.r.ivs.Knows(iv)
 	if !record && n.r.transients.pending.Load() == 0 {
 		return
 	}
@@ -168,7 +168,7 @@ func (n *Node) noteDirIV(iv []byte) {
 		return
 	}
 	if record {
-		n.r.ivs.record(cpath, iv)
+		n.r.ivs.Record(cpath, iv)
 	}
 	n.r.resolveTransient("diriv:" + cpath)
 }

@@ -51,10 +51,10 @@ func (n *Node) recoverDirIV(fd int) ([]byte, error) {
 			cands = append(cands, cipherdir.DirIVCandidate{IV: iv, From: "a conflict copy of gocryptfs.diriv in it"})
 		}
 	}
-	for _, iv := range n.r.ivs.recall(cpath) {
+	for _, iv := range n.r.ivs.Recall(cpath) {
 		cands = append(cands, cipherdir.DirIVCandidate{IV: iv, From: "this machine's memory of the directory's IV"})
 	}
-	for _, iv := range n.r.ivs.all() {
+	for _, iv := range n.r.ivs.All() {
 		cands = append(cands, cipherdir.DirIVCandidate{IV: iv, From: "this machine's memory of directory IVs"})
 	}
 	match, names, err := vol.MatchDirIV(fd, n.IsRoot(), cands)

@@ -127,7 +127,7 @@ func (n *Node) repairLostIV(d *dirHandle) bool {
 	if err != nil {
 		return false
 	}
-	fixed, err := n.r.vol.RepairLostIV(d.fd, d.iv, d.root, n.r.ivs.recall(here)...)
+	fixed, err := n.r.vol.RepairLostIV(d.fd, d.iv, d.root, n.r.ivs.Recall(here)...)
 	for _, f := range fixed {
 		n.r.log.Printf("repaired %s: its name was encrypted with a directory IV that a sync client replaced; now %s",
 			n.r.absCipherPath(d.childPath(f.Old)), n.r.absCipherPath(d.childPath(f.New)))

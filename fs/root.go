@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/syncmem"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -53,7 +54,7 @@ type root struct {
 
 	start       time.Time // for monotonic cache expiry times; Stats.Started
 	stats       counters
-	ivs         *ivMemory // nil without Options.IVMemory
+	ivs         *syncmem.IVs // nil without Options.IVMemory
 	corruptions atomic.Uint64
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
 	noFallocate atomic.Bool  // the backing filesystem has no fallocate
@@ -71,7 +72,7 @@ func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
 		logger = log.New(io.Discard, "", 0)
 	}
 	return &root{vol: vol, rootfd: fd, opts: opts, log: logger, bufs: newBufferPool(vol), start: time.Now(),
-		ivs: newIVMemory(opts.IVMemory)}, nil
+		ivs: syncmem.OpenIVs(opts.IVMemory)}, nil
 }
 
 func (r *root) close() { _ = unix.Close(r.rootfd) }

@@ -130,7 +130,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 
 	// No bar with --json: its reader is a program.
 	bar := newFileBar(c.stderr, asJSON, "checking ")
-	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, Progress: func(p fsck.Progress) {
+	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, IVMemory: ivMemoryFile(dir), Progress: func(p fsck.Progress) {
 		bar.set(p.Files, p.TotalFiles, p.Bytes, p.TotalBytes)
 	}})
 	bar.clear()

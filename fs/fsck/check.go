@@ -12,6 +12,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/syncmem"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -31,6 +32,12 @@ type Options struct {
 	// Now gives the time in the quarantine directory's name; nil means
 	// time.Now.
 	Now func() time.Time
+
+	// IVMemory is this machine's memory of directory IVs (syncmem.IVs),
+	// written by its mounts: a directory that lost its gocryptfs.diriv
+	// can get it back from there. Empty: only the volume's own IVs are
+	// tried.
+	IVMemory string
 
 	// fault, in tests, is called at every step of a repair that changes
 	// CIPHERDIR; an error it returns stops fsck there, as a crash would.
@@ -143,8 +150,12 @@ type checker struct {
 
 	rootIV   []byte
 	rootIVOK bool
-	q        *quarantine
-	qErr     error
+	// volumeIVs are the IVs of every directory of the volume, walked on
+	// the first directory that lost its own (findDirIV).
+	volumeIVs []cipherdir.DirIVCandidate
+	walked    bool
+	q         *quarantine
+	qErr      error
 
 	prog Progress
 	buf  buffers
@@ -427,6 +438,9 @@ func (c *checker) dirIV(d *dirState, st *unix.Stat_t) (iv []byte, ok bool) {
 			n++
 		}
 	}
+	if n > 0 && state == cipherdir.DirIVMissing {
+		return c.findDirIV(d, st, err, n)
+	}
 	if n > 0 {
 		c.report(kind, d.loc, fmt.Sprintf("%v: the %s in this directory cannot be decrypted without it (they were not checked); "+
 			"restore its gocryptfs.diriv from a backup or your sync service's version history", err, plural(n, "name")))
@@ -457,6 +471,72 @@ func (c *checker) dirIV(d *dirState, st *unix.Stat_t) (iv []byte, ok bool) {
 	}
 	c.recordIV(iv, d.loc, st)
 	return iv, true
+}
+
+// findDirIV handles a directory whose gocryptfs.diriv is missing while n
+// names in it need one: a sync client recreated it (a rename on one
+// machine racing an edit inside it on another). The IV is restored when
+// exactly one known IV (a conflict copy in the directory, this machine's
+// IV memory, another directory of the volume) makes every name in it
+// decrypt (cipherdir.MatchDirIV, which the mount uses too); otherwise
+// nothing is guessed.
+func (c *checker) findDirIV(d *dirState, st *unix.Stat_t, missing error, n int) ([]byte, bool) {
+	var cands []cipherdir.DirIVCandidate
+	if lost, err := cipherdir.LostIVs(d.fd, nil); err == nil {
+		for _, iv := range lost {
+			cands = append(cands, cipherdir.DirIVCandidate{IV: iv, From: "a conflict copy of gocryptfs.diriv in it"})
+		}
+	}
+	mem := syncmem.OpenIVs(c.opts.IVMemory)
+	for _, iv := range append(mem.Recall(d.loc.rel), mem.All()...) {
+		cands = append(cands, cipherdir.DirIVCandidate{IV: iv, From: "this machine's memory of directory IVs"})
+	}
+	match, _, err := c.v.MatchDirIV(d.fd, d.loc.rel == "", cands)
+	if errors.Is(err, cipherdir.ErrNoDirIVMatch) {
+		if !c.walked {
+			c.volumeIVs, _ = cipherdir.VolumeDirIVs(c.rootfd)
+			for i := range c.volumeIVs {
+				c.volumeIVs[i].From = "the directory " + displayRel(c.volumeIVs[i].From)
+			}
+			c.walked = true
+		}
+		match, _, err = c.v.MatchDirIV(d.fd, d.loc.rel == "", c.volumeIVs)
+	}
+	if err != nil {
+		c.report(MissingDirIV, d.loc, fmt.Sprintf("%v: the %s in this directory cannot be decrypted without it (they were not checked), "+
+			"and no IV of this volume or this machine's memory decrypts them; if a sync client is still delivering the directory, "+
+			"wait for it; otherwise restore its gocryptfs.diriv from a backup or your sync service's version history", missing, plural(n, "name")))
+		return nil, false
+	}
+	idx := c.report(MissingDirIV, d.loc, fmt.Sprintf("%v; the IV of %s decrypts all %s in it (a sync client recreated the directory without it)",
+		missing, match.From, plural(n, "name")))
+	if !c.opts.Repair {
+		// The names are checked under the IV found, as they will be
+		// after the repair.
+		c.recordIV(match.IV, d.loc, st)
+		return match.IV, true
+	}
+	err = cipherdir.RestoreDirIV(d.fd, match.IV)
+	if err == nil {
+		err = c.v.SyncDirIV(d.fd)
+	}
+	if err == nil {
+		err = c.fault("diriv")
+	}
+	c.repaired(idx, "restored gocryptfs.diriv from "+match.From, err)
+	if err != nil {
+		return nil, false
+	}
+	c.recordIV(match.IV, d.loc, st)
+	return match.IV, true
+}
+
+// displayRel names a ciphertext path relative to CIPHERDIR in a message.
+func displayRel(rel string) string {
+	if rel == "" {
+		return "CIPHERDIR"
+	}
+	return rel
 }
 
 // writeDirIV creates a missing gocryptfs.diriv and makes it durable.

@@ -1,6 +1,7 @@
 package fsck
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/syncmem"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -154,6 +156,16 @@ var brokenCases = []brokenCase{
 			os.Remove(filepath.Join(tv.abs("dir2"), nametransform.DirIVFilename))
 		},
 		want: []Kind{MissingDirIV}, left: []Kind{MissingDirIV}},
+	{name: "missing diriv, its IV in a renamed copy",
+		// A rename on one machine raced an edit inside the directory on
+		// another: the sync client recreated the old directory without
+		// its IV. The copy's IV decrypts every name: restored, and the
+		// two directories then share an IV, which the repair also fixes.
+		breakIt: func(t *testing.T, tv *tvol) {
+			copyDir(t, tv, "dir2", "dir2renamed")
+			os.Remove(filepath.Join(tv.abs("dir2"), nametransform.DirIVFilename))
+		},
+		want: []Kind{DupDirIV, MissingDirIV}, repaired: true},
 	{name: "diriv of 5 bytes in an empty directory",
 		breakIt: func(t *testing.T, tv *tvol) {
 			writeRaw(t, filepath.Join(tv.abs("emptydir"), nametransform.DirIVFilename), []byte("short"))
@@ -552,5 +564,37 @@ func TestProgress(t *testing.T) {
 	tv.check(Options{Progress: func(p Progress) { last = p; calls++ }})
 	if calls < 2 || last.TotalFiles != 10 || last.Files != last.TotalFiles || last.TotalBytes == 0 || last.Bytes > last.TotalBytes {
 		t.Errorf("%d calls, last %+v", calls, last)
+	}
+}
+
+// TestMissingDirIVFromMemory: the only copy of a lost gocryptfs.diriv is
+// this machine's IV memory (a mount read the directory before a sync
+// client recreated it without its IV). fsck finds it there; without the
+// memory nothing decrypts and nothing is guessed.
+func TestMissingDirIVFromMemory(t *testing.T) {
+	tv := newVolume(t, config.CreateOptions{})
+	populate(tv)
+	ivPath := filepath.Join(tv.abs("dir2"), nametransform.DirIVFilename)
+	iv, err := os.ReadFile(ivPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(ivPath); err != nil {
+		t.Fatal(err)
+	}
+	if rep := tv.check(Options{Repair: true}); !slices.Equal(errorKinds(rep), []string{string(MissingDirIV)}) || rep.Problems[0].Repaired {
+		t.Fatalf("without memory: %s", dumpReport(rep))
+	}
+	mem := filepath.Join(t.TempDir(), "ivs")
+	syncmem.OpenIVs(mem).Record("some/old/path", iv)
+	rep := tv.check(Options{Repair: true, IVMemory: mem})
+	if len(rep.Problems) != 1 || !rep.Problems[0].Repaired || !strings.Contains(rep.Problems[0].Action, "memory") {
+		t.Fatalf("with memory: %s", dumpReport(rep))
+	}
+	if got, err := os.ReadFile(ivPath); err != nil || !bytes.Equal(got, iv) {
+		t.Errorf("restored IV %x (%v), want %x", got, err, iv)
+	}
+	if rep := tv.check(Options{}); len(errorKinds(rep)) != 0 {
+		t.Errorf("after the repair: %s", dumpReport(rep))
 	}
 }

@@ -1,0 +1,135 @@
+// Package syncmem keeps this machine's memories of a volume, outside
+// CIPHERDIR: what the sync client may take away from CIPHERDIR and the
+// volume itself cannot give back. They hold ciphertext only (directory
+// IVs and encrypted names, which sit in CIPHERDIR in the clear anyway), so
+// they need no protection beyond the user's own directory, and losing one
+// loses only the repairs it allows. A mount writes them; fsck reads them.
+package syncmem
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/veilfs/veilfs/nametransform"
+)
+
+// maxMemory bounds what is read of a memory file: far more than any real
+// volume needs (a line per directory), and a damaged file cannot make a
+// mount or fsck use unbounded memory.
+const maxMemory = 64 << 20
+
+// IVs remembers the IV of every directory this machine creates or reads,
+// one line per directory path and IV, "HEX-IV CIPHERTEXT-PATH". A sync
+// tool that overwrites (rsync, rclone sync) replaces a directory's
+// gocryptfs.diriv with another machine's without leaving a conflict copy,
+// and a sync client can recreate a directory without its gocryptfs.diriv
+// (a rename on one machine racing an edit inside it on another): the
+// memory is then the copy the volume no longer has.
+type IVs struct {
+	path  string
+	mu    sync.Mutex
+	ivs   map[string][][]byte // ciphertext directory path -> IVs; nil until loaded
+	known map[string]struct{} // every IV in ivs
+}
+
+// OpenIVs returns the memory kept in the file at path; nil (a memory that
+// remembers nothing) for "".
+func OpenIVs(path string) *IVs {
+	if path == "" {
+		return nil
+	}
+	return &IVs{path: path}
+}
+
+// Record notes the IV of the directory at ciphertext path cpath. Failures
+// are ignored: the memory is a safety net, not part of the volume.
+func (m *IVs) Record(cpath string, iv []byte) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.load()
+	m.ivs[cpath] = append(m.ivs[cpath], bytes.Clone(iv))
+	m.known[string(iv)] = struct{}{}
+	if err := os.MkdirAll(filepath.Dir(m.path), 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(m.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.WriteString(hex.EncodeToString(iv) + " " + cpath + "\n")
+}
+
+// Recall returns the IVs remembered for the directory at cpath.
+func (m *IVs) Recall(cpath string) [][]byte {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.load()
+	return m.ivs[cpath]
+}
+
+// All returns every IV remembered, for a directory that lost its
+// gocryptfs.diriv under another path than the one it was seen at.
+func (m *IVs) All() [][]byte {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.load()
+	var out [][]byte
+	for _, ivs := range m.ivs {
+		out = append(out, ivs...)
+	}
+	return out
+}
+
+// Knows reports whether iv is remembered under any path: the cheap test
+// before recording the IV of a directory a mount has read. A nil memory
+// knows everything, so that nothing is recorded into it.
+func (m *IVs) Knows(iv []byte) bool {
+	if m == nil {
+		return true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.load()
+	_, ok := m.known[string(iv)]
+	return ok
+}
+
+// load reads the file the first time the memory is used; m.mu is held.
+// Lines that do not parse are skipped.
+func (m *IVs) load() {
+	if m.ivs != nil {
+		return
+	}
+	m.ivs = map[string][][]byte{}
+	m.known = map[string]struct{}{}
+	f, err := os.Open(m.path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, maxMemory))
+	for sc.Scan() {
+		h, p, ok := strings.Cut(sc.Text(), " ")
+		iv, err := hex.DecodeString(h)
+		if ok && err == nil && len(iv) == nametransform.DirIVLen {
+			m.ivs[p] = append(m.ivs[p], iv)
+			m.known[string(iv)] = struct{}{}
+		}
+	}
+}
