@@ -29,6 +29,9 @@
 //     starting with "gocryptfs." that is not a long-name object or sidecar.
 //     Encrypted names never contain '.', so no reserved name can collide
 //     with one.
+//   - Sync clients' own files (SyncClientFile): .stfolder,
+//     .syncthing.*.tmp, desktop.ini and the like, which a sync client puts
+//     among the encrypted names and no encrypted name can be.
 //
 // What it does not own: reading or writing gocryptfs.diriv files and .name
 // sidecars (that is fs/cipherdir), PlaintextNames volumes' name handling
