@@ -120,10 +120,15 @@ func (k *keyCheck) dir(rel string) (subdirs []string) {
 	return subdirs
 }
 
-// skip reports our own files: config, IVs, sidecars, journals, leftovers.
+// skip reports our own files (config, IVs, sidecars, journals,
+// leftovers) and sync clients' (a .dropbox.cache or a Thumbs.db is no
+// evidence either way, and a client's folder can be large).
 func (k *keyCheck) skip(name string, atRoot bool) bool {
 	if k.v.PlaintextNames {
 		return atRoot && strings.HasPrefix(name, nametransform.ReservedPrefix)
+	}
+	if _, ok := nametransform.SyncClientFile(name); ok {
+		return true
 	}
 	switch nametransform.Classify(name) {
 	case nametransform.KindReserved, nametransform.KindLongNameSidecar:

@@ -15,6 +15,15 @@ import (
 // for a disk name that is one of our own files, never a user entry.
 var ErrReservedName = errors.New("reserved name")
 
+// ErrSyncClientFile is returned for a disk name that is a sync client's own
+// file or folder (nametransform.SyncClientFile: .stfolder,
+// .syncthing.*.tmp, desktop.ini, ...) in an encrypted-names volume. It
+// matches ErrReservedName, because every caller that leaves the volume's
+// own files alone (listings, key checks, lost-IV repairs, rotation) must
+// leave these alone too; callers that count or report them test for it
+// first.
+var ErrSyncClientFile = fmt.Errorf("a sync client's own file: %w", ErrReservedName)
+
 // ErrBadSidecar is returned for a long-name sidecar that is empty, too long
 // or not what the object's hashed name promises.
 var ErrBadSidecar = errors.New("invalid long-name sidecar")
@@ -68,14 +77,20 @@ func (v *Volume) IsLong(disk string) bool {
 
 // PlainName decrypts the name of the entry disk found in directory dirfd
 // (whose IV is iv). Our own files (config, IVs, sidecars, leftovers) give an
-// error matching ErrReservedName; the caller skips them silently. Any other
-// error means a name that does not decrypt: skip it and report it.
+// error matching ErrReservedName; the caller skips them silently. So do a
+// sync client's own files, with ErrSyncClientFile (which matches
+// ErrReservedName), except with plaintext names, where every name is the
+// user's. Any other error means a name that does not decrypt: skip it and
+// report it.
 func (v *Volume) PlainName(dirfd int, disk string, iv []byte, atRoot bool) (string, error) {
 	if v.PlaintextNames {
 		if atRoot && disk == config.Filename {
 			return "", ErrReservedName
 		}
 		return disk, nametransform.ValidName(disk)
+	}
+	if client, ok := nametransform.SyncClientFile(disk); ok {
+		return "", fmt.Errorf("%s belongs to %s: %w", disk, client, ErrSyncClientFile)
 	}
 	cname := disk
 	switch nametransform.Classify(disk) {
@@ -162,12 +177,14 @@ func (v *Volume) PrepareName(dirfd int, disk, cname string, fn func() error) err
 // nametransform.SplitConflict), the decrypted name of the original with a
 // readable marker, "report (conflict 2026-11-27 laptop).txt". conflict is
 // nil for an ordinary entry. Errors are PlainName's: ErrReservedName for
-// the volume's own files, anything else for a name that is neither valid
-// nor a known conflict pattern (skip it and report it).
+// the volume's own files (ErrSyncClientFile for a sync client's), anything
+// else for a name that is neither valid nor a known conflict pattern (skip
+// it and report it).
 func (v *Volume) EntryName(dirfd int, disk string, iv []byte, atRoot bool) (name string, conflict *nametransform.Conflict, err error) {
 	plain, err := v.PlainName(dirfd, disk, iv, atRoot)
-	if err == nil || v.PlaintextNames {
-		// Plaintext names: a conflict copy is already a readable name.
+	if err == nil || v.PlaintextNames || errors.Is(err, ErrSyncClientFile) {
+		// Plaintext names: a conflict copy is already a readable name. A
+		// client's file, conflict copies of it included, is the client's.
 		return plain, nil, err
 	}
 	// A marked long name looks like one of our reserved names

@@ -326,6 +326,11 @@ const (
 	// (leftovers of an interrupted operation, a rotation journal, a
 	// gocryptfs.diriv in a volume that has none).
 	RoleReserved
+	// RoleSyncClient: a sync client's own file or folder
+	// (nametransform.SyncClientFile: .stfolder, .syncthing.*.tmp,
+	// desktop.ini, ...), in an encrypted-names volume; not the volume's,
+	// left alone.
+	RoleSyncClient
 )
 
 // String names the role for messages and JSON.
@@ -341,6 +346,8 @@ func (r FileRole) String() string {
 		return "config"
 	case RoleReserved:
 		return "reserved"
+	case RoleSyncClient:
+		return "sync-client"
 	}
 	return fmt.Sprintf("FileRole(%d)", int(r))
 }
@@ -352,6 +359,10 @@ func (v *Volume) role(disk string, atRoot bool) FileRole {
 	}
 	if v.PlaintextNames {
 		return RoleEntry
+	}
+	// Before Classify: rclone's gocryptfs.diriv.partial is rclone's.
+	if _, ok := nametransform.SyncClientFile(disk); ok {
+		return RoleSyncClient
 	}
 	kind := nametransform.Classify(disk)
 	if kind != nametransform.KindReserved {
@@ -399,7 +410,9 @@ func (v *Volume) needsDir(disk string) bool {
 // entry, the entry itself, shown as EntryName shows it (conflict copies
 // with their marker); for a gocryptfs.diriv, the directory it belongs to;
 // for a long-name sidecar, the object whose name it holds; for
-// gocryptfs.conf and other reserved files, the directory they are in.
+// gocryptfs.conf and other reserved files, the directory they are in; for
+// a sync client's own file, or anything inside a sync client's folder
+// (.stversions/...), the directory that holds the client's file or folder.
 //
 // The last component need not exist (a name seen in a sync service's
 // history decrypts if its directory is still there), except a long name,
@@ -420,6 +433,12 @@ func (v *Volume) DecryptPath(rootfd int, cipherPath string) (p *VolumePath, role
 	for i, disk := range comps {
 		last, atRoot := i == len(comps)-1, i == 0
 		role := v.role(disk, atRoot)
+		if role == RoleSyncClient {
+			// Nothing below it is the volume's: its names are the
+			// client's business (Syncthing's versions, say).
+			p.Exists, p.IsDir = w.fd >= 0, w.fd >= 0
+			return p, role, nil
+		}
 		if role != RoleEntry && !last {
 			return nil, 0, fmt.Errorf("%s is one of the volume's own files, not a directory: %w", JoinPath(p.Cipher(), disk), ErrNotInTree)
 		}
@@ -549,7 +568,7 @@ type ListEntry struct {
 }
 
 // ListDir lists every entry of the directory dirfd (whose IV is iv),
-// our own files included (Role tells them apart), in no particular
+// our own files and sync clients' included (Role tells them apart), in no particular
 // order. An entry whose name does not decrypt is listed too, with
 // NameErr; a sync client's conflict copy shows as EntryName shows it.
 func (v *Volume) ListDir(dirfd int, iv []byte, atRoot bool) ([]ListEntry, error) {
