@@ -102,6 +102,12 @@ func (n *Node) list(d *dirHandle, fd int, report bool) (entries []fuse.DirEntry,
 	err = cipherdir.ReadDirents(fd, func(disk string, ino uint64, typ uint8) bool {
 		plain, _, err := n.r.vol.EntryName(d.fd, disk, d.iv, d.root)
 		switch {
+		case errors.Is(err, cipherdir.ErrSyncClientFile):
+			// Hidden like our own files, but counted for veilfs status;
+			// once per Readdir: its second pass (report) lists them again.
+			if !report {
+				n.r.stats.clientFiles.Add(1)
+			}
 		case errors.Is(err, cipherdir.ErrReservedName):
 		case err != nil:
 			bad++
