@@ -344,7 +344,12 @@ func (c *checker) setNames(d *dirState, names []string) {
 			d.refs[n]++
 		case nametransform.KindLongNameSidecar:
 		default:
-			if orig, _, ok := nametransform.SplitConflict(n); ok && nametransform.Classify(orig) == nametransform.KindLongName {
+			if orig, ok := nametransform.SyncClientDownload(n); ok && nametransform.Classify(orig) == nametransform.KindLongName {
+				// A client still downloading the long name's object: the
+				// sidecar that came first is not orphaned, and a removal
+				// would be synced to every machine.
+				d.refs[orig]++
+			} else if orig, _, ok := nametransform.SplitConflict(n); ok && nametransform.Classify(orig) == nametransform.KindLongName {
 				d.refs[orig]++
 			}
 		}
@@ -385,7 +390,7 @@ func (c *checker) noneDecrypts(d *dirState) bool {
 		switch k := nametransform.Classify(name); {
 		case k == nametransform.KindLongNameSidecar:
 			continue
-		case k == nametransform.KindReserved && !needsIV(name):
+		case !needsIV(name): // our own files, a sync client's
 			continue
 		}
 		plain, _, err := c.v.EntryName(d.fd, name, d.iv, d.loc.rel == "")
@@ -399,8 +404,13 @@ func (c *checker) noneDecrypts(d *dirState) bool {
 }
 
 // needsIV reports whether name is an encrypted name, which a directory IV
-// decrypts (or a long name's sidecar, or a conflict copy of one).
+// decrypts (or a long name's sidecar, or a conflict copy of one). A sync
+// client's file is none: a directory holding only .DS_Store loses nothing
+// with a new IV.
 func needsIV(name string) bool {
+	if _, ok := nametransform.SyncClientFile(name); ok {
+		return false
+	}
 	switch nametransform.Classify(name) {
 	case nametransform.KindRegular, nametransform.KindLongName, nametransform.KindLongNameSidecar:
 		return true
@@ -611,6 +621,11 @@ func (c *checker) name(d *dirState, name string, st *unix.Stat_t) (plain string,
 		}
 		return name, true, true, nil
 	}
+	// Before Classify: rclone's gocryptfs.diriv.partial is rclone's.
+	if client, ok := nametransform.SyncClientFile(name); ok {
+		c.syncClientFile(d, name, client, st)
+		return "", false, false, nil
+	}
 	switch nametransform.Classify(name) {
 	case nametransform.KindLongNameSidecar:
 		return "", false, false, nil // sidecars()
@@ -664,6 +679,18 @@ func (c *checker) name(d *dirState, name string, st *unix.Stat_t) (plain string,
 			conflict.Client, conflict.Label, orig, pn))
 	}
 	return pn, true, true, nil
+}
+
+// syncClientFile notes a sync client's own file or folder: not the
+// volume's, so nothing in it is checked, it is never descended into (a
+// .stfolder has no gocryptfs.diriv) and never moved (Syncthing stops
+// syncing a folder whose .stfolder is gone).
+func (c *checker) syncClientFile(d *dirState, name, client string, st *unix.Stat_t) {
+	what := "file"
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		what = "folder"
+	}
+	c.report(SyncClientFile, d.loc.child(name, "", false), fmt.Sprintf("%s's own %s, not part of the volume: left as it is", client, what))
 }
 
 // reserved deals with a "gocryptfs." name in an encrypted-names volume
@@ -765,6 +792,9 @@ func (c *checker) scan() {
 			if !c.v.PlaintextNames && strings.HasPrefix(name, nametransform.ReservedPrefix) &&
 				nametransform.Classify(name) != nametransform.KindLongName {
 				continue
+			}
+			if _, ok := nametransform.SyncClientFile(name); ok && !c.v.PlaintextNames {
+				continue // not checked, so not counted
 			}
 			var st unix.Stat_t
 			if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {

@@ -127,7 +127,13 @@ func (c *checker) reIV(r dirRef) (string, error) {
 	// Only names that re-encrypt exactly: a name that does not decrypt, a
 	// conflict copy or a file of ours would have to be guessed at.
 	entries := 0
+	var clientFile error // a sync client's file, which re-encrypting would move
 	for _, n := range names {
+		if client, ok := nametransform.SyncClientFile(n); ok {
+			clientFile = fmt.Errorf("not re-encrypted: it holds %s, %s's own file, which --repair does not move; "+
+				"run it again when the client is done with it (or after removing it, if it is only a cache such as .DS_Store)", n, client)
+			continue
+		}
 		switch nametransform.Classify(n) {
 		case nametransform.KindLongNameSidecar:
 			continue
@@ -151,6 +157,9 @@ func (c *checker) reIV(r dirRef) (string, error) {
 			return "", err
 		}
 		return "gave the directory, which holds no name, a new random gocryptfs.diriv", c.fault("reiv-empty")
+	}
+	if clientFile != nil {
+		return "", clientFile
 	}
 	tmp := reivName(base)
 	if err := c.fault("reiv-start"); err != nil {

@@ -31,6 +31,10 @@ const (
 	OrphanSidecar Kind = "orphan-sidecar" // a .name sidecar without its long-name entry
 	ConflictCopy  Kind = "conflict-copy"  // a sync client's conflict copy (info)
 
+	// A sync client's own file or folder (.stfolder, .syncthing.*.tmp,
+	// desktop.ini, ...; info): left alone, never descended into.
+	SyncClientFile Kind = "sync-client-file"
+
 	// Content (FORMAT §4), symlinks (§6), xattrs (§7).
 	BadHeader  Kind = "bad-header" // shorter than 18 bytes, or a header a reader must reject
 	BadBlock   Kind = "bad-block"  // content blocks that do not authenticate
@@ -62,7 +66,7 @@ const (
 // Severity returns the severity of problems of kind k.
 func (k Kind) Severity() Severity {
 	switch k {
-	case ConflictCopy, Quarantined:
+	case ConflictCopy, Quarantined, SyncClientFile:
 		return Info
 	}
 	return Error
