@@ -23,7 +23,10 @@ Check the volume in CIPHERDIR, unmounted, for damage: gocryptfs.conf and its
 extra unlockers, every directory IV (missing, invalid, or shared by two
 directories), every name and long-name sidecar, every file header and
 content block, symlink targets, xattrs, and files left behind by crashes.
-A sync client's conflict copies are listed as notes. Nothing is written
+A sync client's conflict copies are listed as notes, and so are its own
+files and folders (Syncthing's .stfolder and .syncthing.*.tmp,
+desktop.ini, .DS_Store, ...), which are not the volume's: nothing in
+them is checked, and --repair leaves them alone. Nothing is written
 unless --repair is given.
 
 Each problem is one line: its severity, its kind, the path in CIPHERDIR,

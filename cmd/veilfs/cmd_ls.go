@@ -43,7 +43,10 @@ shows as in a mount: "report (conflict 2026-11-27 laptop).txt". With -R the
 names are paths from PATH. A PATH that is not a directory lists itself.
 
 The volume's own files (gocryptfs.conf, gocryptfs.diriv, long-name .name
-sidecars) are left out unless -a is given.
+sidecars) are left out unless -a is given, and so are a sync client's own
+files and folders in CIPHERDIR (Syncthing's .stfolder and .syncthing.*.tmp,
+desktop.ini, .DS_Store, ...: the README lists them), which are not the
+volume's and are never counted as names that do not decrypt.
 
 For a reverse volume (veilfs init --reverse), give its PLAINDIR as CIPHERDIR:
 the listing is of its encrypted view (veilfs mount --reverse), computed from
@@ -57,7 +60,7 @@ CIPHERDIR is written; the volume may be mounted.
 
 Options:
   -R, --recursive            list the directories below too
-  -a, --all                  also list the volume's own files
+  -a, --all                  also list the volume's own files and sync clients'
       --json                 print JSON: an array with one object per entry
       --passfile FILE        read the password from the first line of FILE
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
@@ -75,7 +78,7 @@ not decrypt; null for the volume's own files), cipher_name, cipher_path
 (relative to CIPHERDIR), cipher_size, and where they apply: sidecar (the
 cipher_path of a long name's .name file), conflict (client and label of a
 conflict copy), role (diriv, sidecar, config or reserved: the volume's own
-files), error (why a name, a size or a directory's entries are missing).
+files; sync-client: a sync client's), error (why a name, a size or a directory's entries are missing).
 
 Exit codes: 0 listed, also with names that do not decrypt; 11 PATH does
 not exist, or a directory below it could not be listed (the rest is
@@ -94,7 +97,7 @@ func runLs(c *cli, cmd *command, args []string) error {
 	var l lister
 	var asJSON bool
 	fs.BoolVarP(&l.recursive, "recursive", "R", false, "list the directories below too")
-	fs.BoolVarP(&l.all, "all", "a", false, "also list the volume's own files")
+	fs.BoolVarP(&l.all, "all", "a", false, "also list the volume's own files and sync clients'")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	reverse := addReverseFlag(fs)
 	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "[PATH]")
@@ -364,6 +367,12 @@ func (l *lister) add(e cipherdir.ListEntry, rel, cipherRel, abs, cipherAbs strin
 		row.note = "volume config"
 	case cipherdir.RoleReserved:
 		row.note = "reserved by the volume, not part of the tree"
+	case cipherdir.RoleSyncClient:
+		client, _ := nametransform.SyncClientFile(e.Disk)
+		row.note = client + "'s own file, not part of the volume"
+		if e.Mode&unix.S_IFMT == unix.S_IFDIR {
+			row.note = client + "'s own folder, not part of the volume"
+		}
 	}
 	if e.StatErr != nil {
 		row.note = joinNote(row.note, e.StatErr.Error())

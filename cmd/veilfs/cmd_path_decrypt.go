@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
+	"strings"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
@@ -29,7 +32,10 @@ the name a mount shows for it, "report (conflict 2026-11-27 laptop).txt".
 For the volume's own files, the path printed is what they belong to, and
 a hint on standard error says what they are: a gocryptfs.diriv, the
 directory whose names it encrypts; a .name sidecar, the file whose name it
-holds; gocryptfs.conf, the root.
+holds; gocryptfs.conf, the root. A sync client's own file or folder
+(Syncthing's .stfolder, .stversions/..., .syncthing.*.tmp, desktop.ini,
+.DS_Store, ...) gives the directory it is in, and a hint saying whose it
+is: it is not part of the volume.
 
 CIPHERPATH need not exist, so a name seen only in your sync service's
 version history decrypts too, as long as the directories above it exist
@@ -126,8 +132,34 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 	case cipherdir.RoleConfig:
 		fmt.Fprintln(c.stdout, p.Plain())
 		hintf(c.stderr, "%s is the volume's config file (its format and its master key, encrypted with the passwords), not part of the plaintext tree", rel)
+	case cipherdir.RoleSyncClient:
+		fmt.Fprintln(c.stdout, p.Plain())
+		hintf(c.stderr, "%s, in the directory %s: not part of the volume; veilfs leaves it alone", syncClientWhat(dir, rel), p.Plain())
 	}
 	return nil
+}
+
+// syncClientWhat says whose rel (relative to CIPHERDIR dir), which
+// DecryptPath found to be a sync client's, is: the first component of rel
+// that is a client's file or folder (the ones before it are the volume's
+// directories).
+func syncClientWhat(dir, rel string) string {
+	comps := strings.Split(rel, "/")
+	for i, comp := range comps {
+		client, ok := nametransform.SyncClientFile(comp)
+		if !ok {
+			continue
+		}
+		if i < len(comps)-1 {
+			return fmt.Sprintf("%s is inside %s, %s's own folder", rel, comp, client)
+		}
+		what := "file"
+		if st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel))); err == nil && st.IsDir() {
+			what = "folder"
+		}
+		return fmt.Sprintf("%s is %s's own %s", rel, client, what)
+	}
+	return rel + " is a sync client's own file"
 }
 
 // decryptError explains a path that does not decrypt.

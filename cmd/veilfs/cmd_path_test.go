@@ -188,3 +188,56 @@ func splitColumns(line string) []string {
 	}
 	return out
 }
+
+// TestSyncClientFilesLsPath: a sync client's own files and folders are not
+// names that do not decrypt: ls leaves them out (and -a lists them as the
+// client's), path decrypt gives the directory they are in with a hint.
+func TestSyncClientFilesLsPath(t *testing.T) {
+	dir, names := pathTestVolume(t)
+	for _, d := range []string{".stfolder", ".stversions", filepath.Join(names["sub"], ".stversions")} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"desktop.ini", ".syncthing." + names["a.txt"] + ".tmp", filepath.Join(names["sub"], ".DS_Store"),
+		filepath.Join(".stversions", names["a.txt"]+"~20261127-093015")} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("the client's"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	code, stdout, stderr := run(t, "pw\n", "ls", "-R", dir)
+	if code != 0 || !strings.Contains(stderr, "warning: 1 name does not decrypt") || strings.Contains(stdout, "stversions") ||
+		strings.Contains(stdout, "desktop.ini") || strings.Contains(stdout, "DS_Store") || strings.Contains(stdout, "syncthing") {
+		t.Errorf("ls -R: exit %d\n%s%s", code, stdout, stderr)
+	}
+	_, stdout, _ = run(t, "pw\n", "ls", "-a", dir)
+	for _, w := range []string{`(?m)^dir +- +- +\.stfolder +Syncthing's own folder, not part of the volume$`,
+		`(?m)^file +- +- +desktop\.ini +Windows's own file, not part of the volume$`} {
+		if !regexp.MustCompile(w).MatchString(stdout) {
+			t.Errorf("ls -a lacks %q:\n%s", w, stdout)
+		}
+	}
+	_, stdout, _ = run(t, "pw\n", "ls", "-a", "--json", dir)
+	var entries []map[string]any
+	if err := json.Unmarshal([]byte(stdout), &entries); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e["cipher_name"] == ".stfolder" && (e["role"] != "sync-client" || e["error"] != nil || e["path"] != nil) {
+			t.Errorf("ls --json .stfolder: %v", e)
+		}
+	}
+
+	for _, tc := range []struct{ cpath, stdout, hint string }{
+		{".stfolder", "/\n", ".stfolder is Syncthing's own folder, in the directory /: not part of the volume"},
+		{"desktop.ini", "/\n", "desktop.ini is Windows's own file, in the directory /"},
+		{".stversions/" + names["a.txt"] + "~20261127-093015", "/\n", "is inside .stversions, Syncthing's own folder, in the directory /"},
+		{names["sub"] + "/.DS_Store", "/sub\n", "is macOS's own file, in the directory /sub"},
+	} {
+		code, stdout, stderr := run(t, "pw\n", "path", "decrypt", dir, tc.cpath)
+		if code != 0 || stdout != tc.stdout || !strings.Contains(stderr, tc.hint) {
+			t.Errorf("path decrypt %s: exit %d\nstdout %q, want %q\nstderr %q, want %q", tc.cpath, code, stdout, tc.stdout, stderr, tc.hint)
+		}
+	}
+}
