@@ -74,7 +74,8 @@ func (v *Volume) MatchDirIV(dirfd int, atRoot bool, cands []DirIVCandidate) (mat
 func (v *Volume) namedByIV(dirfd int, disk string) bool {
 	switch nametransform.Classify(disk) {
 	case nametransform.KindRegular:
-		return !clientDir(disk)
+		_, client := nametransform.SyncClientFile(disk)
+		return !client
 	case nametransform.KindLongName:
 		_, err := v.ReadSidecar(dirfd, disk)
 		return err == nil
@@ -102,14 +103,6 @@ func RestoreDirIV(dirfd int, iv []byte) error {
 	return createDirIV(dirfd, iv)
 }
 
-// clientDir reports whether name, in an encrypted-names volume, cannot be
-// one of the volume's entries: encrypted names are base64url and conflict
-// copies start with one, so a leading '.' or '~' marks a sync client's own
-// file or folder (.stfolder, .stversions, .dropbox.cache, ~syncthing~...).
-func clientDir(name string) bool {
-	return name[0] == '.' || name[0] == '~'
-}
-
 // maxIVWalk bounds the directories VolumeDirIVs visits: a volume larger
 // than that is searched only in part (the repair is best effort).
 const maxIVWalk = 200_000
@@ -135,7 +128,7 @@ func VolumeDirIVs(rootfd int) ([]DirIVCandidate, error) {
 		}
 		var subdirs []string
 		err := ReadDirents(fd, func(name string, _ uint64, typ uint8) bool {
-			if typ == unix.DT_DIR && !clientDir(name) {
+			if _, client := nametransform.SyncClientFile(name); typ == unix.DT_DIR && !client {
 				subdirs = append(subdirs, name)
 			}
 			return true
