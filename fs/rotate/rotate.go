@@ -176,7 +176,7 @@ func start(dir string, conf *config.File, oldMaster []byte, opts Options) (*jour
 	if err != nil {
 		return nil, err
 	}
-	times, err := dirTimes(dir)
+	times, err := dirTimes(dir, conf.Has(config.FlagPlaintextNames))
 	if err != nil {
 		return nil, err
 	}

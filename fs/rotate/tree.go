@@ -98,11 +98,17 @@ func listDir(fd int) ([]string, error) {
 }
 
 // ours reports whether name is one of the volume's own files (config, IVs,
-// sidecars, the journal, our temporaries) rather than a user entry.
+// sidecars, the journal, our temporaries) rather than a user entry; and a
+// sync client's own file or folder (.stfolder, .syncthing.*.tmp, ...),
+// which a rotation must leave alone just the same: it holds nothing of the
+// volume, and neither it nor anything in it may be renamed or rewritten.
 func (r *rotator) ours(name string, atRoot bool) bool {
 	if r.old.PlaintextNames {
 		return name == tmpName || name == linkName || name == sideName ||
 			atRoot && (name == "gocryptfs.conf" || name == "gocryptfs.diriv" || strings.HasPrefix(name, JournalName))
+	}
+	if syncClient(name) {
+		return true
 	}
 	k := nametransform.Classify(name)
 	return k == nametransform.KindReserved || k == nametransform.KindLongNameSidecar
@@ -365,6 +371,9 @@ func walkTree(fd int, rel string, skip func(name string, atRoot bool, st *unix.S
 		path := cipherdir.JoinPath(rel, name)
 		var st unix.Stat_t
 		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if err == unix.ENOENT && syncClient(name) {
+				continue // a client's temporary, renamed meanwhile: not ours anyway
+			}
 			return fmt.Errorf("stat %s: %w", path, err)
 		}
 		if skip != nil && skip(name, rel == "", &st) {
@@ -387,9 +396,18 @@ func walkTree(fd int, rel string, skip func(name string, atRoot bool, st *unix.S
 	return nil
 }
 
+// syncClient reports whether name, in an encrypted-names volume, is a sync
+// client's own file or folder.
+func syncClient(name string) bool {
+	_, ok := nametransform.SyncClientFile(name)
+	return ok
+}
+
 // dirTimes records every directory's atime and mtime before a rotation
-// starts, to put them back after it renamed the entries inside.
-func dirTimes(dir string) (map[uint64][4]int64, error) {
+// starts, to put them back after it renamed the entries inside. A sync
+// client's folders are not the volume's (plainNames false): the rotation
+// never enters them, and one it cannot read must not stop it.
+func dirTimes(dir string, plainNames bool) (map[uint64][4]int64, error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
@@ -406,5 +424,6 @@ func dirTimes(dir string) (map[uint64][4]int64, error) {
 		return nil, err
 	}
 	put("", &st)
-	return times, walkTree(fd, "", nil, put)
+	skip := func(name string, _ bool, _ *unix.Stat_t) bool { return !plainNames && syncClient(name) }
+	return times, walkTree(fd, "", skip, put)
 }
