@@ -216,6 +216,12 @@ func attacks() []attack {
 					v.write(filepath.Join(v.dir, n), v.read(v.c("small.txt")))
 				}
 			}},
+		{group: "names", name: "files named like a sync client's own: `.stfolder/`, `.syncthing.NAME.tmp` holding a copy of a file, `desktop.ini`", want: "list: as before; no log", probe: listRoot,
+			do: func(v *vol) {
+				v.must(os.Mkdir(filepath.Join(v.dir, ".stfolder"), 0o755))
+				v.write(filepath.Join(v.dir, ".syncthing."+filepath.Base(v.c("small.txt"))+".tmp"), v.read(v.c("small.txt")))
+				v.write(filepath.Join(v.dir, "desktop.ini"), []byte("[.ShellClassInfo]"))
+			}},
 		{group: "names", name: "valid base64 that is not a multiple of 16 bytes", want: "list: as before; logged", probe: listRoot,
 			do: func(v *vol) { v.write(filepath.Join(v.dir, "QUJDRA"), []byte("x")) }},
 		{group: "names", name: "move a file into another directory (name encrypted under the other IV)", want: "list: as before; logged", touches: []string{"d2/inner2.txt"},
