@@ -21,6 +21,10 @@ func toErrno(err error) syscall.Errno {
 		// errno of the failed open (ENOENT, ELOOP), which would otherwise
 		// make a damaged directory look empty or missing.
 		return syscall.EIO
+	case errors.Is(err, errStale):
+		// The kernel answers ESTALE from open, stat and the other path
+		// calls with one retry after a fresh lookup (identity.go).
+		return syscall.ESTALE
 	case errors.As(err, &errno):
 		return errno
 	case errors.Is(err, nametransform.ErrNameTooLong), errors.Is(err, cipherdir.ErrTargetTooLong):
@@ -57,4 +61,18 @@ func (r *root) fail(cpath string, err error) syscall.Errno {
 		r.reportCorruption(cpath, err)
 	}
 	return toErrno(err)
+}
+
+// fail maps err, about n's own backing object, to an errno, reporting
+// corruption with n's ciphertext path, worked out only when there is
+// something to report.
+func (n *Node) fail(err error) syscall.Errno {
+	if !isCorruption(err) {
+		return toErrno(err)
+	}
+	p, perr := n.cipherPath()
+	if perr != nil {
+		p = "(unlinked)"
+	}
+	return n.r.fail(p, err)
 }

@@ -39,17 +39,8 @@ func (n *Node) newFile(fd int) *File {
 }
 
 // fail maps err to an errno, reporting corruption with the file's
-// ciphertext path, worked out only when there is something to report.
-func (f *File) fail(err error) syscall.Errno {
-	if !isCorruption(err) {
-		return toErrno(err)
-	}
-	p, perr := f.n.cipherPath()
-	if perr != nil {
-		p = "(unlinked file)"
-	}
-	return f.n.r.fail(p, err)
-}
+// ciphertext path.
+func (f *File) fail(err error) syscall.Errno { return f.n.fail(err) }
 
 var _ = (fusefs.FileReader)((*File)(nil))
 
@@ -142,7 +133,7 @@ func (f *File) setattr(ctx context.Context, in *fuse.SetAttrIn, out *fuse.AttrOu
 			return toErrno(err)
 		}
 	}
-	if err := setattrFD(f.fd, in); err != nil {
+	if err := setattrFD(f.fd, unix.S_IFREG, in); err != nil {
 		return toErrno(err)
 	}
 	return f.Getattr(ctx, out)

@@ -104,6 +104,12 @@ var volumeKinds = map[string]config.CreateOptions{
 // (TestPlainDirLocks pins that, so the exclusion cannot hide a change).
 var loopbackOnly = map[string]bool{"FcntlFlockLocksFile": true}
 
+// ownVariant lists posixtest cases that run as veilfs's own version:
+// OpenSymlinkRace tolerates ENOENT from an open racing a rename over its
+// name but not ESTALE, which veilfs answers there instead of opening the
+// other file (TestOpenSymlinkRace, fs/identity.go).
+var ownVariant = map[string]bool{"OpenSymlinkRace": true}
+
 // TestPlainDirLocks shows that a plain directory does not give the result
 // FcntlFlockLocksFile wants, which is why TestPosix leaves it out.
 func TestPlainDirLocks(t *testing.T) {
@@ -121,7 +127,7 @@ func TestPosix(t *testing.T) {
 	for kind, opts := range volumeKinds {
 		t.Run(kind, func(t *testing.T) {
 			for name, fn := range posixtest.All {
-				if loopbackOnly[name] {
+				if loopbackOnly[name] || ownVariant[name] {
 					continue
 				}
 				t.Run(name, func(t *testing.T) {

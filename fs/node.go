@@ -44,14 +44,23 @@ func (n *Node) Getattr(ctx context.Context, f fusefs.FileHandle, out *fuse.AttrO
 	if fh, ok := f.(*File); ok {
 		return fh.Getattr(ctx, out)
 	}
-	d, disk, err := n.openParent()
-	if err != nil {
-		return n.r.fail("", err)
-	}
-	defer d.close()
 	var st unix.Stat_t
-	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
-		return n.r.fail(d.childPath(disk), err)
+	var cpath string // of a damaged symlink target, for the report
+	err := n.atSelf(func(d *dirHandle, disk string) error {
+		if err := statAt(d.fd, disk, &st); err != nil {
+			return err
+		}
+		if err := n.own(&st, disk); err != nil {
+			return err
+		}
+		if err := n.r.fillAttr(&st, &out.Attr, d.fd, disk); err != nil {
+			cpath = d.childPath(disk)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return n.r.fail(cpath, err)
 	}
 	return 0
 }
@@ -59,7 +68,8 @@ func (n *Node) Getattr(ctx context.Context, f fusefs.FileHandle, out *fuse.AttrO
 var _ = (fusefs.NodeSetattrer)((*Node)(nil))
 
 // Setattr changes mode, owner, size and times, through the open file when
-// the kernel names one.
+// the kernel names one, and otherwise through a descriptor of the node's
+// own object (openSelf), never by name.
 func (n *Node) Setattr(ctx context.Context, f fusefs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	n.r.touch()
 	fh, _ := f.(*File)
@@ -76,79 +86,44 @@ func (n *Node) Setattr(ctx context.Context, f fusefs.FileHandle, in *fuse.SetAtt
 	if fh != nil {
 		return fh.setattr(ctx, in, out)
 	}
-	d, disk, err := n.openParent()
+	fd, st, err := n.openSelf()
 	if err != nil {
 		return n.r.fail("", err)
 	}
-	defer d.close()
-	if err := setattrAt(d.fd, disk, in); err != nil {
+	defer unix.Close(fd)
+	if err := setattrFD(fd, st.Mode&unix.S_IFMT, in); err != nil {
 		return toErrno(err)
 	}
-	var st unix.Stat_t
-	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
-		return n.r.fail(d.childPath(disk), err)
+	if err := unix.Fstat(fd, &st); err != nil {
+		return toErrno(fmt.Errorf("stat after setattr: %w", err))
+	}
+	if err := n.r.fillAttr(&st, &out.Attr, fd, ""); err != nil {
+		return n.fail(err)
 	}
 	return 0
 }
 
-// setattrAt applies mode, owner and times to dirfd/disk.
-func setattrAt(dirfd int, disk string, in *fuse.SetAttrIn) error {
+// setattrFD applies mode, owner and times through fd: an open file, or an
+// O_PATH descriptor (openSelf), which fchmod and fchown refuse. The /proc
+// link and AT_EMPTY_PATH reach the object itself either way, a symlink
+// too, and also after its last name was unlinked. typ is its S_IFMT.
+func setattrFD(fd int, typ uint32, in *fuse.SetAttrIn) error {
 	if mode, ok := in.GetMode(); ok {
-		if err := chmodNoFollow(dirfd, disk, mode&07777); err != nil {
-			return err
+		if typ == unix.S_IFLNK {
+			// Symlinks have no mode of their own on Linux: EOPNOTSUPP,
+			// as lchmod gives.
+			return fmt.Errorf("chmod symlink: %w", unix.EOPNOTSUPP)
 		}
-	}
-	if uid, gid, ok := ownerChange(in); ok {
-		if err := unix.Fchownat(dirfd, disk, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("chown %s: %w", disk, err)
-		}
-	}
-	if ts, ok := timesChange(in); ok {
-		if err := unix.UtimesNanoAt(dirfd, disk, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("utimens %s: %w", disk, err)
-		}
-	}
-	return nil
-}
-
-// chmodNoFollow changes the mode of dirfd/disk without following a
-// symlink there: fchmodat(2) always follows, and a symlink stored in the
-// clear (plaintext-names volumes) could point anywhere. Symlinks have no
-// mode of their own on Linux, so they get EOPNOTSUPP as lchmod does.
-func chmodNoFollow(dirfd int, disk string, mode uint32) error {
-	fd, err := unix.Openat(dirfd, disk, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("chmod %s: %w", disk, err)
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("chmod %s: %w", disk, err)
-	}
-	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		return fmt.Errorf("chmod symlink %s: %w", disk, unix.EOPNOTSUPP)
-	}
-	// The /proc link names exactly the inode we checked.
-	if err := unix.Fchmodat(unix.AT_FDCWD, procFD(fd), mode, 0); err != nil {
-		return fmt.Errorf("chmod %s: %w", disk, err)
-	}
-	return nil
-}
-
-// setattrFD applies mode, owner and times through an open descriptor.
-func setattrFD(fd int, in *fuse.SetAttrIn) error {
-	if mode, ok := in.GetMode(); ok {
-		if err := unix.Fchmod(fd, mode&07777); err != nil {
+		if err := unix.Fchmodat(unix.AT_FDCWD, procFD(fd), mode&07777, 0); err != nil {
 			return fmt.Errorf("chmod: %w", err)
 		}
 	}
 	if uid, gid, ok := ownerChange(in); ok {
-		if err := unix.Fchown(fd, uid, gid); err != nil {
+		if err := unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH); err != nil {
 			return fmt.Errorf("chown: %w", err)
 		}
 	}
 	if ts, ok := timesChange(in); ok {
-		// /proc/self/fd/N reaches the open file even after unlink.
 		if err := unix.UtimesNanoAt(unix.AT_FDCWD, procFD(fd), ts, 0); err != nil {
 			return fmt.Errorf("utimens: %w", err)
 		}

@@ -27,17 +27,18 @@ func (n *Node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 
 var _ = (fusefs.NodeReadlinker)((*Node)(nil))
 
-// Readlink decrypts the stored target.
+// Readlink decrypts the stored target of the node's own symlink
+// (openSelf): a name renamed over must not give another link's target.
 func (n *Node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 	n.r.touch()
-	d, disk, err := n.openParent()
+	fd, _, err := n.openSelf()
 	if err != nil {
 		return nil, n.r.fail("", err)
 	}
-	defer d.close()
-	target, err := n.r.readlinkAt(d.fd, disk)
+	defer unix.Close(fd)
+	target, err := n.r.readlinkAt(fd, "") // the O_PATH symlink itself
 	if err != nil {
-		return nil, n.r.fail(d.childPath(disk), err)
+		return nil, n.fail(err)
 	}
 	return []byte(target), 0
 }
@@ -58,11 +59,11 @@ var _ = (fusefs.NodeLinker)((*Node)(nil))
 // bound to the file ID, not to the name (FORMAT §4.3).
 func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	n.r.touch()
-	src, srcDisk, err := target.(*Node).openParent()
+	src, _, err := target.(*Node).openSelf()
 	if err != nil {
 		return nil, n.r.fail("", err)
 	}
-	defer src.close()
+	defer unix.Close(src)
 	d, err := n.dirForNewName()
 	if err != nil {
 		return nil, n.r.fail("", err)
@@ -73,7 +74,9 @@ func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name strin
 		return nil, toErrno(err)
 	}
 	err = n.r.vol.PrepareName(d.fd, disk, cname, func() error {
-		return unix.Linkat(src.fd, srcDisk, d.fd, disk, 0)
+		// The /proc link names the inode openSelf checked (linkat's
+		// AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).
+		return unix.Linkat(unix.AT_FDCWD, procFD(src), d.fd, disk, unix.AT_SYMLINK_FOLLOW)
 	})
 	if err != nil {
 		return nil, toErrno(err)

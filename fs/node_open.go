@@ -70,24 +70,34 @@ func stampOf(st *unix.Stat_t) cacheStamp {
 // stays; otherwise (another machine's write arriving through the sync
 // folder, say) both are dropped.
 func (n *Node) openFile(flags uint32) (*File, syscall.Errno) {
-	d, disk, err := n.openParent()
+	var f *File
+	err := n.atSelf(func(d *dirHandle, disk string) error {
+		var err error
+		f, err = n.openFileIn(d, disk, flags)
+		return err
+	})
 	if err != nil {
 		return nil, n.r.fail("", err)
 	}
-	defer d.close()
-	return n.openFileIn(d, disk, flags)
+	return f, 0
 }
 
 // openFileIn opens n's ciphertext file, entry disk of directory d.
-func (n *Node) openFileIn(d *dirHandle, disk string, flags uint32) (*File, syscall.Errno) {
+func (n *Node) openFileIn(d *dirHandle, disk string, flags uint32) (*File, error) {
 	fd, err := unix.Openat(d.fd, disk, backingFlags(flags), 0)
 	if err != nil {
-		return nil, toErrno(err)
+		return nil, fmt.Errorf("open %s: %w", disk, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, toErrno(err)
+		return nil, fmt.Errorf("stat %s: %w", disk, err)
+	}
+	// Checked before n's cached file ID and stamp are touched: another
+	// inode's descriptor must never become a file of n (identity.go).
+	if err := n.own(&st, disk); err != nil {
+		unix.Close(fd)
+		return nil, err
 	}
 	f := n.newFile(fd)
 	n.idMu.Lock()
@@ -97,7 +107,7 @@ func (n *Node) openFileIn(d *dirHandle, disk string, flags uint32) (*File, sysca
 		n.fileID = nil
 	}
 	n.idMu.Unlock()
-	return f, 0
+	return f, nil
 }
 
 var _ = (fusefs.NodeCreater)((*Node)(nil))
@@ -156,9 +166,9 @@ func (n *Node) openExisting(ctx context.Context, name string, flags uint32, out 
 		return nil, nil, 0, n.r.fail(d.childPath(disk), err)
 	}
 	inode := n.newChild(ctx, &st)
-	f, errno := inode.Operations().(*Node).openFileIn(d, disk, flags)
-	if errno != 0 {
-		return nil, nil, 0, errno
+	f, err := inode.Operations().(*Node).openFileIn(d, disk, flags)
+	if err != nil {
+		return nil, nil, 0, toErrno(err)
 	}
 	fh, fflags, errno := f.finishOpen(ctx, flags)
 	return inode, fh, fflags, errno

@@ -14,34 +14,31 @@ import (
 // file capabilities.
 const capabilityXattr = "security.capability"
 
-// xattrPath names an object for the path-based l*xattr calls: the magic
-// /proc link reaches the directory we opened beneath CIPHERDIR, and the
-// l-variants do not follow a symlink in the last component.
-func xattrPath(d *dirHandle, disk string) string {
-	return procFD(d.fd) + "/" + disk
-}
-
 // xattrTarget is where one attribute of a node lives on disk.
 type xattrTarget struct {
-	d      *dirHandle
-	disk   string // the node's name in d
-	path   string // for the l*xattr calls
+	fd     int    // O_PATH descriptor of the node's own object (openSelf)
+	path   string // for the *xattr calls
 	stored string // the encrypted attribute name
 }
 
-func (x *xattrTarget) close() { x.d.close() }
+func (x *xattrTarget) close() { unix.Close(x.fd) }
 
-// xattrTarget encrypts the attribute name and opens the node's directory.
+// xattrTarget encrypts the attribute name and opens the node's object.
+// The calls go through the magic /proc link of that descriptor, which
+// reaches exactly the inode openSelf checked, a symlink itself rather than
+// its target, and never follows a symlink stored in CIPHERDIR: that is
+// why they are the following getxattr & co, not the l* variants (those
+// would act on the /proc link).
 func (n *Node) xattrTarget(attr string) (*xattrTarget, syscall.Errno) {
 	stored, err := n.r.vol.Names.EncryptXattrName(attr)
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	d, disk, err := n.openParent()
+	fd, _, err := n.openSelf()
 	if err != nil {
 		return nil, n.r.fail("", err)
 	}
-	return &xattrTarget{d: d, disk: disk, path: xattrPath(d, disk), stored: stored}, 0
+	return &xattrTarget{fd: fd, path: procFD(fd), stored: stored}, 0
 }
 
 var _ = (fusefs.NodeGetxattrer)((*Node)(nil))
@@ -63,7 +60,7 @@ func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 	}
 	value, err := n.r.vol.DecryptXattrValue(raw)
 	if err != nil {
-		return 0, n.r.fail(x.d.childPath(x.disk), err)
+		return 0, n.fail(err)
 	}
 	if len(dest) < len(value) {
 		return uint32(len(value)), syscall.ERANGE
@@ -75,9 +72,9 @@ func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 func getxattrAll(path, name string) ([]byte, error) {
 	buf := make([]byte, 256)
 	for {
-		sz, err := unix.Lgetxattr(path, name, buf)
+		sz, err := unix.Getxattr(path, name, buf)
 		if err == unix.ERANGE {
-			if sz, err = unix.Lgetxattr(path, name, nil); err != nil {
+			if sz, err = unix.Getxattr(path, name, nil); err != nil {
 				return nil, err
 			}
 			buf = make([]byte, sz)
@@ -103,7 +100,7 @@ func (n *Node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 		return errno
 	}
 	defer x.close()
-	return toErrno(unix.Lsetxattr(x.path, x.stored, n.r.vol.EncryptXattrValue(data), int(flags)))
+	return toErrno(unix.Setxattr(x.path, x.stored, n.r.vol.EncryptXattrValue(data), int(flags)))
 }
 
 var _ = (fusefs.NodeRemovexattrer)((*Node)(nil))
@@ -116,7 +113,7 @@ func (n *Node) Removexattr(ctx context.Context, attr string) syscall.Errno {
 		return errno
 	}
 	defer x.close()
-	return toErrno(unix.Lremovexattr(x.path, x.stored))
+	return toErrno(unix.Removexattr(x.path, x.stored))
 }
 
 var _ = (fusefs.NodeListxattrer)((*Node)(nil))
@@ -125,12 +122,12 @@ var _ = (fusefs.NodeListxattrer)((*Node)(nil))
 // are not ours, or do not decrypt, are left out (FORMAT §7).
 func (n *Node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
 	n.r.touch()
-	d, disk, err := n.openParent()
+	fd, _, err := n.openSelf() // see xattrTarget
 	if err != nil {
 		return 0, n.r.fail("", err)
 	}
-	defer d.close()
-	raw, err := listxattrAll(xattrPath(d, disk))
+	defer unix.Close(fd)
+	raw, err := listxattrAll(procFD(fd))
 	if err != nil {
 		return 0, toErrno(err)
 	}
@@ -150,12 +147,12 @@ func (n *Node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 
 func listxattrAll(path string) ([]byte, error) {
 	for {
-		sz, err := unix.Llistxattr(path, nil)
+		sz, err := unix.Listxattr(path, nil)
 		if err != nil || sz == 0 {
 			return nil, err
 		}
 		buf := make([]byte, sz)
-		sz, err = unix.Llistxattr(path, buf)
+		sz, err = unix.Listxattr(path, buf)
 		if err == unix.ERANGE {
 			continue // grew in between
 		}
