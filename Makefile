@@ -63,7 +63,7 @@ help:
 	@echo "make man         bin/veilfs.1, the man page, generated from the help texts (veilfs manpage)"
 	@echo "make completions bin/completions/: bash, zsh and fish completion scripts"
 	@echo "make demo        throwaway volume: init, mount, write, show ciphertext, unmount (needs FUSE)"
-	@echo "make deps        install what the tests use if missing: gocryptfs fuse3 attr groff-base bash-completion (Debian, as root)"
+	@echo "make deps        install what the tests use if missing: $(DEPS_PACKAGES) (Debian, as root)"
 	@echo "make test        vet + unit + race(fs) + fuzz 5s/target + end-to-end tests (what CI runs)"
 	@echo "make unit        unit tests of all packages outside tests/ and fs/"
 	@echo "make race        go test -race ./fs/..."
@@ -116,10 +116,12 @@ demo: build
 # Installs only what is missing, so a prepared machine needs no network.
 # groff-base (man page rendering) and bash-completion (the completion test)
 # are small; zsh and fish are not installed: their tests skip without them.
-DEPS_PACKAGES = gocryptfs fuse3 attr groff-base bash-completion rsync
+# syncthing and unison are the real sync clients of tests/sync.
+DEPS_PACKAGES = gocryptfs fuse3 attr groff-base bash-completion rsync syncthing unison
 deps:
 	@if command -v gocryptfs >/dev/null && command -v fusermount3 >/dev/null && command -v getfattr >/dev/null \
-		&& command -v groff >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] && command -v rsync >/dev/null; then \
+		&& command -v groff >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] && command -v rsync >/dev/null \
+		&& command -v syncthing >/dev/null && command -v unison >/dev/null; then \
 		exit 0; \
 	elif [ "$$(id -u)" -eq 0 ]; then \
 		echo "installing $(DEPS_PACKAGES) (Debian packages the tests use)"; \

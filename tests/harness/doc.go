@@ -13,6 +13,7 @@
 //	VEILFS_REQUIRE_FUSE=1       missing /dev/fuse fails instead of skipping
 //	VEILFS_REQUIRE_GOCRYPTFS=1  missing gocryptfs binary fails instead of skipping
 //	VEILFS_REQUIRE_TOOLS=1      a missing tool of the packaging and documentation
-//	                            tests (dpkg-deb, groff, bash-completion) fails
+//	                            tests (dpkg-deb, groff, bash-completion) or a
+//	                            sync client of tests/sync (syncthing, unison) fails
 //	VEILFS_BINARY=path          use this prebuilt binary instead of building one
 package harness
