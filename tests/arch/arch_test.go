@@ -70,6 +70,13 @@ var rules = []rule{
 		why:       "the reverse view only reads the plaintext directory; it maps names through fs/cipherdir, never through the tools that rewrite a CIPHERDIR",
 	},
 	{
+		from: module + "/fs/syncmem/...",
+		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs", module + "/fs/cipherdir/...", module + "/fs/fsck/...",
+			module + "/fs/rotate/...", module + "/fs/reverse/...", module + "/cipher/...", module + "/cmd/..."},
+		ownCode: []string{"log/..."},
+		why:     "syncmem is a plain file of what this machine remembers: no FUSE, no logging, no keys, no CIPHERDIR layout beyond nametransform's names",
+	},
+	{
 		from:      module + "/fs/...",
 		forbidden: []string{module + "/cmd/..."},
 		why:       "the filesystem is a library; only the CLI sits above it",
