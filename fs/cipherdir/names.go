@@ -126,7 +126,7 @@ func (v *Volume) WriteSidecar(dirfd int, disk, cname string) (created bool, err 
 	if err == unix.EEXIST {
 		old, rerr := v.ReadSidecar(dirfd, disk)
 		if rerr == nil && old == cname {
-			return false, nil
+			return false, nil // remembered by ReadSidecar
 		}
 		return false, fmt.Errorf("create %s: %w", side, err)
 	}
@@ -141,6 +141,7 @@ func (v *Volume) WriteSidecar(dirfd int, disk, cname string) (created bool, err 
 		_ = unix.Unlinkat(dirfd, side, 0)
 		return false, fmt.Errorf("write %s: %w", side, werr)
 	}
+	v.remember(cname)
 	return true, nil
 }
 
@@ -201,13 +202,20 @@ func (v *Volume) EntryName(dirfd int, disk string, iv []byte, atRoot bool) (name
 		return "", nil, ErrReservedName // a conflict copy of a sidecar: ours
 	}
 	origPlain, err2 := v.PlainName(dirfd, orig, iv, atRoot)
+	if errors.Is(err2, ErrNoSidecar) && !errors.Is(err, ErrBadSidecar) {
+		// The copy's name is lost with the original's sidecar (ShownName).
+		// A long name's own sidecar problem comes first: OneDrive's weak
+		// "-HOST" pattern also matches inside a hash.
+		return "", nil, err2
+	}
 	if err2 != nil {
 		return "", nil, err // report the name as it is on disk
 	}
 	return nametransform.ConflictDisplayName(origPlain, c), &c, nil
 }
 
-// ConflictDiskName finds the conflict copy that EntryName shows as name in
+// ConflictDiskName finds the conflict copy that EntryName (or, for a copy
+// of a long name whose sidecar is missing, ShownName) shows as name in
 // dirfd. It scans the directory and compares display names (a long one is
 // shortened, so it cannot be parsed back); only names with a conflict
 // marker are looked for. It returns ENOENT when there is none.
@@ -225,7 +233,7 @@ func (v *Volume) ConflictDiskName(dirfd int, name string, iv []byte, atRoot bool
 		if _, _, ok := nametransform.SplitConflict(disk); !ok {
 			return true
 		}
-		if shown, c, err := v.EntryName(dirfd, disk, iv, atRoot); err == nil && c != nil && shown == name {
+		if shown, err := v.ShownName(dirfd, disk, iv, atRoot); err == nil && shown.Conflict != nil && shown.Name == name {
 			found = disk
 			return false
 		}

@@ -39,6 +39,11 @@ type PathStep struct {
 	Undecryptable bool
 	// Conflict is set for a conflict copy.
 	Conflict *nametransform.Conflict
+	// Recalled is set for a long name whose sidecar is missing, shown
+	// under the name this machine remembers (Volume.LongNames); Lost for
+	// one whose name nothing remembers, shown under its synthetic name
+	// "lost name H" (ShownName). Sidecar is then the file to restore.
+	Recalled, Lost bool
 }
 
 // VolumePath is a path in the volume: one step per component, none for
@@ -283,6 +288,9 @@ func (v *Volume) encryptStep(dirfd int, name string, iv []byte, atRoot bool) (Pa
 	if dirfd < 0 || v.PlaintextNames {
 		return step, nil
 	}
+	if obj, err := v.LostDiskName(dirfd, name, iv, atRoot); err == nil {
+		return PathStep{Plain: name, Disk: obj, Sidecar: nametransform.SidecarName(obj), Lost: true}, nil
+	}
 	if _, _, marked := nametransform.ParseConflictDisplay(name); !marked {
 		return step, nil
 	}
@@ -416,9 +424,11 @@ func (v *Volume) needsDir(disk string) bool {
 //
 // The last component need not exist (a name seen in a sync service's
 // history decrypts if its directory is still there), except a long name,
-// whose sidecar holds it. The directories on the way must exist in a
-// volume with per-directory IVs (MissingDirError otherwise). A name that
-// does not decrypt gives an error naming the ciphertext path.
+// whose sidecar holds it (or this machine's memory of it: Recalled). A
+// long-name object whose sidecar is missing shows as ShownName shows it.
+// The directories on the way must exist in a volume with per-directory IVs
+// (MissingDirError otherwise). A name that does not decrypt gives an error
+// naming the ciphertext path.
 func (v *Volume) DecryptPath(rootfd int, cipherPath string) (p *VolumePath, role FileRole, err error) {
 	comps, err := splitPath(cipherPath)
 	if err != nil {
@@ -482,19 +492,23 @@ func (v *Volume) DecryptPath(rootfd int, cipherPath string) (p *VolumePath, role
 	return p, RoleEntry, nil
 }
 
-// decryptStep decrypts the entry name disk of directory dirfd.
+// decryptStep decrypts the entry name disk of directory dirfd, as a
+// listing shows it (ShownName: a long name whose sidecar is missing too).
 func (v *Volume) decryptStep(dirfd int, disk string, iv []byte, atRoot bool) (PathStep, error) {
-	plain, c, err := v.EntryName(dirfd, disk, iv, atRoot)
+	sh, err := v.ShownName(dirfd, disk, iv, atRoot)
 	if err != nil {
 		return PathStep{}, err
 	}
-	if c != nil {
-		return conflictStep(v, plain, disk), nil
+	var step PathStep
+	if sh.Conflict != nil {
+		step = conflictStep(v, sh.Name, disk)
+	} else {
+		step = PathStep{Plain: sh.Name, Disk: disk}
+		if v.IsLong(disk) {
+			step.Sidecar = nametransform.SidecarName(disk)
+		}
 	}
-	step := PathStep{Plain: plain, Disk: disk}
-	if v.IsLong(disk) {
-		step.Sidecar = nametransform.SidecarName(disk)
-	}
+	step.Recalled, step.Lost = sh.Recalled, sh.Lost
 	return step, nil
 }
 
@@ -525,6 +539,9 @@ func (v *Volume) sidecarOwner(dirfd int, side string, iv []byte, atRoot bool) (P
 // it is the encrypted name hashed into obj.
 func (v *Volume) readSidecarFile(dirfd int, side, obj string) (string, error) {
 	fd, err := openRegular(dirfd, side)
+	if errors.Is(err, unix.ENOENT) {
+		return "", fmt.Errorf("%s: %w", side, ErrNoSidecar)
+	}
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrBadSidecar, err)
 	}
@@ -538,6 +555,7 @@ func (v *Volume) readSidecarFile(dirfd int, side, obj string) (string, error) {
 	if n == 0 || n > maxSidecar || v.Names.HashLongName(cname) != obj {
 		return "", fmt.Errorf("%s: %w", side, ErrBadSidecar)
 	}
+	v.remember(cname)
 	return cname, nil
 }
 

@@ -31,6 +31,11 @@ type Volume struct {
 	// DirIV is true when every directory carries its own gocryptfs.diriv;
 	// false means the all-zero IV of -deterministic-names (FORMAT §5.1).
 	DirIV bool
+
+	// LongNames, if set, is told every full encrypted long name read from
+	// or written to a sidecar, and gives back one whose sidecar a sync
+	// client lost (sidecars.go). Set it before the volume is used.
+	LongNames LongNameMemory
 }
 
 // Init creates a new volume in dir: it creates dir if missing, refuses a
