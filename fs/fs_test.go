@@ -44,6 +44,10 @@ type testMount struct {
 	cipherDir, mnt string
 	log            *logSink
 	m              *Mount
+	master         []byte // for a check of the volume after unmount
+	// unmount unmounts (once; the test's cleanup calls it too), so that a
+	// test can look at the volume unmounted.
+	unmount func()
 }
 
 func requireFUSE(t *testing.T) {
@@ -59,6 +63,13 @@ func requireFUSE(t *testing.T) {
 // newTestMount creates a volume with opts and mounts it in-process.
 func newTestMount(t *testing.T, opts config.CreateOptions) *testMount {
 	t.Helper()
+	return newTestMountWith(t, opts, Options{})
+}
+
+// newTestMountWith is newTestMount with mount options; its Logger and
+// JournalDir are the test's own.
+func newTestMountWith(t *testing.T, opts config.CreateOptions, mopts Options) *testMount {
+	t.Helper()
 	requireFUSE(t)
 	tm := &testMount{cipherDir: filepath.Join(t.TempDir(), "cipher"), mnt: t.TempDir(), log: &logSink{}}
 	opts.LogN = 10
@@ -70,13 +81,15 @@ func newTestMount(t *testing.T, opts config.CreateOptions) *testMount {
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	tm.m, err = MountVolume(tm.mnt, vol, Options{Logger: log.New(tm.log, "", 0), JournalDir: t.TempDir()})
+	mopts.Logger, mopts.JournalDir = log.New(tm.log, "", 0), t.TempDir()
+	tm.m, err = MountVolume(tm.mnt, vol, mopts)
 	if err != nil {
 		t.Fatalf("mount: %v", err)
 	}
+	tm.master = master
 	done := make(chan struct{})
 	go func() { tm.m.Wait(); close(done) }()
-	t.Cleanup(func() {
+	tm.unmount = sync.OnceFunc(func() {
 		if err := tm.m.Unmount(); err != nil {
 			t.Errorf("unmount: %v", err)
 		}
@@ -86,6 +99,7 @@ func newTestMount(t *testing.T, opts config.CreateOptions) *testMount {
 			t.Errorf("%s is still mounted after unmount", tm.mnt)
 		}
 	})
+	t.Cleanup(tm.unmount)
 	return tm
 }
 

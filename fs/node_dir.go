@@ -101,6 +101,16 @@ func (n *Node) list(d *dirHandle, fd int, report bool) (entries []fuse.DirEntry,
 	entries = n.dotEntries()
 	err = cipherdir.ReadDirents(fd, func(disk string, ino uint64, typ uint8) bool {
 		plain, _, err := n.r.vol.EntryName(d.fd, disk, d.iv, d.root)
+		if errors.Is(err, cipherdir.ErrNoSidecar) {
+			// A long name without its sidecar: shown all the same
+			// (longnames.go).
+			var skip bool
+			if plain, skip, err = n.sidecarless(d, disk); skip {
+				return true
+			}
+		} else if err == nil {
+			n.sidecarFound(d, disk)
+		}
 		switch {
 		case errors.Is(err, cipherdir.ErrSyncClientFile):
 			// Hidden like our own files, but counted for veilfs status;

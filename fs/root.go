@@ -40,6 +40,11 @@ type Options struct {
 	// repair names a sync tool made undecryptable by overwriting an IV.
 	// Empty disables it.
 	IVMemory string
+	// LongNameMemory is a file outside CIPHERDIR where every long name
+	// this mount reads from or writes to a sidecar is remembered
+	// (syncmem.LongNames), to give back a long-named file whose sidecar a
+	// sync client lost (longnames.go). Empty disables it.
+	LongNameMemory string
 }
 
 // root is the state shared by all nodes of one mount. It lives as long as
@@ -70,6 +75,9 @@ func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = log.New(io.Discard, "", 0)
+	}
+	if opts.LongNameMemory != "" {
+		vol.LongNames = syncmem.OpenLongNames(opts.LongNameMemory)
 	}
 	return &root{vol: vol, rootfd: fd, opts: opts, log: logger, bufs: newBufferPool(vol), start: time.Now(),
 		ivs: syncmem.OpenIVs(opts.IVMemory)}, nil
@@ -178,9 +186,10 @@ func (n *Node) openParent() (*dirHandle, string, error) {
 // existingName maps the plaintext name of an existing child of d to its
 // name on disk. A name with a conflict marker that is not itself an entry
 // is a sync client's conflict copy (cipherdir.EntryName): the directory is
-// searched for it. New names never go through here: they are always
-// encrypted as they are, so renaming a conflict copy to a plain name makes
-// it an ordinary entry.
+// searched for it. A synthetic "lost name H" is a long-name object whose
+// sidecar is missing (cipherdir.LostDiskName). New names never go through
+// here: they are always encrypted as they are, so renaming a conflict copy
+// or a lost name to a plain name makes it an ordinary entry.
 func (r *root) existingName(d *dirHandle, name string) (string, error) {
 	if d.needsIV {
 		return "", unix.ENOENT // nothing in it is named yet
@@ -196,6 +205,11 @@ func (r *root) existingName(d *dirHandle, name string) (string, error) {
 				return c, nil
 			}
 		}
+	}
+	// "lost name H": a long-name object listed without its sidecar
+	// (longnames.go), unless an entry is really named so.
+	if obj, lerr := r.vol.LostDiskName(d.fd, name, d.iv, d.root); lerr == nil {
+		return obj, nil
 	}
 	return disk, nil
 }
