@@ -38,6 +38,12 @@ type Options struct {
 	// can get it back from there. Empty: only the volume's own IVs are
 	// tried.
 	IVMemory string
+	// LongNameMemory is this machine's memory of long names
+	// (syncmem.LongNames), written by its mounts: a long-name entry whose
+	// .name sidecar a sync client lost gets it back from there. It is
+	// only read. Empty: such an entry's name is lost, and --repair gives
+	// it its synthetic name (lostnames.go).
+	LongNameMemory string
 
 	// fault, in tests, is called at every step of a repair that changes
 	// CIPHERDIR; an error it returns stops fsck there, as a crash would.
@@ -85,6 +91,9 @@ func Run(dir string, conf *config.File, master []byte, opts Options) (*Report, e
 		return nil, err
 	}
 	defer vol.Wipe()
+	if opts.LongNameMemory != "" {
+		vol.LongNames = syncmem.ReadLongNames(opts.LongNameMemory)
+	}
 	rootfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
@@ -269,6 +278,10 @@ type dirState struct {
 	refs map[string]int
 	// skip holds names already dealt with (an interrupted repair resumed).
 	skip map[string]bool
+	// lostNames maps the long-name entries whose name is lost with their
+	// sidecar to their problem: --repair names them after their checks
+	// (nameLost).
+	lostNames map[string]int
 	// noneDecrypts: at least two encrypted names, and not one decrypts
 	// to a plausible name. Then the IV is almost surely what is wrong
 	// (replaced by a sync client or a copy), not every name: those names
@@ -298,7 +311,7 @@ func (c *checker) dir(fd int, l loc, st *unix.Stat_t) {
 		return
 	}
 	c.rep.Summary.Dirs++
-	d := &dirState{fd: fd, loc: l, skip: map[string]bool{}}
+	d := &dirState{fd: fd, loc: l, skip: map[string]bool{}, lostNames: map[string]int{}}
 	if c.opts.Repair && c.usesDirIV() {
 		c.resumeReIVs(d)
 	}
@@ -394,6 +407,9 @@ func (c *checker) noneDecrypts(d *dirState) bool {
 			continue
 		}
 		plain, _, err := c.v.EntryName(d.fd, name, d.iv, d.loc.rel == "")
+		if errors.Is(err, cipherdir.ErrNoSidecar) {
+			continue // says nothing about the IV
+		}
 		if err == nil && nametransform.Plausible(plain) {
 			return false
 		}
@@ -601,8 +617,16 @@ func (c *checker) entry(d *dirState, name string) {
 	default:
 		c.rep.Summary.Other++
 	}
-	if len(move) > 0 && c.opts.Repair && c.stop == nil {
-		c.quarantine(d, name, l, move)
+	if c.opts.Repair && c.stop == nil {
+		lostIdx, lost := d.lostNames[name]
+		switch {
+		case len(move) > 0 && lost:
+			c.quarantine(d, name, l, append(move, lostIdx)) // the move names it too
+		case len(move) > 0:
+			c.quarantine(d, name, l, move)
+		case lost:
+			c.nameLost(d, name, lostIdx)
+		}
 	}
 }
 
@@ -643,6 +667,9 @@ func (c *checker) name(d *dirState, name string, st *unix.Stat_t) (plain string,
 	pn, conflict, err := c.v.EntryName(d.fd, name, d.iv, atRoot)
 	if errors.Is(err, cipherdir.ErrReservedName) {
 		return "", false, false, nil
+	}
+	if errors.Is(err, cipherdir.ErrNoSidecar) {
+		return c.noSidecar(d, name, st)
 	}
 	if err != nil || !nametransform.Plausible(pn) {
 		if p, ok := c.v.LostName(d.fd, name, d.iv, c.lostIVs(d), atRoot); ok {

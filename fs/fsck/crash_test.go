@@ -126,10 +126,15 @@ func TestRepairCrashAtEveryStep(t *testing.T) {
 		p := tv.abs("dir2/d.txt")
 		os.Rename(p, p[:len(p)-3])                                                // bad name
 		truncate(t, tv.abs("dir/b.txt"), 7)                                       // bad header
-		os.Remove(nametransform.SidecarName(tv.abs(longL)))                       // bad sidecar
+		os.Remove(nametransform.SidecarName(tv.abs(longL)))                       // lost name: given its synthetic one
 		os.Remove(filepath.Join(tv.abs("emptydir"), nametransform.DirIVFilename)) // missing IV, empty
 		writeRaw(t, filepath.Join(tv.abs("dir"), "gocryptfs.longname.QUFB.name"), []byte("x"))
 		writeRaw(t, filepath.Join(tv.dir, "gocryptfs.conf.tmp"), nil)
+		// A bad sidecar: there, but not the name its object's hash promises.
+		side := nametransform.SidecarName(tv.abs("dir/" + longM))
+		b, _ := os.ReadFile(side)
+		b[10] ^= 1
+		writeRaw(t, side, b)
 		return tv
 	}
 	steps := stepsOf(t, setup)
@@ -154,6 +159,10 @@ func TestRepairCrashAtEveryStep(t *testing.T) {
 			}
 			if len(moved) != 3 {
 				t.Errorf("the quarantine directories hold %q, want the 3 broken entries", moved)
+			}
+			lost := nametransform.LostLongName(tv.cpath(longL))
+			if got, err := tv.readFile(lost); err != nil || string(got) != string(payload(longL, sizes[longL])) {
+				t.Errorf("%s, the long name without its sidecar: %v", lost, err)
 			}
 		})
 	}

@@ -250,7 +250,13 @@ var brokenCases = []brokenCase{
 		}},
 	{name: "long name without its sidecar",
 		breakIt: func(t *testing.T, tv *tvol) { os.Remove(nametransform.SidecarName(tv.abs(longL))) },
-		want:    []Kind{BadSidecar}, repaired: true},
+		want:    []Kind{BadSidecar}, repaired: true,
+		after: func(t *testing.T, tv *tvol) {
+			// Renamed in place to the name a mount showed (lostnames.go).
+			if lost := nametransform.LostLongName(tv.cpath(longL)); !slices.Contains(tv.list(""), lost) {
+				t.Errorf("the root lists %q, without %q", tv.list(""), lost)
+			}
+		}},
 	{name: "orphaned sidecar",
 		breakIt: func(t *testing.T, tv *tvol) {
 			writeRaw(t, filepath.Join(tv.abs("dir"), "gocryptfs.longname.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.name"), []byte("x"))
