@@ -19,9 +19,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/veilfs-demo.XXXXXX")
 cipher="$work/cipher"
 plain="$work/plain"
 passfile="$work/passfile"
-# The mount remembers directory IVs per volume (for sync repairs) under
-# /var/lib/veilfs or ~/.local/state/veilfs; a throwaway volume keeps that
-# in the temp dir too, so the demo leaves nothing behind.
+# The mount remembers directory IVs and long names per volume (for sync
+# repairs) under /var/lib/veilfs or ~/.local/state/veilfs; a throwaway
+# volume keeps that in the temp dir too, so the demo leaves nothing behind.
 export VEILFS_STATE_DIR="$work/state"
 
 cleanup() {

@@ -41,9 +41,13 @@ without their entry and empty leftover temporaries (removed), and entries
 nothing can be read from: names that do not decrypt and files with a bad
 header are moved, never deleted, into the directory
 veilfs-quarantine-YYYYMMDD-HHMMSS at the root of the volume, under names
-that say where they came from. A file with some bad blocks stays where it
-is: the rest of it is readable. Every repair is safe if interrupted; run
-fsck --repair again to finish.
+that say where they came from. A long name whose .name sidecar is missing
+(lost by a sync client) gets it back when this machine's mounts remember
+the name; when nothing does, the name is lost, and the entry is renamed
+where it is to what a mount shows it as, "lost name H" (H is its hash), so
+that gocryptfs and every tool show it: rename it to its real name. A file
+with some bad blocks stays where it is: the rest of it is readable. Every
+repair is safe if interrupted; run fsck --repair again to finish.
 
 Any unlocker opens the volume: the password, an extra password or keyfile
 (veilfs keys), or the master key. The volume must not be mounted.
@@ -133,7 +137,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 
 	// No bar with --json: its reader is a program.
 	bar := newFileBar(c.stderr, asJSON, "checking ")
-	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, IVMemory: ivMemoryFile(dir), Progress: func(p fsck.Progress) {
+	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, IVMemory: ivMemoryFile(dir), LongNameMemory: longNameMemoryFile(dir), Progress: func(p fsck.Progress) {
 		bar.set(p.Files, p.TotalFiles, p.Bytes, p.TotalBytes)
 	}})
 	bar.clear()

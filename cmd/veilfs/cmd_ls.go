@@ -42,6 +42,11 @@ name, never left out, and counted on standard error. A sync client's conflict co
 shows as in a mount: "report (conflict 2026-11-27 laptop).txt". With -R the
 names are paths from PATH. A PATH that is not a directory lists itself.
 
+A long name whose .name sidecar is missing (a sync client lost it) shows,
+as in a mount, under the name this machine's mounts remember, or else under
+"lost name H", H being its hash; the NOTE says which, and PATH may name it
+that way.
+
 The volume's own files (gocryptfs.conf, gocryptfs.diriv, long-name .name
 sidecars) are left out unless -a is given, and so are a sync client's own
 files and folders in CIPHERDIR (Syncthing's .stfolder and .syncthing.*.tmp,
@@ -78,7 +83,10 @@ not decrypt; null for the volume's own files), cipher_name, cipher_path
 (relative to CIPHERDIR), cipher_size, and where they apply: sidecar (the
 cipher_path of a long name's .name file), conflict (client and label of a
 conflict copy), role (diriv, sidecar, config or reserved: the volume's own
-files; sync-client: a sync client's), error (why a name, a size or a directory's entries are missing).
+files; sync-client: a sync client's), sidecar_missing ("remembered" or
+"lost": the long name's sidecar is missing, and the name is this machine's
+memory of it, or the synthetic "lost name H"), error (why a name, a size or
+a directory's entries are missing).
 
 Exit codes: 0 listed, also with names that do not decrypt; 11 PATH does
 not exist, or a directory below it could not be listed (the rest is
@@ -352,6 +360,14 @@ func (l *lister) add(e cipherdir.ListEntry, rel, cipherRel, abs, cipherAbs strin
 	case e.Step.Conflict != nil:
 		row.note = e.Step.Conflict.Client + " conflict copy"
 	}
+	switch {
+	case e.Role != cipherdir.RoleEntry:
+	case e.Step.Lost:
+		row.note = joinNote(row.note, "name lost with its .name sidecar, shown by its hash: restore "+e.Step.Sidecar+
+			" from your sync service's version history, or rename it in a mount")
+	case e.Step.Recalled:
+		row.note = joinNote(row.note, ".name sidecar missing; the name is this machine's memory of it (a mount or fsck --repair writes it back)")
+	}
 	switch e.Role {
 	case cipherdir.RoleDirIV:
 		row.note = "IV of the names in " + dirName(abs)
@@ -496,7 +512,9 @@ type lsJSON struct {
 	Sidecar    string        `json:"sidecar,omitempty"`
 	Conflict   *conflictJSON `json:"conflict,omitempty"`
 	Role       string        `json:"role,omitempty"`
-	Error      string        `json:"error,omitempty"`
+	// SidecarMissing is "remembered" or "lost" (cipherdir.PathStep).
+	SidecarMissing string `json:"sidecar_missing,omitempty"`
+	Error          string `json:"error,omitempty"`
 }
 
 type conflictJSON struct {
@@ -529,6 +547,13 @@ func printLsJSON(w io.Writer, rows []lsRow) error {
 		}
 		if c := r.e.Step.Conflict; c != nil && r.e.Role == cipherdir.RoleEntry {
 			j.Conflict = &conflictJSON{Client: c.Client, Label: c.Label}
+		}
+		switch {
+		case r.e.Role != cipherdir.RoleEntry:
+		case r.e.Step.Lost:
+			j.SidecarMissing = "lost"
+		case r.e.Step.Recalled:
+			j.SidecarMissing = "remembered"
 		}
 		var errs []string
 		for _, err := range []error{r.e.NameErr, r.e.StatErr, r.e.SizeErr, r.listErr} {

@@ -171,6 +171,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	}
 	if !o.reverse {
 		opts.IVMemory = ivMemoryFile(dir)
+		opts.LongNameMemory = longNameMemoryFile(dir)
 	}
 
 	if o.daemon != "" {
@@ -252,8 +253,25 @@ func ivMemoryFile(dir string) string {
 	if base == "" {
 		return ""
 	}
+	return stateFile(base, "diriv-memory", dir)
+}
+
+// longNameMemoryFile is where the mount of dir remembers the long names it
+// reads and writes (fs/syncmem.LongNames), for fsck, ls and path to use too:
+// one file per CIPHERDIR, beside the IV memory.
+func longNameMemoryFile(dir string) string {
+	base := stateBase()
+	if base == "" {
+		return ""
+	}
+	return stateFile(base, "longname-memory", dir)
+}
+
+// stateFile is the file of CIPHERDIR dir in the state directory kind:
+// named by a hash of the path, which keeps it short and fixed.
+func stateFile(base, kind, dir string) string {
 	h := sha256.Sum256([]byte(dir))
-	return filepath.Join(base, "diriv-memory", hex.EncodeToString(h[:8]))
+	return filepath.Join(base, kind, hex.EncodeToString(h[:8]))
 }
 
 // mountOptions applies the -o lists to o (mountoptions.go) and returns the

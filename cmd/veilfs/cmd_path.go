@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/syncmem"
 )
 
 var pathCommand = command{
@@ -86,6 +87,11 @@ func (c *cli) openReadOnly(u *unlockFlags, dir string, reverse bool) (*readOnlyV
 	if err != nil {
 		vol.Wipe()
 		return nil, fail(errCipherDir, err)
+	}
+	if !isReverse(path) {
+		// A long name whose sidecar a sync client lost shows under the
+		// name the mounts of this machine remember; nothing is written.
+		vol.LongNames = syncmem.ReadLongNames(longNameMemoryFile(dir))
 	}
 	return &readOnlyVolume{Volume: vol, root: root, reverse: isReverse(path)}, nil
 }

@@ -118,6 +118,18 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 			"%s is one of the volume's own files, not part of the plaintext tree", rel)
 	case cipherdir.RoleEntry:
 		fmt.Fprintln(c.stdout, p.Plain())
+		var last cipherdir.PathStep
+		if len(p.Steps) > 0 {
+			last = p.Steps[len(p.Steps)-1]
+		}
+		switch {
+		case last.Lost:
+			hintf(c.stderr, "the long name of %s is lost with its .name sidecar %s, and this machine does not remember it: a mount shows it as %q; "+
+				"restore the sidecar from your sync service's version history, or rename the file in a mount", rel, last.Sidecar, last.Plain)
+		case last.Recalled:
+			hintf(c.stderr, "the .name sidecar %s of %s is missing; the name is this machine's memory of it (a mount or veilfs fsck --repair writes it back)",
+				last.Sidecar, rel)
+		}
 	case cipherdir.RoleDirIV:
 		fmt.Fprintln(c.stdout, p.Plain())
 		if isCopy {

@@ -20,16 +20,7 @@ import (
 func pathTestVolume(t *testing.T) (dir string, names map[string]string) {
 	t.Helper()
 	dir, _ = newVolume(t)
-	vol, err := cipherdir.Open(dir, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vol.Wipe()
-	root, err := vol.OpenRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(root)
+	vol, root := openTestVolume(t, dir)
 	names = map[string]string{}
 	create := func(dirfd int, parent, name string, content []byte, isDir bool) string {
 		iv, err := vol.DirIVAt(dirfd)
@@ -66,6 +57,23 @@ func pathTestVolume(t *testing.T) (dir string, names map[string]string) {
 		t.Fatal(err)
 	}
 	return dir, names
+}
+
+// openTestVolume unlocks the volume in dir (password "pw") and opens its
+// root, both closed when the test ends.
+func openTestVolume(t *testing.T, dir string) (*cipherdir.Volume, int) {
+	t.Helper()
+	vol, err := cipherdir.Open(dir, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(vol.Wipe)
+	root, err := vol.OpenRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(root) })
+	return vol, root
 }
 
 // TestPathAndLsMessages: what path and ls print, on stdout and stderr, and
