@@ -121,6 +121,8 @@ type brokenCase struct {
 	unreadable []string
 	// after checks the volume after the repair, through a mount.
 	after func(t *testing.T, mnt string)
+	// gocryptfsAfter: gocryptfs -fsck finds nothing after the repair.
+	gocryptfsAfter bool
 }
 
 var brokenCases = []brokenCase{
@@ -208,6 +210,28 @@ var brokenCases = []brokenCase{
 		},
 		kinds: []string{"conflict-copy"}, code: 0, gocryptfs: true,
 		why: "gocryptfs cannot decrypt a conflict copy's name and counts it as corrupt; veilfs shows it in the mount and notes it"},
+	{name: "long name without its sidecar",
+		breakIt: func(t *testing.T, tp *template, dir string) {
+			must(t, os.Remove(filepath.Join(dir, tp.cipher[longName]+".name")))
+		},
+		kinds: []string{"bad-sidecar"}, code: 26, gocryptfs: true,
+		// Nothing on this machine remembers the name (the template was
+		// mounted at another path): the file gets the name a mount
+		// showed it under, as a real name gocryptfs reads too.
+		unreadable: []string{longName}, gocryptfsAfter: true,
+		after: func(t *testing.T, mnt string) {
+			entries, err := os.ReadDir(mnt)
+			must(t, err)
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), "lost name ") {
+					if b, err := os.ReadFile(filepath.Join(mnt, e.Name())); err != nil || !bytes.Equal(b, files[longName]) {
+						t.Errorf("%s: %q, %v", e.Name(), b, err)
+					}
+					return
+				}
+			}
+			t.Errorf("no lost name in the root: %v", entries)
+		}},
 }
 
 // TestBrokenVolumes: each way of breaking a volume is reported as exactly
@@ -252,6 +276,11 @@ func TestBrokenVolumes(t *testing.T) {
 			again, res := fsck(t, dir, pw)
 			if got := again.kinds(true); !slices.Equal(got, bc.left) || res.Code != wantCode {
 				t.Fatalf("after --repair: %q exit %d, want %q\n%v", got, res.Code, bc.left, res)
+			}
+			if bc.gocryptfsAfter {
+				if gout, gcode := harness.GocryptfsFsck(t, dir, pw); gcode != 0 {
+					t.Errorf("gocryptfs -fsck after --repair: exit %d\n%s", gcode, gout)
+				}
 			}
 			if slices.Contains(bc.left, "bad-config") {
 				return // nothing mounts
