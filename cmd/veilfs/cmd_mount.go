@@ -247,7 +247,8 @@ func stateBase() string {
 }
 
 // ivMemoryFile is where the mount of dir remembers the IVs of the
-// directories it creates (fs/ivmemory.go), one file per CIPHERDIR.
+// directories it creates and reads (fs/syncmem.IVs), for fsck to use too:
+// one file per CIPHERDIR.
 func ivMemoryFile(dir string) string {
 	base := stateBase()
 	if base == "" {
