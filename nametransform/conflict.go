@@ -25,6 +25,8 @@ import (
 //	Syncthing    NAME.sync-conflict-20261127-123456-ABCDEFG
 //	Google Drive NAME (1)
 //	OneDrive     NAME-laptop
+//	unison       NAME (conflict_on_2026-11-27), NAME (conflict #1_on_2026-11-27),
+//	             NAME (conflict_on_2026-11-27_was_deleted) (-copyonconflict)
 //
 // OneDrive's "-HOST" cannot be told from a name alone (base64url contains
 // '-'): SplitConflict reports it only as a candidate (Conflict.Weak), and
@@ -58,6 +60,20 @@ var conflictPatterns = []struct {
 	{"Syncthing", regexp.MustCompile(`^(.+)\.sync-conflict-(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)-([A-Z0-9]{7})$`),
 		func(m []string) string {
 			return m[2] + "-" + m[3] + "-" + m[4] + " " + m[5] + ":" + m[6] + ":" + m[7] + " " + m[8]
+		}, false},
+	// unison 2.52 with -copyonconflict: "#N" counts further conflicts of
+	// the day; "_was_deleted" marks the copy of a version changed on one
+	// side and deleted on the other.
+	{"unison", regexp.MustCompile(`^(.+) \(conflict(?: #(\d+))?_on_(\d{4}-\d\d-\d\d)(_was_deleted)?\)$`),
+		func(m []string) string {
+			label := m[3] + " unison"
+			if m[2] != "" {
+				label += " #" + m[2]
+			}
+			if m[4] != "" {
+				label += ", deleted elsewhere"
+			}
+			return label
 		}, false},
 	{"Google Drive", regexp.MustCompile(`^(.+) \((\d{1,3})\)$`),
 		func(m []string) string { return "copy " + m[2] }, false},
@@ -110,7 +126,9 @@ type stemExt struct{ stem, ext string }
 // after it is a long name's hash or the sidecar suffix.
 func splitExt(name string) []stemExt {
 	out := []stemExt{{name, ""}}
-	if i := strings.LastIndexByte(name, '.'); i > 0 && strings.HasPrefix(name, ReservedPrefix) {
+	// "gocryptfs" without its dot: unison splits "gocryptfs.diriv" at
+	// the dot, "gocryptfs (conflict_on_2026-12-07).diriv".
+	if i := strings.LastIndexByte(name, '.'); i > 0 && strings.HasPrefix(name, strings.TrimSuffix(ReservedPrefix, ".")) {
 		out = append(out, stemExt{name[:i], name[i:]})
 	}
 	return out

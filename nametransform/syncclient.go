@@ -58,6 +58,8 @@ var syncClientRules = []struct {
 	// files holding the extended attributes of NAME ("._NAME").
 	{"macOS", named(".DS_Store", "Icon\r")},
 	{"macOS", startsWith("._")},
+	// unison's transfers in progress: ".unison.NAME.HEX.unison.tmp".
+	{"unison", wrappedIn(".unison.", ".unison.tmp")},
 	// rclone's uploads in progress ("NAME.partial", "NAME.XXXX.partial").
 	{"rclone", endsWith(".partial")},
 }
@@ -89,7 +91,7 @@ func SyncClientFile(diskName string) (client string, ok bool) {
 // client's download in progress, becomes when it is complete, so that fsck
 // keeps a long name's sidecar that arrived before its object. Only the
 // clients that keep the whole name in the temporary's are recognised
-// (Syncthing, Nextcloud, Resilio Sync): rclone's ".partial" names may
+// (Syncthing, Nextcloud, Resilio Sync, unison): rclone's ".partial" names may
 // carry a random part of their own. A name the client shortened
 // (Syncthing's MD5 of a long name, Nextcloud's cut) comes back as it is,
 // and matches no entry.
@@ -107,6 +109,13 @@ func SyncClientDownload(diskName string) (entry string, ok bool) {
 	}
 	if entry, ok := strings.CutSuffix(diskName, ".!sync"); ok && entry != "" {
 		return entry, true
+	}
+	if inner, ok := strings.CutPrefix(diskName, ".unison."); ok {
+		if inner, ok = strings.CutSuffix(inner, ".unison.tmp"); ok {
+			if i := strings.LastIndexByte(inner, '.'); i > 0 {
+				return inner[:i], true // less the random part
+			}
+		}
 	}
 	return "", false
 }

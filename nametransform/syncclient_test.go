@@ -18,6 +18,7 @@ func TestSyncClientFile(t *testing.T) {
 		{".syncthing." + long + ".tmp", "Syncthing"},
 		{".syncthing.0cc175b9c0f1b6a831c399e269772661.tmp", "Syncthing"}, // the MD5 of a name too long
 		{"~syncthing~" + n + ".tmp", "Syncthing"},
+		{".unison." + n + ".94c6ac2bd32e4ef33bfaf8ca8d2a6e6b.unison.tmp", "unison"},
 		{".dropbox", "Dropbox"},
 		{".dropbox.attr", "Dropbox"},
 		{".dropbox.cache", "Dropbox"},
@@ -160,6 +161,7 @@ func TestSyncClientDownload(t *testing.T) {
 	for _, c := range []struct{ name, entry string }{
 		{".syncthing." + long + ".tmp", long},
 		{"~syncthing~" + n + ".tmp", n},
+		{".unison." + long + ".94c6ac2bd32e4ef33bfaf8ca8d2a6e6b.unison.tmp", long},
 		{"." + long + ".~1a2b3c4d", long},
 		{long + ".!sync", long},
 	} {
