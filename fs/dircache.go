@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +44,12 @@ type dirFD struct {
 	// needsIV is set when iv is nil only because the directory has no
 	// gocryptfs.diriv yet and nothing in it needs one (recoverDirIV).
 	needsIV bool
-	refs    atomic.Int32
+	// lost are the IVs the directory's names may have been encrypted
+	// under before a sync client replaced its gocryptfs.diriv (lostIVs),
+	// found once per descriptor, on the first lookup that finds nothing.
+	lostOnce sync.Once
+	lost     [][]byte
+	refs     atomic.Int32
 	// counted is set for descriptors the cache holds a reference to.
 	counted bool
 	cache   *atomic.Int32
@@ -108,9 +114,36 @@ func (n *Node) acquireDir() (*dirFD, error) {
 	n.dir, n.dirExpiry = fresh, now+int64(dirTTL)
 	n.dirMu.Unlock()
 	if old != nil {
+		if old.ino == fresh.ino && old.iv != nil && fresh.iv != nil {
+			n.repairReplacedIV(fresh, old.iv)
+		}
 		old.release()
 	}
 	return fresh, nil
+}
+
+// repairReplacedIV re-encrypts under the directory's new IV the names still
+// encrypted under the one it had until a sync client replaced it: the
+// machine whose IV lost knows it, and repairing at once lets the other
+// machines see those files after the next sync even when the client left
+// no conflict copy of the IV (unison without -copyonconflict, rsync).
+func (n *Node) repairReplacedIV(d *dirFD, old []byte) {
+	if n.r.opts.ReadOnly {
+		return
+	}
+	fixed, err := n.r.vol.RepairLostIV(d.fd, d.iv, n.IsRoot(), old)
+	n.r.stats.repairs.Add(uint64(len(fixed)))
+	if len(fixed) == 0 && err == nil {
+		return
+	}
+	cpath, _ := n.cipherPath()
+	for _, f := range fixed {
+		n.r.log.Printf("repaired %s: its name was encrypted with a directory IV that a sync client replaced; now %s",
+			n.r.absCipherPath(cipherdir.JoinPath(cpath, f.Old)), n.r.absCipherPath(cipherdir.JoinPath(cpath, f.New)))
+	}
+	if err != nil {
+		n.r.log.Printf("repairing names in %s: %v", n.r.absCipherPath(cpath), err)
+	}
 }
 
 // resolveDir opens n's ciphertext directory relative to its parent's (or

@@ -35,6 +35,21 @@ func cipherSubdir(t *testing.T, tm *testMount) string {
 	return dirs[0]
 }
 
+// mountWithShared mounts a new volume holding shared/mine.txt, and
+// returns the plaintext and ciphertext paths of shared/.
+func mountWithShared(t *testing.T) (tm *testMount, shared, cdir string) {
+	t.Helper()
+	tm = newTestMount(t, config.CreateOptions{})
+	shared = filepath.Join(tm.mnt, "shared")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shared, "mine.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tm, shared, cipherSubdir(t, tm)
+}
+
 func listNames(t *testing.T, dir string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
@@ -55,15 +70,7 @@ func listNames(t *testing.T, dir string) []string {
 // other machine's names, and this machine's once repaired under the kept
 // IV, would otherwise be invisible for as long as the mount lives.
 func TestDirIVReplacedSameInode(t *testing.T) {
-	tm := newTestMount(t, config.CreateOptions{})
-	shared := filepath.Join(tm.mnt, "shared")
-	if err := os.Mkdir(shared, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(shared, "mine.txt"), []byte("mine"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cdir := cipherSubdir(t, tm)
+	tm, shared, cdir := mountWithShared(t)
 	listNames(t, shared) // the mount now caches the directory and its IV
 
 	// The other machine's directory: its IV, and a file named under it.
@@ -294,4 +301,73 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestLostNameFoundByLookup: a file another machine named under its own
+// IV of the directory, which the sync client kept only as a conflict copy,
+// is opened by name before anything lists the directory; the lookup finds
+// it under the conflict copy's IV and repairs its name.
+func TestLostNameFoundByLookup(t *testing.T) {
+	tm := newTestMount(t, config.CreateOptions{})
+	shared := filepath.Join(tm.mnt, "shared")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cdir := cipherSubdir(t, tm)
+	cur := mustRead(t, filepath.Join(cdir, nametransform.DirIVFilename))
+	theirIV := []byte("their-lost-iv-16")
+	if err := os.WriteFile(filepath.Join(cdir, "gocryptfs.sync-conflict-20261207-101010-ABCDEF7.diriv"), theirIV, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	names := tm.m.root.vol.Names
+	long := strings.Repeat("long name ", 25)
+	for _, name := range []string{"theirs.txt", long} {
+		if err := os.WriteFile(filepath.Join(shared, "seed"), []byte("theirs"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		seed, _ := names.EncryptName("seed", cur)
+		theirs, _ := names.EncryptName(name, theirIV)
+		if names.IsLong(theirs) {
+			if err := os.WriteFile(filepath.Join(cdir, names.HashLongName(theirs)+".name"), []byte(theirs), 0o444); err != nil {
+				t.Fatal(err)
+			}
+			theirs = names.HashLongName(theirs)
+		}
+		if err := os.Rename(filepath.Join(cdir, seed), filepath.Join(cdir, theirs)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"theirs.txt", long} {
+		if got, err := os.ReadFile(filepath.Join(shared, name)); err != nil || string(got) != "theirs" {
+			t.Errorf("open %.20s... by name: %q, %v", name, got, err)
+		}
+	}
+	if st := tm.m.Stats(); st.Sync.Repairs != 2 {
+		t.Errorf("repairs %d, want 2", st.Sync.Repairs)
+	}
+}
+
+// TestReplacedIVRepairedByItsMachine: the sync client overwrote the IV and
+// left no copy (unison without -copyonconflict, rsync). Only the mount
+// that had the old IV knows it: the first operation after it notices the
+// change re-encrypts the names, so the other machines get them with the
+// next sync.
+func TestReplacedIVRepairedByItsMachine(t *testing.T) {
+	tm, shared, cdir := mountWithShared(t)
+	other := []byte("other-machine-iv")
+	ivPath := filepath.Join(cdir, nametransform.DirIVFilename)
+	if err := os.WriteFile(ivPath+".tmp", other, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(ivPath+".tmp", ivPath); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(dirTTL + 100*time.Millisecond)
+	if _, err := os.Stat(filepath.Join(shared, "unrelated")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stat: %v", err)
+	}
+	want, _ := tm.m.root.vol.Names.EncryptName("mine.txt", other)
+	if _, err := os.Stat(filepath.Join(cdir, want)); err != nil {
+		t.Errorf("mine.txt is not re-encrypted under the kept IV on disk: %v", err)
+	}
 }

@@ -329,6 +329,15 @@ func TestUndecryptableNameSkipped(t *testing.T) {
 	if !strings.Contains(tm.log.String(), planted) {
 		t.Fatalf("log does not name %s:\n%s", planted, tm.log.String())
 	}
+	// Listed again and again, it is logged once.
+	for range 3 {
+		if _, err := os.ReadDir(tm.mnt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(tm.log.String(), planted); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, tm.log.String())
+	}
 }
 
 func nlink(st os.FileInfo) uint64 {

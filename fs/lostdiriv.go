@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -130,4 +131,53 @@ func (n *Node) dirForNewName() (*dirHandle, error) {
 		return nil, fmt.Errorf("write gocryptfs.diriv: %w", errNoDirIV)
 	}
 	return d, err
+}
+
+// lostIVs returns the IVs that names in d may have been encrypted under
+// before a sync client replaced its gocryptfs.diriv: those of conflict
+// copies of the IV file, and those this machine remembers for the
+// directory. They are looked for once per cached descriptor (a second).
+func (n *Node) lostIVs(d *dirHandle) [][]byte {
+	d.lostOnce.Do(func() {
+		if n.r.vol.PlaintextNames || !n.r.vol.DirIV || d.iv == nil {
+			return
+		}
+		d.lost, _ = cipherdir.LostIVs(d.fd, d.iv)
+		if n.r.ivs == nil {
+			return
+		}
+		if cpath, err := n.cipherPath(); err == nil {
+			for _, iv := range n.r.ivs.Recall(cpath) {
+				if !bytes.Equal(iv, d.iv) {
+					d.lost = append(d.lost, iv)
+				}
+			}
+		}
+	})
+	return d.lost
+}
+
+// repairLostEntry finds the entry name of d under a lost IV (a lookup,
+// before any listing, of a file created under the IV a sync client
+// replaced) and re-encrypts its name under d's IV, as a listing would. It
+// returns the entry's name on disk now.
+func (n *Node) repairLostEntry(d *dirHandle, name string) (string, bool) {
+	if n.r.opts.ReadOnly {
+		return "", false
+	}
+	lost := n.lostIVs(d)
+	if len(lost) == 0 {
+		return "", false
+	}
+	r, found, err := n.r.vol.RepairLostEntry(d.fd, name, d.iv, lost, d.root)
+	if err != nil {
+		n.r.log.Printf("repairing a name in %s: %v", n.r.absCipherPath(dirPath(d)), err)
+	}
+	if !found {
+		return "", false
+	}
+	n.r.stats.repairs.Add(1)
+	n.r.log.Printf("repaired %s: its name was encrypted with a directory IV that a sync client replaced; now %s",
+		n.r.absCipherPath(d.childPath(r.Old)), n.r.absCipherPath(d.childPath(r.New)))
+	return r.New, r.Plain == name
 }

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -29,7 +30,14 @@ func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fu
 		return nil, toErrno(err)
 	}
 	var st unix.Stat_t
-	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
+	err = n.r.fillEntry(d.fd, disk, &st, &out.Attr)
+	if errors.Is(err, unix.ENOENT) {
+		if lost, ok := n.repairLostEntry(d, name); ok {
+			disk = lost
+			err = n.r.fillEntry(d.fd, disk, &st, &out.Attr)
+		}
+	}
+	if err != nil {
 		return nil, n.r.fail(d.childPath(disk), err)
 	}
 	return n.newChild(ctx, &st), 0

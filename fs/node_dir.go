@@ -144,6 +144,7 @@ func (n *Node) repairLostIV(d *dirHandle) bool {
 		return false
 	}
 	fixed, err := n.r.vol.RepairLostIV(d.fd, d.iv, d.root, n.r.ivs.Recall(here)...)
+	n.r.stats.repairs.Add(uint64(len(fixed)))
 	for _, f := range fixed {
 		n.r.log.Printf("repaired %s: its name was encrypted with a directory IV that a sync client replaced; now %s",
 			n.r.absCipherPath(d.childPath(f.Old)), n.r.absCipherPath(d.childPath(f.New)))

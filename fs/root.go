@@ -64,7 +64,9 @@ type root struct {
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
 	noFallocate atomic.Bool  // the backing filesystem has no fallocate
 	transients  transients   // half-synced states seen (transient.go)
-	ivWalk      ivWalk       // the volume's directory IVs (lostdiriv.go)
+	badNamesMu  sync.Mutex
+	badNames    map[string]struct{} // undecryptable entries logged (reportBadName)
+	ivWalk      ivWalk              // the volume's directory IVs (lostdiriv.go)
 }
 
 func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
@@ -94,10 +96,28 @@ func (r *root) reportCorruption(cpath string, err error) {
 	}
 }
 
-// reportBadName logs an entry that is skipped in a listing.
+// reportBadName logs an entry that is skipped in a listing, once per
+// entry: a directory holding one is listed again and again (a file
+// manager, a sync client's own walk), and a line each time would drown the
+// log. Past maxBadNames remembered entries, further ones are logged at
+// every listing again (fsck lists them all).
 func (r *root) reportBadName(cpath string, err error) {
-	r.log.Printf("skipping undecryptable entry %s: %v", r.absCipherPath(cpath), err)
+	r.badNamesMu.Lock()
+	_, seen := r.badNames[cpath]
+	if !seen && len(r.badNames) < maxBadNames {
+		if r.badNames == nil {
+			r.badNames = map[string]struct{}{}
+		}
+		r.badNames[cpath] = struct{}{}
+	}
+	r.badNamesMu.Unlock()
+	if !seen {
+		r.log.Printf("skipping undecryptable entry %s: %v", r.absCipherPath(cpath), err)
+	}
 }
+
+// maxBadNames bounds the memory of undecryptable entries already logged.
+const maxBadNames = 10000
 
 func (r *root) absCipherPath(cpath string) string {
 	if cpath == "" {

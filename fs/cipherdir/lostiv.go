@@ -140,6 +140,33 @@ func (v *Volume) LostName(dirfd int, disk string, iv []byte, lost [][]byte, atRo
 	return fallback, found && curErr != nil
 }
 
+// RepairLostEntry looks for the entry plain under each lost IV: a lookup
+// of a name that was created on this or another machine under an IV the
+// sync client has since replaced. If found, and the name is the entry's
+// (LostName), it is re-encrypted under iv as RepairLostIV would, and the
+// result says where it is now; found is false when no lost IV has it.
+func (v *Volume) RepairLostEntry(dirfd int, plain string, iv []byte, lost [][]byte, atRoot bool) (r Repaired, found bool, err error) {
+	if v.PlaintextNames || !v.DirIV {
+		return Repaired{}, false, nil
+	}
+	for _, old := range lost {
+		disk, _, err := v.DiskName(plain, old, atRoot)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstatat(dirfd, disk, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+			continue
+		}
+		if got, ok := v.LostName(dirfd, disk, iv, lost, atRoot); !ok || got != plain {
+			continue
+		}
+		r, err := v.reencryptName(dirfd, disk, plain, iv, atRoot)
+		return r, err == nil, err
+	}
+	return Repaired{}, false, nil
+}
+
 // reencryptName renames disk, whose plaintext name is plain, to plain's
 // name under iv. When that name is taken (both machines created an entry
 // of the same name, typically a subdirectory of the directory they both
