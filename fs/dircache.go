@@ -41,9 +41,12 @@ type dirFD struct {
 	fd  int
 	iv  []byte
 	ino uint64
-	// needsIV is set when iv is nil only because the directory has no
-	// gocryptfs.diriv yet and nothing in it needs one (recoverDirIV).
-	needsIV bool
+	// needsIV is set when iv is nil because the directory has no
+	// gocryptfs.diriv yet (recoverDirIV): it lists as empty. arriving is
+	// set too when it holds names that need the IV, which a sync client
+	// is still delivering; no entry may be created in it until then.
+	needsIV  bool
+	arriving bool
 	// lost are the IVs the directory's names may have been encrypted
 	// under before a sync client replaced its gocryptfs.diriv (lostIVs),
 	// found once per descriptor, on the first lookup that finds nothing.
@@ -171,8 +174,9 @@ func (n *Node) resolveDir() (*dirFD, error) {
 		return nil, fmt.Errorf("stat directory: %w", err)
 	}
 	iv, err := n.r.vol.DirIVAt(fd)
+	arriving := false
 	if errors.Is(err, unix.ENOENT) {
-		iv, err = n.recoverDirIV(fd)
+		iv, arriving, err = n.recoverDirIV(fd)
 	}
 	if err != nil {
 		unix.Close(fd)
@@ -181,7 +185,7 @@ func (n *Node) resolveDir() (*dirFD, error) {
 	if iv != nil {
 		n.noteDirIV(iv)
 	}
-	d := &dirFD{fd: fd, iv: iv, ino: st.Ino, needsIV: iv == nil && n.r.vol.DirIV && !n.r.vol.PlaintextNames}
+	d := &dirFD{fd: fd, iv: iv, ino: st.Ino, arriving: arriving, needsIV: iv == nil && n.r.vol.DirIV && !n.r.vol.PlaintextNames}
 	d.refs.Store(1)
 	return d, nil
 }

@@ -223,10 +223,12 @@ func TestDirIVMissingFoundInRenamedCopy(t *testing.T) {
 }
 
 // TestDirIVArrivesLate: a directory that arrived before its
-// gocryptfs.diriv. Empty, it lists as empty and takes new files; with
-// names no known IV decrypts, it fails with EIO, is logged once as a
-// half-synced state naming the ciphertext directory (not as corruption),
-// and works without a remount once the IV arrives.
+// gocryptfs.diriv. Empty, it lists as empty and takes new files. With
+// names no known IV decrypts, it lists as empty while it is young (its
+// files have not arrived as far as anyone can read them) and refuses new
+// entries, then fails with EIO; it is logged once as a half-synced state
+// naming the ciphertext directory (not as corruption), and works without a
+// remount once the IV arrives.
 func TestDirIVArrivesLate(t *testing.T) {
 	tm := newTestMount(t, config.CreateOptions{})
 	names := tm.m.root.vol.Names
@@ -265,9 +267,16 @@ func TestDirIVArrivesLate(t *testing.T) {
 	if err := os.Rename(filepath.Join(tm.cipherDir, seed), filepath.Join(cdir, file)); err != nil {
 		t.Fatal(err)
 	}
+	if got := listNames(t, filepath.Join(tm.mnt, "arrived")); len(got) != 0 {
+		t.Errorf("a young directory whose IV has not arrived lists %q, want nothing yet", got)
+	}
+	if err := os.WriteFile(filepath.Join(tm.mnt, "arrived", "new"), nil, 0o644); !errors.Is(err, syscall.EIO) {
+		t.Errorf("creating in a directory whose IV has not arrived: %v, want EIO", err)
+	}
+	tm.m.root.halfSyncGrace.Store(0) // as if it had stayed so for long
 	for range 3 {
 		if _, err := os.ReadDir(filepath.Join(tm.mnt, "arrived")); !errors.Is(err, syscall.EIO) {
-			t.Fatalf("listing a directory whose IV has not arrived: %v, want EIO", err)
+			t.Fatalf("listing a directory whose IV has not arrived for long: %v, want EIO", err)
 		}
 	}
 	st := tm.m.Stats()

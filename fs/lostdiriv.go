@@ -13,11 +13,18 @@ import (
 )
 
 // errNoDirIV is a directory without gocryptfs.diriv whose names no IV
-// known here decrypts. It is not corruption: during a sync the directory
-// often arrives before its IV. It fails the operation with EIO (the names
-// cannot be shown) and is never cached, so the directory works as soon as
-// the IV arrives.
+// known here decrypts, and which has not changed for halfSyncGrace. It is
+// not counted as corruption (a sync client may still be delivering the
+// IV), but it fails the operation with EIO: the names cannot be shown. It
+// is never cached, so the directory works as soon as the IV arrives.
 var errNoDirIV = errors.New("the directory has no gocryptfs.diriv and no IV known here decrypts its names")
+
+// halfSyncGrace is how long after its last change a directory whose names
+// no known IV decrypts is taken for one whose gocryptfs.diriv a sync client
+// has not delivered yet: it lists as empty, as if its files had not
+// arrived either, rather than failing every walk of a folder being synced.
+// A directory in that state for longer has lost its IV: EIO.
+const halfSyncGrace = time.Minute
 
 // ivWalkTTL is how long the IVs found by walking the volume are reused: a
 // directory that stays without IV must not cost a walk of the whole
@@ -38,12 +45,13 @@ type ivWalk struct {
 // gocryptfs.diriv, except on a read-only mount, which only uses it. A
 // directory that holds no encrypted name gives a nil IV: it lists as
 // empty, and the first entry created in it writes a fresh IV
-// (dirForNewName).
-func (n *Node) recoverDirIV(fd int) ([]byte, error) {
+// (dirForNewName). One whose names no candidate decrypts gives a nil IV
+// too while it is young (arriving: halfSyncGrace), errNoDirIV after.
+func (n *Node) recoverDirIV(fd int) (iv []byte, arriving bool, err error) {
 	vol := n.r.vol
 	cpath, err := n.cipherPath()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	key := "diriv:" + cpath
 	var cands []cipherdir.DirIVCandidate
@@ -65,19 +73,24 @@ func (n *Node) recoverDirIV(fd int) ([]byte, error) {
 	switch {
 	case names == 0 && err == nil:
 		n.r.resolveTransient(key)
-		return nil, nil
+		return nil, false, nil
 	case errors.Is(err, cipherdir.ErrNoDirIVMatch):
 		n.r.noteTransient(key, cpath, "a directory without its gocryptfs.diriv")
-		return nil, fmt.Errorf("%s: %w", n.r.absCipherPath(cpath), errNoDirIV)
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil && time.Since(time.Unix(st.Ctim.Unix())) < time.Duration(n.r.halfSyncGrace.Load()) {
+			return nil, true, nil
+		}
+		return nil, false, fmt.Errorf("%s: %w", n.r.absCipherPath(cpath), errNoDirIV)
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	}
 	if !n.r.opts.ReadOnly {
 		err := cipherdir.RestoreDirIV(fd, match.IV)
 		if errors.Is(err, unix.EEXIST) {
 			// The sync client delivered the IV meanwhile: it wins.
 			n.r.resolveTransient(key)
-			return n.r.vol.DirIVAt(fd)
+			iv, err := n.r.vol.DirIVAt(fd)
+			return iv, false, err
 		}
 		if err != nil {
 			n.r.log.Printf("restoring gocryptfs.diriv of %s: %v", n.r.absCipherPath(cpath), err)
@@ -88,7 +101,7 @@ func (n *Node) recoverDirIV(fd int) ([]byte, error) {
 		}
 	}
 	n.r.resolveTransient(key)
-	return match.IV, nil
+	return match.IV, false, nil
 }
 
 // volumeIVs returns the IV of every directory of the volume, walking it at
@@ -112,12 +125,18 @@ func (r *root) volumeIVs() []cipherdir.DirIVCandidate {
 }
 
 // dirForNewName opens directory n for creating an entry in it. A directory
-// still waiting for its gocryptfs.diriv (empty, so nothing depends on the
-// IV) gets a fresh one first: the entry's name needs it.
+// without gocryptfs.diriv that is empty, so that nothing depends on the IV,
+// gets a fresh one first: the entry's name needs it. One whose names wait
+// for their IV refuses (EIO): a fresh IV would make the sync client keep
+// only one of the two.
 func (n *Node) dirForNewName() (*dirHandle, error) {
 	d, err := n.openDir()
 	if err != nil || !d.needsIV {
 		return d, err
+	}
+	if d.arriving {
+		d.close()
+		return nil, fmt.Errorf("create an entry: %w", errNoDirIV)
 	}
 	err = cipherdir.WriteDirIV(d.fd)
 	d.close()

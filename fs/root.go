@@ -67,6 +67,9 @@ type root struct {
 	badNamesMu  sync.Mutex
 	badNames    map[string]struct{} // undecryptable entries logged (reportBadName)
 	ivWalk      ivWalk              // the volume's directory IVs (lostdiriv.go)
+	// halfSyncGrace is the constant of that name, in nanoseconds;
+	// tests shorten it while the mount serves.
+	halfSyncGrace atomic.Int64
 }
 
 func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
@@ -81,8 +84,10 @@ func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
 	if opts.LongNameMemory != "" {
 		vol.LongNames = syncmem.OpenLongNames(opts.LongNameMemory)
 	}
-	return &root{vol: vol, rootfd: fd, opts: opts, log: logger, bufs: newBufferPool(vol), start: time.Now(),
-		ivs: syncmem.OpenIVs(opts.IVMemory)}, nil
+	r := &root{vol: vol, rootfd: fd, opts: opts, log: logger, bufs: newBufferPool(vol), start: time.Now(),
+		ivs: syncmem.OpenIVs(opts.IVMemory)}
+	r.halfSyncGrace.Store(int64(halfSyncGrace))
+	return r, nil
 }
 
 func (r *root) close() { _ = unix.Close(r.rootfd) }
