@@ -49,10 +49,12 @@ type dirFD struct {
 	arriving bool
 	// lost are the IVs the directory's names may have been encrypted
 	// under before a sync client replaced its gocryptfs.diriv (lostIVs),
-	// found once per descriptor, on the first lookup that finds nothing.
-	lostOnce sync.Once
-	lost     [][]byte
-	refs     atomic.Int32
+	// looked for on a lookup that finds nothing, at most once per dirTTL
+	// (lostAt, monotonic nanoseconds; 0: never).
+	lostMu sync.Mutex
+	lostAt int64
+	lost   [][]byte
+	refs   atomic.Int32
 	// counted is set for descriptors the cache holds a reference to.
 	counted bool
 	cache   *atomic.Int32

@@ -324,6 +324,10 @@ func TestLostNameFoundByLookup(t *testing.T) {
 	}
 	cdir := cipherSubdir(t, tm)
 	cur := mustRead(t, filepath.Join(cdir, nametransform.DirIVFilename))
+	// A lookup before the copy arrives must not hide it afterwards.
+	if _, err := os.Stat(filepath.Join(shared, "theirs.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stat before: %v", err)
+	}
 	theirIV := []byte("their-lost-iv-16")
 	if err := os.WriteFile(filepath.Join(cdir, "gocryptfs.sync-conflict-20261207-101010-ABCDEF7.diriv"), theirIV, 0o444); err != nil {
 		t.Fatal(err)
@@ -346,6 +350,7 @@ func TestLostNameFoundByLookup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	time.Sleep(dirTTL + 100*time.Millisecond)
 	for _, name := range []string{"theirs.txt", long} {
 		if got, err := os.ReadFile(filepath.Join(shared, name)); err != nil || string(got) != "theirs" {
 			t.Errorf("open %.20s... by name: %q, %v", name, got, err)

@@ -155,24 +155,31 @@ func (n *Node) dirForNewName() (*dirHandle, error) {
 // lostIVs returns the IVs that names in d may have been encrypted under
 // before a sync client replaced its gocryptfs.diriv: those of conflict
 // copies of the IV file, and those this machine remembers for the
-// directory. They are looked for once per cached descriptor (a second).
+// directory. They are looked for at most once per dirTTL: a lookup that
+// finds nothing is what every create starts with, and a conflict copy
+// arriving later must still be found.
 func (n *Node) lostIVs(d *dirHandle) [][]byte {
-	d.lostOnce.Do(func() {
-		if n.r.vol.PlaintextNames || !n.r.vol.DirIV || d.iv == nil {
-			return
-		}
-		d.lost, _ = cipherdir.LostIVs(d.fd, d.iv)
-		if n.r.ivs == nil {
-			return
-		}
-		if cpath, err := n.cipherPath(); err == nil {
-			for _, iv := range n.r.ivs.Recall(cpath) {
-				if !bytes.Equal(iv, d.iv) {
-					d.lost = append(d.lost, iv)
-				}
+	if n.r.vol.PlaintextNames || !n.r.vol.DirIV || d.iv == nil {
+		return nil
+	}
+	now := int64(time.Since(n.r.start))
+	d.lostMu.Lock()
+	defer d.lostMu.Unlock()
+	if d.lostAt != 0 && now-d.lostAt < int64(dirTTL) {
+		return d.lost
+	}
+	d.lostAt = now
+	d.lost, _ = cipherdir.LostIVs(d.fd, d.iv)
+	if n.r.ivs == nil {
+		return d.lost
+	}
+	if cpath, err := n.cipherPath(); err == nil {
+		for _, iv := range n.r.ivs.Recall(cpath) {
+			if !bytes.Equal(iv, d.iv) {
+				d.lost = append(d.lost, iv)
 			}
 		}
-	})
+	}
 	return d.lost
 }
 
