@@ -197,7 +197,10 @@ func (v *Volume) EntryName(dirfd int, disk string, iv []byte, atRoot bool) (name
 	}
 	switch nametransform.Classify(orig) {
 	case nametransform.KindReserved:
-		return "", nil, err
+		// A copy of one of our files whose marker hides the reserved
+		// prefix (unison: "gocryptfs (conflict_on_DATE).diriv"): ours,
+		// as "gocryptfs.diriv.sync-conflict-..." is by its prefix.
+		return "", nil, ErrReservedName
 	case nametransform.KindLongNameSidecar:
 		return "", nil, ErrReservedName // a conflict copy of a sidecar: ours
 	}

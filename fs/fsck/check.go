@@ -666,6 +666,11 @@ func (c *checker) name(d *dirState, name string, st *unix.Stat_t) (plain string,
 	l := d.loc.child(name, "", false)
 	pn, conflict, err := c.v.EntryName(d.fd, name, d.iv, atRoot)
 	if errors.Is(err, cipherdir.ErrReservedName) {
+		// A conflict copy of one of our files whose marker hides the
+		// "gocryptfs." prefix (unison's "gocryptfs (conflict...).diriv").
+		if orig, _, ok := nametransform.SplitConflict(name); ok && nametransform.Classify(orig) == nametransform.KindReserved {
+			c.reserved(d, name, st)
+		}
 		return "", false, false, nil
 	}
 	if errors.Is(err, cipherdir.ErrNoSidecar) {

@@ -331,6 +331,11 @@ var brokenCases = []brokenCase{
 			}
 		},
 		want: []Kind{ConflictCopy}},
+	{name: "unison's conflict copy of gocryptfs.diriv",
+		breakIt: func(t *testing.T, tv *tvol) {
+			writeRaw(t, filepath.Join(tv.abs("dir2"), "gocryptfs (conflict_on_2026-12-07).diriv"), []byte("0123456789abcdef"))
+		},
+		want: []Kind{ConflictCopy}},
 	{name: "damaged unlocker",
 		setup: func(tv *tvol) {
 			if err := tv.conf.AddKeyfileUnlocker(tv.master, "usb", payload("keyfile", 64)); err != nil {
