@@ -210,3 +210,39 @@ func (tm *testMount) diskName(t *testing.T, name string) string {
 	}
 	return disk
 }
+
+// TestLongNameRememberedByLookup: a long-named file that arrived from
+// another machine and was only ever opened by name here (never listed) is
+// remembered too: when the sync client loses its sidecar (deleted on one
+// machine, edited on this one), the listing gives its name back.
+func TestLongNameRememberedByLookup(t *testing.T) {
+	mem := filepath.Join(t.TempDir(), "longname-memory", "volume")
+	tm := newTestMountWith(t, config.CreateOptions{}, Options{LongNameMemory: mem})
+	if err := os.WriteFile(filepath.Join(tm.mnt, "seed"), []byte("from elsewhere"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	names := tm.m.root.vol.Names
+	rootIV := mustRead(t, filepath.Join(tm.cipherDir, nametransform.DirIVFilename))
+	long := strings.Repeat("E", 200)
+	cname, _ := names.EncryptName(long, rootIV)
+	obj := filepath.Join(tm.cipherDir, names.HashLongName(cname))
+	seed, _ := names.EncryptName("seed", rootIV)
+	if err := os.WriteFile(nametransform.SidecarName(obj), []byte(cname), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(tm.cipherDir, seed), obj); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(t, filepath.Join(tm.mnt, long)); got != "from elsewhere" {
+		t.Fatalf("content %q", got)
+	}
+	if err := os.Remove(nametransform.SidecarName(obj)); err != nil {
+		t.Fatal(err)
+	}
+	if got := listNames(t, tm.mnt); !slices.Equal(got, []string{long}) {
+		t.Fatalf("the root lists %q, want the real name", got)
+	}
+	if st := tm.m.Stats(); st.Sync.Repairs != 1 {
+		t.Errorf("repairs %d, want 1", st.Sync.Repairs)
+	}
+}

@@ -40,6 +40,9 @@ func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fu
 	if err != nil {
 		return nil, n.r.fail(d.childPath(disk), err)
 	}
+	if n.r.vol.IsLong(disk) {
+		n.r.vol.RememberEntry(name, d.iv, d.root)
+	}
 	return n.newChild(ctx, &st), 0
 }
 

@@ -45,6 +45,19 @@ func (v *Volume) remember(cname string) {
 	}
 }
 
+// RememberEntry tells the memory, if any, the long name of the entry plain
+// of a directory with IV iv, found by a lookup: a file this machine only
+// ever opened by name (never listed) must be recoverable too when a sync
+// client loses its sidecar.
+func (v *Volume) RememberEntry(plain string, iv []byte, atRoot bool) {
+	if v.LongNames == nil {
+		return
+	}
+	if disk, cname, err := v.DiskName(plain, iv, atRoot); err == nil && disk != cname {
+		v.LongNames.Record(cname)
+	}
+}
+
 // LongObject returns the long-name object whose sidecar the entry disk
 // reads: disk itself, or the original of a sync client's conflict copy of
 // one. It returns "" for any other entry.
