@@ -26,7 +26,7 @@ func (n *Node) sidecarless(d *dirHandle, disk string) (name string, skip bool, e
 	obj := r.vol.LongObject(disk)
 	var werr error
 	if !r.opts.ReadOnly {
-		restored, err := r.vol.RestoreSidecar(d.fd, obj)
+		restored, err := r.vol.RestoreSidecar(d.fd, disk)
 		if restored {
 			r.stats.repairs.Add(1)
 			r.log.Printf("restored the name of %s: a sync client had lost its .name sidecar; wrote it back from this machine's memory of long names",

@@ -91,19 +91,25 @@ func (v *Volume) RecallName(obj string) (string, bool) {
 	return cname, true
 }
 
-// RestoreSidecar writes back the missing sidecar of the long-name object
-// obj in dirfd from this machine's memory. It writes the whole sidecar or
-// nothing (WriteSidecarWhole) and never replaces one. restored is false,
-// with no error, when the memory does not know the name, when the sidecar
-// is there (it arrived meanwhile), or when the object is gone: its owner
-// deletes the object before the sidecar, and a sidecar written for an
-// object that has just gone would be left behind, so it is removed again.
-func (v *Volume) RestoreSidecar(dirfd int, obj string) (restored bool, err error) {
+// RestoreSidecar writes back the missing sidecar of the long-name entry
+// in dirfd (the object, or a sync client's conflict copy of it, which
+// reads the object's sidecar: LongObject) from this machine's memory. It
+// writes the whole sidecar or nothing (WriteSidecarWhole) and never
+// replaces one. restored is false, with no error, when the memory does not
+// know the name, when the sidecar is there (it arrived meanwhile), or when
+// the entry is gone: its owner deletes the object before the sidecar, and
+// a sidecar written for an entry that has just gone would be left behind,
+// so it is removed again.
+func (v *Volume) RestoreSidecar(dirfd int, entry string) (restored bool, err error) {
+	obj := v.LongObject(entry)
+	if obj == "" {
+		return false, nil
+	}
 	cname, ok := v.RecallName(obj)
 	if !ok {
 		return false, nil
 	}
-	if !existsAt(dirfd, obj) {
+	if !existsAt(dirfd, entry) {
 		return false, nil
 	}
 	created, err := v.WriteSidecarWhole(dirfd, obj, cname)
@@ -112,7 +118,7 @@ func (v *Volume) RestoreSidecar(dirfd int, obj string) (restored bool, err error
 		return false, nil // another sidecar arrived: it is read as it is
 	case err != nil:
 		return false, err
-	case created && !existsAt(dirfd, obj):
+	case created && !existsAt(dirfd, entry):
 		_ = RemoveSidecar(dirfd, obj)
 		return false, nil
 	}

@@ -34,7 +34,10 @@ func (c *checker) noSidecar(d *dirState, name string, st *unix.Stat_t) (plain st
 		if !c.opts.Repair || l.inQ {
 			return shown.Name, err == nil, true, nil
 		}
-		_, rerr := c.v.RestoreSidecar(d.fd, obj)
+		restored, rerr := c.v.RestoreSidecar(d.fd, name)
+		if rerr == nil && !restored {
+			rerr = fmt.Errorf("%s could not be written back (the entry or its sidecar changed meanwhile); run fsck again", side)
+		}
 		if rerr == nil {
 			rerr = c.fault("sidecar-restored")
 		}
@@ -42,7 +45,8 @@ func (c *checker) noSidecar(d *dirState, name string, st *unix.Stat_t) (plain st
 		if rerr != nil {
 			return shown.Name, err == nil, true, nil
 		}
-		// The sidecar is there now: check the name as any other.
+		// The sidecar is there now: check the name as any other (once:
+		// it is found this time).
 		return c.name(d, name, st)
 	}
 	if err != nil {

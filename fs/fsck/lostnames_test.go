@@ -207,3 +207,42 @@ func TestLostSidecarCrashAtEveryStep(t *testing.T) {
 		}
 	}
 }
+
+// TestLostSidecarOfConflictCopyOnly: unison's "deleted on one side, changed
+// on the other" leaves only a conflict copy of a long-name object, with no
+// sidecar and no original ("gocryptfs.longname (conflict_on_DATE_was_deleted).H").
+// With the name remembered, --repair writes the sidecar the copy reads
+// (this used to recurse for ever: the original it checked for is gone);
+// without, it gives the copy its lost name. Either way the next check has
+// no error.
+func TestLostSidecarOfConflictCopyOnly(t *testing.T) {
+	for _, remembered := range []bool{false, true} {
+		t.Run(map[bool]string{false: "forgotten", true: "remembered"}[remembered], func(t *testing.T) {
+			tv := newVolume(t, config.CreateOptions{})
+			populate(tv)
+			obj := tv.abs(longL)
+			var mem string
+			if remembered {
+				mem = rememberLong(tv, longL)
+			}
+			hash := strings.TrimPrefix(filepath.Base(obj), "gocryptfs.longname.")
+			cp := filepath.Join(filepath.Dir(obj), "gocryptfs.longname (conflict_on_2026-12-07_was_deleted)."+hash)
+			if err := os.Rename(obj, cp); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(nametransform.SidecarName(obj)); err != nil {
+				t.Fatal(err)
+			}
+			fixed := tv.check(Options{Repair: true, LongNameMemory: mem})
+			if len(fixed.Problems) == 0 || !fixed.Problems[0].Repaired {
+				t.Fatalf("repair:\n%s", dumpReport(fixed))
+			}
+			if again := tv.check(Options{LongNameMemory: mem}); len(errorKinds(again)) != 0 {
+				t.Fatalf("after the repair:\n%s", dumpReport(again))
+			}
+			if _, err := os.Stat(nametransform.SidecarName(obj)); (err == nil) != remembered {
+				t.Errorf("sidecar of the original after the repair: %v", err)
+			}
+		})
+	}
+}

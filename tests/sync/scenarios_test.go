@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veilfs/veilfs/nametransform"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -346,6 +347,20 @@ func scDirRenameVsEdit(t *testing.T, e *env) {
 	}
 }
 
+// conflictCopyOf reports whether shown is how veilfs lists a sync client's
+// conflict copy of the file real ("real (conflict DATE ...).ext"; a long
+// name cut short with "…").
+func conflictCopyOf(shown, real string) bool {
+	plain, _, ok := nametransform.ParseConflictDisplay(shown)
+	if !ok {
+		return false
+	}
+	if stem, _, cut := strings.Cut(plain, "…"); cut {
+		return stem != "" && strings.HasPrefix(real, stem)
+	}
+	return plain == real
+}
+
 // f. A long-named file deleted on A while edited on B, and another renamed
 // on A while edited on B: Syncthing restores the edited object but may
 // not restore its .name sidecar (the client restores what was edited). The edited files must show and read on
@@ -391,6 +406,10 @@ func scLongNameVsEdit(t *testing.T, e *env) {
 					if round == 0 {
 						t.Logf("%s: mount %s shows %q under its real name", when, m.name, f.content)
 					}
+				case slices.ContainsFunc(at, func(n string) bool { return conflictCopyOf(n, f.name) }):
+					// The client kept the edit as a conflict copy (unison's
+					// "_was_deleted"): shown under the real name, marked.
+					t.Logf("%s: mount %s shows %q as a conflict copy of its real name: %q", when, m.name, f.content, at)
 				case slices.ContainsFunc(at, func(n string) bool { return strings.Contains(strings.ToLower(n), "lost") }):
 					t.Logf("%s: mount %s shows %q under a lost-name name: %q", when, m.name, f.content, at)
 				default:
