@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +21,12 @@ type statusEntry struct {
 	BytesRead    uint64   `json:"bytes_read"`
 	BytesWritten uint64   `json:"bytes_written"`
 	Corruptions  uint64   `json:"corruptions"`
+	Sync         struct {
+		Repairs           uint64 `json:"repairs"`
+		ClientFiles       uint64 `json:"client_files_skipped"`
+		TransientSeen     uint64 `json:"transient_seen"`
+		TransientResolved uint64 `json:"transient_resolved"`
+	} `json:"sync"`
 }
 
 func statusOf(t *testing.T, mnt string) statusEntry {
@@ -70,6 +77,70 @@ func TestStatus(t *testing.T) {
 	res = harness.Run(t, "", "status", t.TempDir())
 	if res.Code != 1 || !strings.Contains(res.Stderr, "is not a veilfs mount") {
 		t.Errorf("veilfs status on a plain directory: %v", res)
+	}
+}
+
+// TestStatusSyncEvents: what a sync client did shows in status: its own
+// files skipped, and a directory from another machine whose
+// gocryptfs.diriv has not arrived yet waiting (not corruption) until it
+// does.
+func TestStatusSyncEvents(t *testing.T) {
+	cipherdir, mnt := harness.NewVolume(t)
+	// The other machine: a copy of the volume with a memory of its own.
+	other := filepath.Join(t.TempDir(), "other")
+	if out, err := exec.Command("cp", "-a", cipherdir, other).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	t.Setenv("VEILFS_STATE_DIR", t.TempDir())
+	otherMnt := t.TempDir()
+	harness.MountVolume(t, other, otherMnt, harness.DefaultPassword)
+	if err := os.Mkdir(filepath.Join(otherMnt, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(otherMnt, "d", "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	harness.Unmount(t, otherMnt)
+	// The sync client delivers d and f, not yet d's IV, and has its own
+	// folder marker.
+	ents, err := os.ReadDir(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d string
+	for _, e := range ents {
+		if e.IsDir() {
+			d = e.Name()
+		}
+	}
+	if out, err := exec.Command("cp", "-a", filepath.Join(other, d), cipherdir).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	iv := filepath.Join(cipherdir, d, "gocryptfs.diriv")
+	if err := os.Remove(iv); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(cipherdir, ".stfolder"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	os.ReadDir(mnt)
+	os.ReadDir(filepath.Join(mnt, "d"))
+	st := statusOf(t, mnt)
+	if st.Sync.ClientFiles == 0 || st.Sync.TransientSeen != 1 || st.Sync.TransientResolved != 0 || st.Corruptions != 0 {
+		t.Errorf("while the IV is on its way: %+v", st)
+	}
+	if res := harness.Run(t, "", "status", mnt); !strings.Contains(res.Stdout, "SYNC") || !strings.Contains(res.Stdout, "1 waiting") {
+		t.Errorf("veilfs status:\n%s", res.Stdout)
+	}
+	if out, err := exec.Command("cp", "-a", filepath.Join(other, d, "gocryptfs.diriv"), iv).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	if got, err := os.ReadFile(filepath.Join(mnt, "d", "f")); err != nil || string(got) != "x" {
+		t.Fatalf("d/f after the IV arrived: %q, %v", got, err)
+	}
+	if st := statusOf(t, mnt); st.Sync.TransientResolved != 1 {
+		t.Errorf("after the IV arrived: %+v", st.Sync)
 	}
 }
 
