@@ -71,4 +71,32 @@ func TestCheckers(t *testing.T) {
 			t.Errorf("checkChaosContent(%q) accepted", bad)
 		}
 	}
+
+	// Rename-over versions: only a whole version passes; a read through
+	// another inode's size (cut, or padded with zeros) is named as such.
+	v7, v8 := roFile(7, 5000), roFile(8, 9000)
+	for _, ok := range [][]byte{v7, roFile(9, 0)} {
+		if kind, err := checkRenameOverContent(ok); err != nil {
+			t.Errorf("whole version rejected as %s: %v", kind, err)
+		}
+	}
+	for want, bad := range map[string][]byte{
+		"short":       v8[:len(v7)],
+		"zero-filled": append(bytes.Clone(v7), make([]byte, 4000)...),
+		"wrong bytes": append(bytes.Clone(v8[:roHeader]), v7[roHeader:]...),
+		"bad header":  nil,
+		"long":        append(bytes.Clone(v7), v8[roHeader:roHeader+10]...),
+	} {
+		if kind, err := checkRenameOverContent(bad); err == nil || kind != want {
+			t.Errorf("checkRenameOverContent(%s) = %q, %v", want, kind, err)
+		}
+	}
+	zeros := bytes.Clone(v8)
+	clear(zeros[roHeader+100:])
+	if kind, _ := checkRenameOverContent(zeros); kind != "zero-filled" {
+		t.Errorf("zeros inside a version: %q, want zero-filled", kind)
+	}
+	if kind, _ := checkRenameOverContent(make([]byte, 4096)); kind != "zero-filled" {
+		t.Errorf("a page of zeros: %q, want zero-filled", kind)
+	}
 }

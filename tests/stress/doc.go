@@ -10,7 +10,13 @@
 //     regions of shared files, reading them, and creating, renaming, linking
 //     and deleting in shared directories, with a hang watchdog, a lost-write
 //     check, a file-descriptor leak check and a scan of the daemon's stderr
-//     for data races and panics.
+//     for data races and panics;
+//   - TestRenameOver, readers against writers that replace every file by
+//     renaming a complete new version over its name (as sync clients do),
+//     some versions under two names: no read may return bytes no version
+//     held (zeros, a cut, a foreign version). It runs on a plain directory
+//     and on a veilfs mount with the same code; ESTALE from open is counted
+//     on veilfs (fs/identity.go) and fails only on the plain directory.
 //
 // Every mount is a foreground daemon (`veilfs mount -f`) started by this
 // package, so that its stderr is captured: a daemon built with -race
@@ -32,6 +38,7 @@
 //	VEILFS_STRESS_HANG=60s      an operation taking longer than this is a hang (default 60s)
 //	VEILFS_STRESS_KIND=default  volume kind of the concurrency test (default "default")
 //	VEILFS_STRESS_RACE=1        fail unless the daemon binary is built with -race
+//	VEILFS_RENAMEOVER_DURATION=3s  how long each TestRenameOver run lasts (default 3s)
 //
 // A failing TestFSX run prints the seed, the index of the failing operation,
 // the last 50 operations and the command that replays it.
