@@ -21,7 +21,7 @@ func renderTable() string {
 	b.WriteString("| # | area | attack on CIPHERDIR | what the mounted view does | note |\n|---:|---|---|---|---|\n")
 	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 	for i, a := range attacks() {
-		note := ""
+		note := a.note
 		if a.alt != "" {
 			note = "or `" + a.alt + "`: " + a.altWhy
 		}
