@@ -56,7 +56,8 @@ func (n *Node) sidecarless(d *dirHandle, disk string) (name string, skip bool, e
 }
 
 // sidecarFound resolves the half-synced state of the long-name entry disk
-// of d, whose name was just read from its sidecar, if one was noted. The
+// of d, if one was noted: its name was just read from its sidecar, or the
+// entry is gone from there (deleted, or renamed to a real name). The
 // ciphertext path is only worked out while some state is pending.
 func (n *Node) sidecarFound(d *dirHandle, disk string) {
 	if n.r.transients.pending.Load() == 0 {

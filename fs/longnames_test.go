@@ -133,6 +133,9 @@ func TestLostSidecarShown(t *testing.T) {
 	if got := readString(t, filepath.Join(tm.mnt, renamed)); got != "kept by the edit" {
 		t.Errorf("content %q", got)
 	}
+	if st := tm.m.Stats(); st.Sync.TransientResolved != 1 {
+		t.Errorf("after the rename to a real name: %+v, want the wait resolved", st.Sync)
+	}
 
 	// A lost directory can be entered, and a lost file deleted.
 	if err := os.Mkdir(filepath.Join(tm.mnt, long), 0o755); err != nil {

@@ -101,6 +101,7 @@ func (n *Node) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err := unix.Unlinkat(d.fd, disk, 0); err != nil {
 		return toErrno(err)
 	}
+	n.sidecarFound(d, disk) // a lost name's wait ends with its entry
 	if n.r.vol.IsLong(disk) {
 		return toErrno(cipherdir.RemoveSidecar(d.fd, disk))
 	}
@@ -135,6 +136,9 @@ func (n *Node) Rename(ctx context.Context, name string, newParent fusefs.InodeEm
 		return toErrno(err)
 	}
 	sameEntry := src.node == dst.node && srcDisk == dstDisk
+	if !sameEntry && flags&unix.RENAME_EXCHANGE == 0 {
+		n.sidecarFound(src, srcDisk) // a lost name renamed to a real one
+	}
 	// An exchange leaves both names in place, each with its own sidecar.
 	if n.r.vol.IsLong(srcDisk) && !sameEntry && flags&unix.RENAME_EXCHANGE == 0 {
 		return toErrno(cipherdir.RemoveSidecar(src.fd, srcDisk))
