@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func unhex(tb testing.TB, s string) []byte {
@@ -525,17 +526,48 @@ func TestScryptParams(t *testing.T) {
 		{"R 7", func(p *ScryptParams) { p.R = 7 }},
 		{"P 0", func(p *ScryptParams) { p.P = 0 }},
 		{"R·P huge", func(p *ScryptParams) { p.R, p.P = 1<<20, 1<<10 }},
+		// Hostile configs that the checks of R·P alone let through: 128
+		// GiB of memory, ~100 hours of work.
+		{"N 2^31", func(p *ScryptParams) { p.N = 1 << 31 }},
+		{"R 2^20", func(p *ScryptParams) { p.R = 1 << 20 }},
+		{"P 2^20", func(p *ScryptParams) { p.P = 1 << 20 }},
+		{"R 33", func(p *ScryptParams) { p.R = 33 }},
+		{"P 17", func(p *ScryptParams) { p.P = 17 }},
+		{"N·R·P 2^28·16·1", func(p *ScryptParams) { p.N, p.R = 1<<28, 16 }},
+		{"N·R·P 2^28·8·2", func(p *ScryptParams) { p.N, p.P = 1<<28, 2 }},
 		{"salt 31", func(p *ScryptParams) { p.Salt = p.Salt[:31] }},
+		{"salt 1025", func(p *ScryptParams) { p.Salt = make([]byte, 1025) }},
 		{"KeyLen 16", func(p *ScryptParams) { p.KeyLen = 16 }},
 		{"KeyLen 64", func(p *ScryptParams) { p.KeyLen = 64 }},
 	} {
 		q := NewScryptParams(MinScryptLogN)
 		tc.mod(&q)
-		if err := q.Validate(); err == nil {
+		// DeriveKEK only after Validate refused: on parameters it let
+		// through it would run for hours or exhaust memory.
+		err := q.Validate()
+		if err == nil {
 			t.Errorf("%s: accepted", tc.name)
+			continue
 		}
+		if !strings.Contains(err.Error(), "allowed") {
+			t.Errorf("%s: %q does not say what is allowed", tc.name, err)
+		}
+		start := time.Now()
 		if _, err := q.DeriveKEK([]byte("pw")); err == nil {
 			t.Errorf("%s: DeriveKEK accepted", tc.name)
+		}
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Errorf("%s: refused after %v, not at once", tc.name, d)
+		}
+	}
+	// Every config gocryptfs writes, up to its costliest, stays valid (not
+	// derived: N = 2^28 needs 256 GiB), and so does a larger R or P paid
+	// for by a smaller N.
+	for _, tc := range []struct{ logN, r, p int }{{MaxScryptLogN, 8, 1}, {MaxScryptLogN - 2, 32, 1}, {MaxScryptLogN - 4, 8, 16}} {
+		q := NewScryptParams(tc.logN)
+		q.R, q.P = tc.r, tc.p
+		if err := q.Validate(); err != nil {
+			t.Errorf("2^%d, R=%d, P=%d: %v", tc.logN, tc.r, tc.p, err)
 		}
 	}
 }

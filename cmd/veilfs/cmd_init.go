@@ -69,7 +69,6 @@ Examples:
 const (
 	minLongNameMax = 62
 	maxLongNameMax = 255
-	maxScryptLogN  = 28 // cipher.ScryptParams.Validate ceiling (FORMAT §2.2)
 )
 
 func runInit(c *cli, cmd *command, args []string) error {
@@ -156,8 +155,8 @@ func validateInitOptions(pf *passwordFlags, opts *config.CreateOptions, longName
 		return failf(errUsage, []string{"run 'veilfs init --help' for usage"}, format, args...)
 	}
 	switch {
-	case opts.LogN < cipher.MinScryptLogN || opts.LogN > maxScryptLogN:
-		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, maxScryptLogN, opts.LogN)
+	case opts.LogN < cipher.MinScryptLogN || opts.LogN > cipher.MaxScryptLogN:
+		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, opts.LogN)
 	case opts.AESSIV && opts.XChaCha:
 		return usage("--aessiv and --xchacha cannot be used together")
 	case opts.PlaintextNames && opts.DeterministicNames:

@@ -97,8 +97,8 @@ func runKeysAdd(c *cli, cmd *command, args []string) error {
 		return usage("--new-passfile and --new-keyfile cannot be used together: an unlocker is a password or a keyfile")
 	case newKeyfile != "" && fs.Changed("scryptn"):
 		return usage("--scryptn sets the cost of a new password; a keyfile needs none")
-	case fs.Changed("scryptn") && (logN < cipher.MinScryptLogN || logN > maxScryptLogN):
-		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, maxScryptLogN, logN)
+	case fs.Changed("scryptn") && (logN < cipher.MinScryptLogN || logN > cipher.MaxScryptLogN):
+		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, logN)
 	case newKeyfile == "" && newPassfile == "" && c.readsStdinToEnd(u):
 		return errStdinTaken()
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
@@ -153,6 +154,9 @@ func (c *cli) unlock(u *unlockFlags, dir string, f *config.File, reverse bool, p
 		}
 		return k, nil
 	}
+	if err := checkScryptMemory(f.Scrypt); err != nil {
+		return nil, err
+	}
 	pw, err := c.readPassword(u.password, prompt, false)
 	if err != nil {
 		return nil, err
@@ -187,6 +191,24 @@ func unlockError(err error, dir string) error {
 			"unlock with another unlocker or the master key, then remove it: veilfs keys remove --label LABEL "+dir)
 	}
 	return fail(errOpenConf, fmt.Errorf("unlock %s: %w", dir, err))
+}
+
+// checkScryptMemory refuses, before the password is asked for, a scrypt
+// cost that needs more memory than this machine has. cipher's bounds accept
+// up to 256 GiB because gocryptfs -init -scryptn 28 writes that; deriving
+// it here would end in the kernel's OOM killer, or a boot waiting on an
+// fstab mount, rather than in a message.
+func checkScryptMemory(p cipher.ScryptParams) error {
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) != nil {
+		return nil // cannot tell: let scrypt try
+	}
+	total := uint64(si.Totalram) * uint64(si.Unit)
+	if need := p.MemoryNeeded(); need > total {
+		return failf(errOpenConf, []string{"the cost was set with --scryptn when the volume was created or its password last changed; unlock it on a machine with more memory and lower it with veilfs passwd --scryptn"},
+			"the password's scrypt cost (N=2^%d, R=%d) needs %d MiB of memory, more than this machine's %d MiB", p.LogN(), p.R, need>>20, total>>20)
+	}
+	return nil
 }
 
 // checkMasterKey refuses a master key that is shown not to be the volume's,
