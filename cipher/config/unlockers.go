@@ -84,6 +84,9 @@ type UnlockerInfo struct {
 	Label   string
 	Kind    UnlockerKind
 	Created time.Time
+	// ScryptLogN is a password unlocker's scrypt cost as log2(N), so that
+	// passwd can tell a lowered one (0 for other kinds).
+	ScryptLogN int
 }
 
 // unlocker is one entry of VeilfsUnlockers.
@@ -253,7 +256,11 @@ func (f *File) Unlockers() []UnlockerInfo {
 	out := make([]UnlockerInfo, 0, len(f.unlockers))
 	for _, u := range f.unlockers {
 		t, _ := time.Parse(time.RFC3339, u.Created) // checked by Validate
-		out = append(out, UnlockerInfo{Label: u.Label, Kind: u.Kind, Created: t})
+		in := UnlockerInfo{Label: u.Label, Kind: u.Kind, Created: t}
+		if u.Scrypt != nil {
+			in.ScryptLogN = u.Scrypt.LogN()
+		}
+		out = append(out, in)
 	}
 	return out
 }

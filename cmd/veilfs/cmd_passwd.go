@@ -55,7 +55,8 @@ Options:
       --label NAME           change the password of the extra password unlocker
                              NAME instead of the primary password
       --scryptn N            also change the scrypt cost to log2(N), 10 to 28
-                             (default: keep the current cost)
+                             (default: keep the current cost, but raise one
+                             below 16, the default, to 16)
       --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
@@ -124,6 +125,9 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 	}
 	defer cipher.Wipe(newPw)
 
+	if !fs.Changed("scryptn") {
+		logN = keptScryptLogN(c, f, primary, label)
+	}
 	if primary {
 		if k.password != nil && bytes.Equal(k.password, newPw) {
 			warningf(c.stderr, "the new password is the same as the old one")
@@ -153,6 +157,29 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 		fmt.Fprintf(c.stdout, "Password changed for %s\n", dir)
 	}
 	return nil
+}
+
+// keptScryptLogN is the scrypt cost of a new password when --scryptn is not
+// given: the current one (0), unless it is below the default. A CIPHERDIR
+// writer can lower N in gocryptfs.conf (it is not authenticated) to make
+// the password cheaper to guess from the synced config; keeping it would
+// carry the attack over to the new password, so it is raised, with a
+// notice, and only --scryptn can set a lower cost.
+func keptScryptLogN(c *cli, f *config.File, primary bool, label string) int {
+	cur := f.Scrypt.LogN()
+	if !primary {
+		for _, in := range f.Unlockers() {
+			if in.Label == label {
+				cur = in.ScryptLogN
+			}
+		}
+	}
+	if cur >= cipher.DefaultScryptLogN {
+		return 0
+	}
+	fmt.Fprintf(c.stderr, "veilfs: notice: raising the scrypt cost from 2^%d to 2^%d (the default); give --scryptn %d to keep it\n",
+		cur, cipher.DefaultScryptLogN, cur)
+	return cipher.DefaultScryptLogN
 }
 
 // checkPasswordUnlocker refuses, before any password is asked for, a label
