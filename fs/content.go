@@ -160,7 +160,7 @@ func (f *File) writeAt(data []byte, off, size int64) error {
 		lo = content.BlockCipherOffset(uint64((size - 1) / blockSize))
 	}
 	hi := content.BlockCipherOffset(last) + regionEnd - lastStart + int64(content.Overhead())
-	if err := f.journalBegin(lo, hi); err != nil {
+	if err := f.journalBegin(lo, hi, id); err != nil {
 		return err
 	}
 	defer f.journalEnd()
@@ -279,7 +279,7 @@ func (f *File) truncateLocked(size int64) error {
 		sealed := content.SealBlock(nil, keep, b, id)
 		// Until the ftruncate below, the rewritten block is followed by
 		// the rest of the old one: journal it (see journal.go).
-		if err := f.journalBegin(end, end+int64(len(sealed))); err != nil {
+		if err := f.journalBegin(end, end+int64(len(sealed)), id); err != nil {
 			return err
 		}
 		defer f.journalEnd()

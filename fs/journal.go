@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 )
 
@@ -37,21 +39,51 @@ import (
 // CIPHERDIR finds the subdirectory of a daemon that no longer runs and puts
 // every recorded write back to its old state.
 //
+// Two things can mislead that next mount, and each record and directory
+// says enough to rule them out:
+//   - A PID is reused, so "the daemon of this directory still runs" cannot
+//     be a check of its PID: the live daemon holds an flock on the
+//     directory's lock file, which the kernel releases when it dies, and a
+//     directory whose lock can be taken is a dead daemon's.
+//   - An inode number is reused once its file is deleted, so finding "the
+//     file" by inode could write old bytes into another file (or into a
+//     gocryptfs.diriv). A record also holds the device and the file ID of
+//     the file's header, which is random per file (FORMAT §4.6): recovery
+//     writes only into a file whose header carries it.
+//
 // Power loss is a different matter: there the backing filesystem's own
 // rules and fsync apply (SECURITY.md, durability).
 
 // journalMagic starts every record; the version is in the last byte.
-var journalMagic = [4]byte{'V', 'J', 'R', '1'}
+// Version 1 records had no device and file ID: they are not replayed.
+var journalMagic = [4]byte{'V', 'J', 'R', '2'}
 
-// journalHeader: magic, crc32 (of everything after it), ino, old size,
-// offset, old-bytes length, path length; then the path and the old bytes.
-const journalHeader = 4 + 4 + 8 + 8 + 8 + 4 + 2
+// journalHeader: magic, crc32 (of everything after it), ino, dev, file ID,
+// old size, offset, old-bytes length, path length; then the path and the
+// old bytes.
+const journalHeader = 4 + 4 + 8 + 8 + cipher.FileIDSize + 8 + 8 + 4 + 2
+
+// Offsets of the record fields after the magic and checksum.
+const (
+	recIno     = 8
+	recDev     = recIno + 8
+	recFileID  = recDev + 8
+	recOldSize = recFileID + cipher.FileIDSize
+	recOff     = recOldSize + 8
+	recOldLen  = recOff + 8
+	recPathLen = recOldLen + 4
+)
+
+// journalLock is the file in a journal directory that its live daemon
+// holds an flock on.
+const journalLock = "lock"
 
 // journal is the journal directory of one mount, with a pool of record
 // files: a record names the file it is about, so any free slot will do, and
 // a handle takes one for its lifetime instead of creating a file of its own.
 type journal struct {
-	dir string // "" disables journaling
+	dir  string // "" disables journaling
+	lock int    // descriptor holding the flock on dir's lock file, or -1
 
 	mu    sync.Mutex
 	free  []int // descriptors of idle, empty record files
@@ -95,7 +127,7 @@ func journalDirFor(base, dir string) (prefix, own string) {
 // and creates this mount's journal directory. base "" disables the journal.
 func openJournal(base string, r *root) (*journal, error) {
 	if base == "" {
-		return &journal{}, nil
+		return &journal{lock: -1}, nil
 	}
 	if err := os.MkdirAll(base, 0o700); err != nil {
 		return nil, fmt.Errorf("journal directory %s: %w", base, err)
@@ -104,10 +136,44 @@ func openJournal(base string, r *root) (*journal, error) {
 	if err := recoverJournals(prefix, r); err != nil {
 		return nil, err
 	}
-	if err := os.Mkdir(own, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+	lock, err := createLockedDir(own)
+	if err != nil {
 		return nil, fmt.Errorf("journal directory %s: %w", own, err)
 	}
-	return &journal{dir: own}, nil
+	return &journal{dir: own, lock: lock}, nil
+}
+
+// createLockedDir creates dir with its lock file already locked, and
+// returns the lock's descriptor. The directory is made under another name
+// and renamed into place, so no other mount can see it unlocked and take
+// it for a dead daemon's. If dir exists, another mount of this process
+// uses it: it is shared, as the name says it is this process's.
+func createLockedDir(dir string) (int, error) {
+	tmp := filepath.Join(filepath.Dir(dir), ".new-"+filepath.Base(dir))
+	os.RemoveAll(tmp) // a leftover of this PID's earlier life
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return -1, err
+	}
+	fd, err := unix.Open(filepath.Join(tmp, journalLock), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return -1, err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		os.RemoveAll(tmp)
+		return -1, fmt.Errorf("lock: %w", err)
+	}
+	rerr := os.Rename(tmp, dir)
+	if rerr == nil {
+		return fd, nil
+	}
+	unix.Close(fd)
+	os.RemoveAll(tmp)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return -1, fmt.Errorf("create: %w", rerr)
+	}
+	return -1, nil
 }
 
 // remove deletes the journal after a clean unmount.
@@ -122,6 +188,10 @@ func (j *journal) remove() {
 	j.free = nil
 	j.mu.Unlock()
 	os.RemoveAll(j.dir)
+	if j.lock >= 0 {
+		unix.Close(j.lock) // after the removal: the directory stays ours until gone
+		j.lock = -1
+	}
 }
 
 // record is a File's journal record file, opened on its first write. The
@@ -129,12 +199,14 @@ func (j *journal) remove() {
 type record struct {
 	fd   int
 	path string // ciphertext path when the record was opened
+	dev  uint64 // device of the file, for recovery to find the right inode
 	buf  []byte
 }
 
 // journalBegin records that ciphertext [off, end) of f is about to change:
-// the old bytes of that range that exist, and the old file size.
-func (f *File) journalBegin(off, end int64) error {
+// the old bytes of that range that exist, and the old file size. id is
+// the file ID the file has after the write (a new one for new content).
+func (f *File) journalBegin(off, end int64, id []byte) error {
 	j := f.n.r.journal
 	if j.dir == "" {
 		return nil
@@ -150,7 +222,14 @@ func (f *File) journalBegin(off, end int64) error {
 		if err != nil {
 			path = ""
 		}
-		f.rec = &record{fd: fd, path: path}
+		// The device too, once per handle rather than per write: the
+		// data path counts its system calls.
+		var st unix.Stat_t
+		if err := unix.Fstat(f.fd, &st); err != nil {
+			j.give(fd)
+			return fmt.Errorf("stat for the journal: %w", err)
+		}
+		f.rec = &record{fd: fd, path: path, dev: st.Dev}
 	}
 	path := f.rec.path
 	oldLen := 0
@@ -167,7 +246,7 @@ func (f *File) journalBegin(off, end int64) error {
 			return fmt.Errorf("save old bytes for the journal: %w", err)
 		}
 	}
-	encodeRecord(b, f.n.StableAttr().Ino, f.csize, off, path)
+	encodeRecord(b, f.n.StableAttr().Ino, f.rec.dev, id, f.csize, off, path)
 	if err := pwriteFull(f.rec.fd, b, 0); err != nil {
 		return fmt.Errorf("write journal record: %w", err)
 	}
@@ -176,14 +255,16 @@ func (f *File) journalBegin(off, end int64) error {
 
 // encodeRecord fills in the header and path of record b, whose old bytes
 // are already in place after them, and seals it with its checksum.
-func encodeRecord(b []byte, ino uint64, oldSize, off int64, path string) {
+func encodeRecord(b []byte, ino, dev uint64, id []byte, oldSize, off int64, path string) {
 	oldLen := len(b) - journalHeader - len(path)
 	copy(b, journalMagic[:])
-	binary.LittleEndian.PutUint64(b[8:], ino)
-	binary.LittleEndian.PutUint64(b[16:], uint64(oldSize))
-	binary.LittleEndian.PutUint64(b[24:], uint64(off))
-	binary.LittleEndian.PutUint32(b[32:], uint32(oldLen))
-	binary.LittleEndian.PutUint16(b[36:], uint16(len(path)))
+	binary.LittleEndian.PutUint64(b[recIno:], ino)
+	binary.LittleEndian.PutUint64(b[recDev:], dev)
+	copy(b[recFileID:recFileID+cipher.FileIDSize], id)
+	binary.LittleEndian.PutUint64(b[recOldSize:], uint64(oldSize))
+	binary.LittleEndian.PutUint64(b[recOff:], uint64(off))
+	binary.LittleEndian.PutUint32(b[recOldLen:], uint32(oldLen))
+	binary.LittleEndian.PutUint16(b[recPathLen:], uint16(len(path)))
 	copy(b[journalHeader:], path)
 	binary.LittleEndian.PutUint32(b[4:], crc32.ChecksumIEEE(b[8:]))
 }
@@ -212,28 +293,70 @@ func recoverJournals(prefix string, r *root) error {
 	dirs, _ := filepath.Glob(prefix + "-*")
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(strings.TrimPrefix(d, prefix+"-"))
-		if err != nil || processAlive(pid) {
+		if err != nil {
 			continue
 		}
-		entries, err := os.ReadDir(d)
+		lock, alive := lockDeadJournal(d, pid)
+		if alive {
+			continue
+		}
+		err = recoverJournal(d, r)
+		if lock >= 0 {
+			unix.Close(lock)
+		}
 		if err != nil {
-			return fmt.Errorf("read journal %s: %w", d, err)
-		}
-		for _, e := range entries {
-			if err := r.undoRecord(filepath.Join(d, e.Name())); err != nil {
-				r.log.Printf("journal: %v", err)
-			}
-		}
-		if err := os.RemoveAll(d); err != nil {
-			return fmt.Errorf("remove journal %s: %w", d, err)
+			return err
 		}
 	}
 	return nil
 }
 
-// openByIno opens the ciphertext file recorded at path with inode ino,
-// looking for the inode in all of CIPHERDIR if it moved.
-func (r *root) openByIno(path string, ino uint64) (int, string, error) {
+// recoverJournal undoes the records of the dead daemon's directory d, then
+// removes it.
+func recoverJournal(d string, r *root) error {
+	entries, err := os.ReadDir(d)
+	if err != nil {
+		return fmt.Errorf("read journal %s: %w", d, err)
+	}
+	for _, e := range entries {
+		if e.Name() == journalLock {
+			continue
+		}
+		if err := r.undoRecord(filepath.Join(d, e.Name())); err != nil {
+			r.log.Printf("journal: %v", err)
+		}
+	}
+	if err := os.RemoveAll(d); err != nil {
+		return fmt.Errorf("remove journal %s: %w", d, err)
+	}
+	return nil
+}
+
+// lockDeadJournal tells whether the daemon of journal directory d still
+// runs, by taking the flock it holds while it does; when it does not, the
+// lock is returned, held, so that no other mount recovers d at the same
+// time (close it after the removal). A directory without a lock file is an
+// older veilfs's: only its PID tells, which a new process may have reused.
+func lockDeadJournal(d string, pid int) (lock int, alive bool) {
+	fd, err := unix.Open(filepath.Join(d, journalLock), unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return -1, processAlive(pid)
+	}
+	if err != nil {
+		return -1, true // cannot tell: leave it rather than race a live daemon
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		return -1, true // EWOULDBLOCK: its daemon holds it
+	}
+	return fd, false
+}
+
+// openByIno opens the ciphertext file recorded at path with inode ino on
+// device dev, looking for the inode in all of CIPHERDIR if it moved. The
+// inode may have been reused by another file: the caller checks the
+// file ID.
+func (r *root) openByIno(path string, dev, ino uint64) (int, string, error) {
 	try := func(p string) (int, bool) {
 		dir, name := filepath.Split(p)
 		dfd, err := cipherdir.OpenDirAt(r.rootfd, strings.TrimSuffix(dir, "/"))
@@ -246,7 +369,7 @@ func (r *root) openByIno(path string, ino uint64) (int, string, error) {
 			return -1, false
 		}
 		var st unix.Stat_t
-		if unix.Fstat(fd, &st) != nil || st.Ino != ino || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		if unix.Fstat(fd, &st) != nil || st.Ino != ino || st.Dev != dev || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			unix.Close(fd)
 			return -1, false
 		}
@@ -263,7 +386,7 @@ func (r *root) openByIno(path string, ino uint64) (int, string, error) {
 			return nil
 		}
 		if info, err := e.Info(); err == nil {
-			if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Ino == ino {
+			if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Ino == ino && st.Dev == dev {
 				found, _ = filepath.Rel(r.vol.Dir, p)
 				return filepath.SkipAll
 			}
@@ -278,6 +401,22 @@ func (r *root) openByIno(path string, ino uint64) (int, string, error) {
 	return -1, path, fmt.Errorf("the file written when the previous daemon was killed (inode %d, %s) is gone; nothing to restore", ino, r.absCipherPath(path))
 }
 
+// sameFileID tells whether the file fd is the one a record is about: its
+// header carries the file ID id the write used, or the one of the old
+// header the record saved (a write of new content over a header-only file
+// replaces the header, and may have been killed before or after that).
+func sameFileID(fd int, id, old []byte, off int64) bool {
+	var hdr [cipher.HeaderSize]byte
+	if n, _ := preadFull(fd, hdr[:], 0); n < len(hdr) {
+		return false // no gocryptfs file has 1-17 bytes; a gocryptfs.diriv has 16
+	}
+	got := hdr[cipher.HeaderSize-cipher.FileIDSize:]
+	if bytes.Equal(got, id) {
+		return true
+	}
+	return off == 0 && len(old) >= cipher.HeaderSize && bytes.Equal(got, old[cipher.HeaderSize-cipher.FileIDSize:cipher.HeaderSize])
+}
+
 func processAlive(pid int) bool {
 	return unix.Kill(pid, 0) != unix.ESRCH
 }
@@ -288,28 +427,33 @@ func (r *root) undoRecord(recPath string) error {
 	if err != nil || len(b) == 0 {
 		return err // empty: never used
 	}
+	if len(b) >= 4 && [4]byte(b[:4]) == [4]byte{'V', 'J', 'R', '1'} {
+		return fmt.Errorf("record %s is an older veilfs's, which does not say which file it is about beyond an inode number that may have been reused: not replayed", recPath)
+	}
 	if len(b) < journalHeader || [4]byte(b[:4]) != journalMagic {
 		return nil // wiped: the write completed
 	}
 	// The length fields say where this record ends: a longer earlier one
 	// may have left bytes behind it in the slot.
-	pathLen := int(binary.LittleEndian.Uint16(b[36:]))
-	oldLen := int(binary.LittleEndian.Uint32(b[32:]))
+	pathLen := int(binary.LittleEndian.Uint16(b[recPathLen:]))
+	oldLen := int(binary.LittleEndian.Uint32(b[recOldLen:]))
 	if n := journalHeader + pathLen + oldLen; n <= len(b) {
 		b = b[:n]
 	}
 	if binary.LittleEndian.Uint32(b[4:]) != crc32.ChecksumIEEE(b[8:]) {
 		return nil // killed while writing the record, so before the data write
 	}
-	ino := binary.LittleEndian.Uint64(b[8:])
-	oldSize := int64(binary.LittleEndian.Uint64(b[16:]))
-	off := int64(binary.LittleEndian.Uint64(b[24:]))
+	ino := binary.LittleEndian.Uint64(b[recIno:])
+	dev := binary.LittleEndian.Uint64(b[recDev:])
+	id := b[recFileID : recFileID+cipher.FileIDSize]
+	oldSize := int64(binary.LittleEndian.Uint64(b[recOldSize:]))
+	off := int64(binary.LittleEndian.Uint64(b[recOff:]))
 	if journalHeader+pathLen+oldLen != len(b) {
 		return fmt.Errorf("record %s has a wrong length", recPath)
 	}
 	path := string(b[journalHeader : journalHeader+pathLen])
 	old := b[journalHeader+pathLen:]
-	fd, path, err := r.openByIno(path, ino)
+	fd, path, err := r.openByIno(path, dev, ino)
 	if err != nil {
 		return err
 	}
@@ -321,6 +465,13 @@ func (r *root) undoRecord(recPath string) error {
 	if st.Size < oldSize {
 		// Only a truncate makes a file shorter, and it is the last step
 		// of its operation: that operation completed.
+		return nil
+	}
+	if st.Size == 0 {
+		return nil // new content that had not reached the file: nothing to undo
+	}
+	if !sameFileID(fd, id, old, off) {
+		r.log.Printf("journal: %s has the inode (%d) of the file a killed daemon was writing, but not its file ID: another file reused the inode; left alone", r.absCipherPath(path), ino)
 		return nil
 	}
 	if err := pwriteFull(fd, old, off); err != nil {

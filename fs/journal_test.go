@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
@@ -19,93 +21,208 @@ import (
 // deadPID is a process ID no process has (above the kernel's pid_max).
 const deadPID = 1 << 30
 
-// TestJournalUndo plays a daemon killed in the middle of a write: its
-// journal record holds the old bytes of block 0 and the old size, the
-// ciphertext has a torn block 0 and a longer tail. Mounting again must put
-// the file back as it was, and log that it did. A record that a kill cut
-// short (bad checksum) must be ignored.
-func TestJournalUndo(t *testing.T) {
+// journalVolume is a volume with a victim file (6000 bytes) and a
+// bystander ("fine"), unmounted, and the journal base its mounts use.
+type journalVolume struct {
+	cdir, jdir string
+	master     []byte
+	old        []byte // the victim's plaintext
+	cfile      string // the victim's ciphertext file
+	cpath      string // the same, relative to cdir
+	ct         []byte // its ciphertext
+	st         syscall.Stat_t
+}
+
+func newJournalVolume(t *testing.T) *journalVolume {
+	t.Helper()
 	requireFUSE(t)
-	cdir := filepath.Join(t.TempDir(), "cipher")
-	master, err := cipherdir.Init(cdir, testPassword, config.CreateOptions{LogN: cipher.MinScryptLogN})
+	v := &journalVolume{cdir: filepath.Join(t.TempDir(), "cipher"), jdir: t.TempDir()}
+	var err error
+	v.master, err = cipherdir.Init(v.cdir, testPassword, config.CreateOptions{LogN: cipher.MinScryptLogN})
 	if err != nil {
 		t.Fatal(err)
 	}
-	jdir := t.TempDir()
-	mount := func() (*Mount, *logSink, string) {
-		vol, err := cipherdir.OpenWithMasterKey(cdir, master)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sink, mnt := &logSink{}, t.TempDir()
-		m, err := MountVolume(mnt, vol, Options{Logger: log.New(sink, "", 0), JournalDir: jdir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go m.Wait()
-		return m, sink, mnt
-	}
-
-	m, _, mnt := mount()
-	old := make([]byte, 6000)
-	rand.Read(old)
-	if err := os.WriteFile(filepath.Join(mnt, "victim"), old, 0o644); err != nil {
+	m, _, mnt := v.mount(t)
+	v.old = make([]byte, 6000)
+	rand.Read(v.old)
+	if err := os.WriteFile(filepath.Join(mnt, "victim"), v.old, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(mnt, "bystander"), []byte("fine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	m.Unmount()
+	v.cfile = findCipherFile(t, v.cdir, int64(18+4128+(6000-4096)+32))
+	v.cpath, _ = filepath.Rel(v.cdir, v.cfile)
+	if v.ct, err = os.ReadFile(v.cfile); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Stat(v.cfile, &v.st); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
 
-	cfile := findCipherFile(t, cdir, int64(18+4128+(6000-4096)+32))
-	cpath, _ := filepath.Rel(cdir, cfile)
-	ct, err := os.ReadFile(cfile)
+func (v *journalVolume) mount(t *testing.T) (*Mount, *logSink, string) {
+	t.Helper()
+	vol, err := cipherdir.OpenWithMasterKey(v.cdir, v.master)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(cfile, &st); err != nil {
+	sink, mnt := &logSink{}, t.TempDir()
+	m, err := MountVolume(mnt, vol, Options{Logger: log.New(sink, "", 0), JournalDir: v.jdir})
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The dead daemon's record: the old bytes of [18, 18+4128) and the old
-	// size. Then the torn state it left: block 0 half new, a longer tail.
-	rec := make([]byte, journalHeader+len(cpath)+4128)
-	copy(rec[journalHeader+len(cpath):], ct[18:18+4128])
-	encodeRecord(rec, st.Ino, int64(len(ct)), 18, cpath)
-	prefix, _ := journalDirFor(jdir, cdir)
-	dead := prefix + "-" + strconv.Itoa(deadPID)
-	if err := os.MkdirAll(dead, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dead, "1"), rec, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cut := append([]byte(nil), rec[:len(rec)-1]...) // a record cut short
-	if err := os.WriteFile(filepath.Join(dead, "2"), cut, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	torn := append([]byte(nil), ct...)
+	go m.Wait()
+	return m, sink, mnt
+}
+
+// undoRecord is the record a daemon killed while rewriting the victim's
+// block 0 left: the old bytes of [18, 18+4128) and the old size.
+func (v *journalVolume) undoRecord() []byte {
+	rec := make([]byte, journalHeader+len(v.cpath)+4128)
+	copy(rec[journalHeader+len(v.cpath):], v.ct[18:18+4128])
+	encodeRecord(rec, v.st.Ino, v.st.Dev, v.ct[2:18], int64(len(v.ct)), 18, v.cpath)
+	return rec
+}
+
+// tear leaves the victim as that kill did: block 0 half new, a longer tail.
+func (v *journalVolume) tear(t *testing.T) {
+	t.Helper()
+	torn := append([]byte(nil), v.ct...)
 	for i := 18 + 2000; i < 18+4128; i++ {
 		torn[i] ^= 0x5a
 	}
 	torn = append(torn, bytes.Repeat([]byte{7}, 3000)...)
-	if err := os.WriteFile(cfile, torn, 0o644); err != nil {
+	if err := os.WriteFile(v.cfile, torn, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
 
-	m, sink, mnt := mount()
-	defer m.Unmount()
+// deadJournal writes records into the journal directory of a daemon with
+// PID pid, with a lock file (as a daemon of this version leaves it) if
+// lock, and returns the directory.
+func (v *journalVolume) deadJournal(t *testing.T, pid int, lock bool, recs ...[]byte) string {
+	t.Helper()
+	prefix, _ := journalDirFor(v.jdir, v.cdir)
+	d := prefix + "-" + strconv.Itoa(pid)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if lock {
+		if err := os.WriteFile(filepath.Join(d, journalLock), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, rec := range recs {
+		if err := os.WriteFile(filepath.Join(d, strconv.Itoa(i)), rec, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// checkRestored checks that the mount at mnt shows the victim as it was
+// and the bystander untouched, and that the recovery was logged.
+func (v *journalVolume) checkRestored(t *testing.T, mnt string, sink *logSink) {
+	t.Helper()
 	got, err := os.ReadFile(filepath.Join(mnt, "victim"))
-	if err != nil || !bytes.Equal(got, old) {
-		t.Fatalf("after recovery: %d bytes, %v; want the old %d bytes", len(got), err, len(old))
+	if err != nil || !bytes.Equal(got, v.old) {
+		t.Fatalf("after recovery: %d bytes, %v; want the old %d bytes", len(got), err, len(v.old))
 	}
-	if !strings.Contains(sink.String(), "undid the write in flight to "+cfile) {
+	if !strings.Contains(sink.String(), "undid the write in flight to "+v.cfile) {
 		t.Fatalf("recovery not logged:\n%s", sink.String())
-	}
-	if _, err := os.Stat(dead); !os.IsNotExist(err) {
-		t.Fatalf("dead daemon's journal still there: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(mnt, "bystander")); err != nil || string(b) != "fine" {
 		t.Fatalf("bystander: %q %v", b, err)
+	}
+}
+
+// TestJournalUndo plays a daemon killed in the middle of a write: its
+// journal record holds the old bytes of block 0 and the old size, the
+// ciphertext has a torn block 0 and a longer tail. Mounting again must put
+// the file back as it was, and log that it did. A record that a kill cut
+// short (bad checksum) must be ignored.
+func TestJournalUndo(t *testing.T) {
+	v := newJournalVolume(t)
+	rec := v.undoRecord()
+	cut := append([]byte(nil), rec[:len(rec)-1]...) // a record cut short
+	dead := v.deadJournal(t, deadPID, true, rec, cut)
+	v.tear(t)
+
+	m, sink, mnt := v.mount(t)
+	defer m.Unmount()
+	v.checkRestored(t, mnt, sink)
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Fatalf("dead daemon's journal still there: %v", err)
+	}
+}
+
+// TestJournalInodeReuse: the file a killed daemon was writing was deleted
+// and its inode number went to another file (here the bystander's). The
+// record names the inode, but the file that has it carries another file ID
+// in its header: recovery must leave it untouched, and say so. Before the
+// record held the file ID, recovery wrote the old bytes into the bystander
+// and cut it to the victim's old size.
+func TestJournalInodeReuse(t *testing.T) {
+	v := newJournalVolume(t)
+	by := findCipherFile(t, v.cdir, 18+4+32)
+	var st syscall.Stat_t
+	if err := syscall.Stat(by, &st); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The victim's record, as if the victim had had the bystander's inode
+	// number: its old path is gone, so recovery looks for the inode.
+	rec := make([]byte, journalHeader+len("gone")+20)
+	copy(rec[journalHeader+len("gone"):], bytes.Repeat([]byte{0xee}, 20))
+	encodeRecord(rec, st.Ino, st.Dev, v.ct[2:18], 30, 18, "gone")
+	v.deadJournal(t, deadPID, true, rec)
+
+	m, sink, mnt := v.mount(t)
+	defer m.Unmount()
+	if after, err := os.ReadFile(by); err != nil || !bytes.Equal(after, before) {
+		t.Fatalf("recovery changed the file that reused the inode: %d bytes, %v", len(after), err)
+	}
+	if b, err := os.ReadFile(filepath.Join(mnt, "bystander")); err != nil || string(b) != "fine" {
+		t.Fatalf("bystander: %q %v", b, err)
+	}
+	if !strings.Contains(sink.String(), "another file reused the inode; left alone") {
+		t.Fatalf("recovery did not say it left the file alone:\n%s", sink.String())
+	}
+}
+
+// TestJournalPIDReuse: whether a journal's daemon runs is told by the lock
+// it holds, not by its PID. A dead daemon's journal whose PID now belongs
+// to another process (PID 1) is recovered; one whose daemon holds its lock
+// is left alone even though no process has its PID (a PID namespace, say).
+// Before, the first was skipped for ever and the second was replayed under
+// a live daemon's feet.
+func TestJournalPIDReuse(t *testing.T) {
+	v := newJournalVolume(t)
+	reused := v.deadJournal(t, 1, true, v.undoRecord())
+	live := v.deadJournal(t, deadPID, true)
+	lock, err := unix.Open(filepath.Join(live, journalLock), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(lock)
+	if err := unix.Flock(lock, unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	v.tear(t)
+
+	m, sink, mnt := v.mount(t)
+	defer m.Unmount()
+	v.checkRestored(t, mnt, sink)
+	if _, err := os.Stat(reused); !os.IsNotExist(err) {
+		t.Errorf("journal of the dead daemon whose PID was reused still there: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("journal of a live daemon (it holds the lock) was removed: %v", err)
 	}
 }
