@@ -81,11 +81,12 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		DisableSplice: true,
 		Logger:        opts.Logger,
 	}
+	mo.Options, mo.DirectMountFlags = securityOptions(mo.Options, opts)
 	if opts.ReadOnly {
 		// "ro" is enough for fusermount3; mount(2) takes it as a flag, or
 		// the mount itself would still be listed as rw (findmnt, mountinfo).
 		mo.Options = append(mo.Options, "ro")
-		mo.DirectMountFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_RDONLY
+		mo.DirectMountFlags |= unix.MS_RDONLY
 	}
 	// With other users in the mount, the kernel must check their
 	// permissions against our attributes, as for a plain directory.
@@ -115,6 +116,33 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 	}
 	raiseReadahead(mountpoint)
 	return &Mount{server: server, root: r, top: top}, nil
+}
+
+// securityOptions returns the mount options and mount(2) flags that make
+// the mount nosuid and nodev unless opts.Suid or opts.Dev opt in. Both
+// ways go-fuse mounts need it said: its direct mount(2) (as root) clears
+// MS_NOSUID or MS_NODEV for a "suid" or "dev" anywhere in the options,
+// which mount.fuse3 appends as root to every mount that does not say
+// nosuid or nodev; fusermount3 (everyone else) reads the strings. So the
+// caller's own suid/dev/nosuid/nodev are dropped and ours are appended.
+func securityOptions(options []string, opts Options) ([]string, uintptr) {
+	options = slices.DeleteFunc(options, func(o string) bool {
+		return o == "suid" || o == "nosuid" || o == "dev" || o == "nodev"
+	})
+	// Never 0: go-fuse takes DirectMountFlags 0 as "its default", which is
+	// nosuid,nodev; the strings below then clear what was opted in.
+	var flags uintptr = unix.MS_NOSUID | unix.MS_NODEV
+	if opts.Suid {
+		options = append(options, "suid")
+	} else {
+		options = append(options, "nosuid")
+	}
+	if opts.Dev {
+		options = append(options, "dev")
+	} else {
+		options = append(options, "nodev")
+	}
+	return options, flags
 }
 
 // raiseReadahead lets the kernel read ahead maxRequest at a time. FUSE

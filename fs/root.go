@@ -19,6 +19,14 @@ import (
 type Options struct {
 	ReadOnly   bool
 	AllowOther bool
+	// Suid and Dev let setuid/setgid bits and device nodes in the volume
+	// take effect. Off, the mount is always nosuid,nodev, whatever
+	// ExtraMountOptions say: whoever can write CIPHERDIR (a sync
+	// provider) could otherwise plant a setuid-root program or a device
+	// node that other users of the machine run or open. Only an explicit
+	// opt-in of the user sets them (SECURITY.md, mount flags).
+	Suid bool
+	Dev  bool
 	// Logger receives corruption reports and undecryptable names, with
 	// ciphertext paths only. nil discards them.
 	Logger *log.Logger

@@ -75,6 +75,12 @@ Options:
       --ro                   mount read-only
       --allow-other          let other users access the mount (for non-root
                              users this needs user_allow_other in /etc/fuse.conf)
+      --suid                 let setuid and setgid bits of files in the volume
+                             take effect (root only). Without it the mount is
+                             always nosuid: whoever can write CIPHERDIR could
+                             plant a setuid-root program
+      --dev                  let device nodes in the volume work (root only);
+                             without it the mount is always nodev
   -o, --options OPTS         comma-separated mount options: see Mount options below
       --debug                log every FUSE request (with --foreground; very verbose;
                              names appear in the log in the clear)
@@ -97,7 +103,11 @@ there is no terminal, as at boot.
 
   # mount -t fuse.veilfs /srv/vault.enc /srv/vault -o passfile=/root/vault.pw,ro
   # umount /srv/vault
-  /etc/fstab: /srv/vault.enc /srv/vault fuse.veilfs passfile=/root/vault.pw,nosuid,nodev,nofail 0 0
+  /etc/fstab: /srv/vault.enc /srv/vault fuse.veilfs passfile=/root/vault.pw,nofail 0 0
+
+The mount is nosuid,nodev whatever the options say; the suid and dev that
+mount.fuse3 adds to every mount are ignored. Only --suid and --dev, or
+veilfs_suid and veilfs_dev in the options, lift that.
 
 Examples:
   $ veilfs mount ~/vault.enc ~/vault
@@ -114,9 +124,13 @@ type mountFlags struct {
 	foreground bool
 	readOnly   bool
 	allowOther bool
-	debug      bool
-	options    []string
-	idle       time.Duration
+	// suid and dev are the explicit opt-ins (--suid, --dev, -o veilfs_suid,
+	// -o veilfs_dev); see mountoptions.go for why -o suid is not one.
+	suid    bool
+	dev     bool
+	debug   bool
+	options []string
+	idle    time.Duration
 	// reverse mounts the encrypted view of a plaintext directory
 	// (cmd_mount_reverse.go), leaving out exclude and the rules in the
 	// excludeFrom files.
@@ -135,6 +149,8 @@ func runMount(c *cli, cmd *command, args []string) error {
 	fs.BoolVarP(&o.foreground, "foreground", "f", false, "stay in the foreground")
 	fs.BoolVar(&o.readOnly, "ro", false, "mount read-only")
 	fs.BoolVar(&o.allowOther, "allow-other", false, "allow access by other users")
+	fs.BoolVar(&o.suid, "suid", false, "let setuid and setgid bits take effect")
+	fs.BoolVar(&o.dev, "dev", false, "let device nodes work")
 	fs.StringArrayVarP(&o.options, "options", "o", nil, "comma-separated mount options")
 	fs.BoolVar(&o.debug, "debug", false, "log every FUSE request")
 	fs.DurationVar(&o.idle, "idle", 0, "unmount after `DURATION` without use")
@@ -289,9 +305,20 @@ func mountOptions(o *mountFlags) (veilfs.Options, []string, error) {
 	if len(kernel) > 0 {
 		o.options = []string{strings.Join(kernel, ",")}
 	}
+	if (o.suid || o.dev) && o.reverse {
+		return veilfs.Options{}, nil, failf(errUsage, []string{"remove --suid, --dev, veilfs_suid and veilfs_dev: a reverse view's files are ciphertext, nothing in it runs or is a device"},
+			"--suid and --dev have no meaning with --reverse")
+	}
+	if (o.suid || o.dev) && os.Geteuid() != 0 {
+		// fusermount3 would ignore them with a warning and mount nosuid,nodev.
+		return veilfs.Options{}, nil, failf(errUsage, []string{"mount as root, or remove --suid and --dev (veilfs_suid, veilfs_dev)"},
+			"--suid and --dev need root: FUSE mounts of other users are always nosuid,nodev")
+	}
 	opts := veilfs.Options{
 		ReadOnly:          o.readOnly,
 		AllowOther:        o.allowOther,
+		Suid:              o.suid,
+		Dev:               o.dev,
 		JournalDir:        journalBase(),
 		ExtraMountOptions: kernel,
 	}
@@ -440,6 +467,12 @@ func statusOptions(o *mountFlags) []string {
 	}
 	if o.allowOther {
 		opts = append(opts, "allow_other")
+	}
+	if o.suid {
+		opts = append(opts, "suid")
+	}
+	if o.dev {
+		opts = append(opts, "dev")
 	}
 	if o.idle > 0 {
 		opts = append(opts, "idle="+o.idle.String())

@@ -15,6 +15,7 @@ func TestMountOptions(t *testing.T) {
 		name           string
 		flags          mountFlags
 		ro, allowOther bool
+		suid, dev      bool
 		extra          []string
 		passfile       string
 		keyfile        string
@@ -31,8 +32,13 @@ func TestMountOptions(t *testing.T) {
 		{name: "-o spaces", flags: mountFlags{options: []string{" ro , noexec "}}, ro: true, extra: []string{"noexec"}},
 		{name: "--ro and -o", flags: mountFlags{readOnly: true, options: []string{"noexec"}}, ro: true, extra: []string{"noexec"}},
 		{name: "unknown passed on", flags: mountFlags{options: []string{"frobnicate=3,default_permissions"}}, extra: []string{"frobnicate=3", "default_permissions"}},
-		// What mount.fuse3 passes for the fstab line of the README.
-		{name: "mount.fuse3 fstab", flags: mountFlags{options: []string{"rw,passfile=/root/pw,dev,suid"}}, passfile: "/root/pw", extra: []string{"dev", "suid"}},
+		// What mount.fuse3 passes for the fstab line of the README: its
+		// dev,suid defaults must not lift nosuid,nodev.
+		{name: "mount.fuse3 fstab", flags: mountFlags{options: []string{"rw,passfile=/root/pw,dev,suid"}}, passfile: "/root/pw"},
+		{name: "veilfs_suid and veilfs_dev", flags: mountFlags{options: []string{"veilfs_suid,noexec,veilfs_dev"}}, suid: true, dev: true, extra: []string{"noexec"}},
+		{name: "--suid and --dev", flags: mountFlags{suid: true, dev: true}, suid: true, dev: true},
+		{name: "veilfs_suid with value", flags: mountFlags{options: []string{"veilfs_suid=1"}}, errSub: "takes no value"},
+		{name: "--dev with --reverse", flags: mountFlags{reverse: true, options: []string{"veilfs_dev"}}, errSub: "no meaning with --reverse"},
 		{
 			name:     "mount(8) and systemd bookkeeping dropped",
 			flags:    mountFlags{options: []string{"defaults,auto,noauto,user,users,nouser,owner,group,nofail,_netdev,_rnetdev,user=alice,comment=x-y,x-systemd.automount,x-systemd.idle-timeout=60,x-gvfs-show,X-mount.mkdir"}},
@@ -67,6 +73,9 @@ func TestMountOptions(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if opts.Suid != tt.suid || opts.Dev != tt.dev {
+				t.Errorf("got suid=%v dev=%v, want %v %v", opts.Suid, opts.Dev, tt.suid, tt.dev)
 			}
 			if opts.ReadOnly != tt.ro || opts.AllowOther != tt.allowOther || !reflect.DeepEqual(opts.ExtraMountOptions, tt.extra) {
 				t.Errorf("got ro=%v allow_other=%v extra=%q; want %v %v %q",
@@ -116,6 +125,8 @@ func TestMountOptionsHelp(t *testing.T) {
 		{[]string{"strictatime", "nodiratime", "norelatime", "iversion", "silent"}, optUnsupported, "ignored, and veilfs says so"},
 		{[]string{"extpass=x", "masterkey=x", "nosymfollow", "mand"}, optRefused, "refused"},
 		{[]string{"default_permissions", "noatime", "nodev", "nosuid", "noexec", "sync", "dirsync"}, optKernel, "passed on to the kernel"},
+		{[]string{"suid", "dev"}, optIgnored, "ignored: mount.fuse3 adds them to every mount"},
+		{[]string{"veilfs_suid", "veilfs_dev"}, optVeilfs, "as --suid, --dev"},
 	} {
 		if !strings.Contains(mountOptionsHelp, tt.line) {
 			t.Errorf("mount options help lacks %q", tt.line)

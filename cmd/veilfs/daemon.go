@@ -63,6 +63,12 @@ func spawnDaemon(c *cli, s *secret, o *mountFlags, dir, mnt string) error {
 	if o.allowOther {
 		args = append(args, "--allow-other")
 	}
+	if o.suid {
+		args = append(args, "--suid")
+	}
+	if o.dev {
+		args = append(args, "--dev")
+	}
 	if o.idle > 0 {
 		args = append(args, "--idle="+o.idle.String())
 	}

@@ -10,9 +10,9 @@ package main
 // would fail.
 //
 //	veilfs      ro, rw, allow_other, passfile=FILE, keyfile=FILE, masterkey-file=FILE,
-//	            reverse, exclude-from=FILE
+//	            reverse, exclude-from=FILE, veilfs_suid, veilfs_dev
 //	dropped     defaults auto noauto user users nouser owner group nofail _netdev
-//	            _rnetdev user=* comment=* x-* X-*
+//	            _rnetdev user=* comment=* x-* X-*; suid and dev (see below)
 //	default     relatime diratime nostrictatime loud: what a new mount does
 //	            anyway; FUSE's mount(2) refuses them by name
 //	warned      strictatime norelatime nodiratime iversion noiversion silent:
@@ -20,7 +20,15 @@ package main
 //	refused     extpass=, masterkey= (secrets and commands do not belong in
 //	            the mount table), nosymfollow, mand
 //	kernel      everything else, as is: default_permissions, noatime, nodev,
-//	            nosuid, noexec, dev, suid, exec, sync, dirsync, lazytime, ...
+//	            nosuid, noexec, exec, sync, dirsync, lazytime, ...
+//
+// suid and dev are dropped because they cannot be told from mount.fuse3's
+// defaults: as root it appends "dev,suid" to every mount whose options do
+// not say nodev or nosuid, so an fstab line without them reaches us as
+// "...,dev,suid", exactly as one that asks for them. Honouring them let
+// whoever writes CIPHERDIR plant a setuid-root program for every user of
+// the machine. The opt-in is veilfs's own: --suid/--dev, or veilfs_suid
+// and veilfs_dev, which no helper appends.
 
 import (
 	"fmt"
@@ -38,8 +46,12 @@ const mountOptionsHelp = `Mount options:
   masterkey-file=FILE          as --masterkey-file
   reverse                      as --reverse
   exclude-from=FILE            as --exclude-from (repeatable)
+  veilfs_suid, veilfs_dev      as --suid, --dev
   default_permissions, noatime, nodev, nosuid, noexec, sync, dirsync, ...
                                passed on to the kernel (unknown options too)
+  suid, dev                    ignored: mount.fuse3 adds them to every mount, so
+                               they cannot mean a choice (the mount is always
+                               nosuid,nodev unless veilfs_suid or veilfs_dev)
   defaults, auto, noauto, user, users, nouser, owner, group, nofail, _netdev,
   comment=..., x-systemd.*, x-gvfs-*, other x-* and X-*
                                for mount(8), fstab and systemd: ignored
@@ -67,10 +79,14 @@ const (
 func classifyMountOption(opt string) optionAction {
 	name, _, _ := strings.Cut(opt, "=")
 	switch name {
-	case "ro", "rw", "allow_other", "passfile", "keyfile", "masterkey-file", "reverse", "exclude-from":
+	case "ro", "rw", "allow_other", "passfile", "keyfile", "masterkey-file", "reverse", "exclude-from",
+		"veilfs_suid", "veilfs_dev":
 		return optVeilfs
 	case "defaults", "auto", "noauto", "user", "users", "nouser", "owner", "group",
 		"nofail", "_netdev", "_rnetdev", "comment":
+		return optIgnored
+	case "suid", "dev":
+		// mount.fuse3's defaults as much as anyone's wish: see the file comment.
 		return optIgnored
 	case "relatime", "diratime", "nostrictatime", "loud":
 		return optDefault
@@ -130,6 +146,10 @@ func applyVeilfsOption(o *mountFlags, opt string) error {
 		return setOnce(&o.unlock.masterKeyFile, name, value, hasValue)
 	case "reverse":
 		o.reverse = true
+	case "veilfs_suid":
+		o.suid = true
+	case "veilfs_dev":
+		o.dev = true
 	case "exclude-from":
 		if !hasValue || value == "" {
 			return failf(errUsage, nil, "mount option exclude-from needs a file: exclude-from=FILE")
