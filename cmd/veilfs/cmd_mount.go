@@ -392,6 +392,13 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 0, Max: 0}); err != nil {
 		logger.Printf("warning: cannot disable core dumps: %v", err)
 	}
+	// Nor may other processes of the same user read them: not dumpable,
+	// the daemon cannot be ptraced and its /proc/PID/mem, environ and fd
+	// belong to root. The volume's keys live in this process for as long as
+	// it serves; any program the user runs could otherwise copy them.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		logger.Printf("warning: cannot protect the keys from debuggers (PR_SET_DUMPABLE): %v", err)
+	}
 	if opts.JournalDir == "" {
 		logger.Printf("warning: no runtime directory for the undo journal (XDG_RUNTIME_DIR is unset): " +
 			"if this daemon is killed during a write, that write may leave one unreadable block per file")

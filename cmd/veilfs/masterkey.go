@@ -72,6 +72,7 @@ func (c *cli) readMasterKey(arg, file string) ([]byte, error) {
 	)
 	switch {
 	case file != "":
+		c.warnIfExposed(file, "master key file")
 		raw, err = readSmallFile(file)
 		if err != nil {
 			return nil, fail(errMasterKey, fmt.Errorf("read master key file: %w", err))

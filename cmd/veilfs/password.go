@@ -56,6 +56,7 @@ func (c *cli) readPassword(p *passwordFlags, prompt string, twice bool) ([]byte,
 	)
 	switch {
 	case p.passfile != "":
+		c.warnIfExposed(p.passfile, "passfile")
 		pw, err = readPassfile(p.passfile)
 	case p.extpass != "":
 		pw, err = runExtpass(p.extpass, c.stderr)
@@ -142,6 +143,23 @@ func readSecretLine(r io.Reader) ([]byte, error) {
 			cipher.Wipe(line)
 			return nil, err
 		}
+	}
+}
+
+// warnIfExposed warns when the file holding a secret (a passfile, keyfile
+// or master key file) is readable by users other than its owner, as ssh
+// does for a private key; it is a warning, not an error, because the
+// owner may have reasons (a group of admins) and refusing would break
+// mounts at boot. Only regular files are judged: a pipe such as
+// <(pass show vault) has no meaningful mode.
+func (c *cli) warnIfExposed(path, kind string) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return // reading it reports what is wrong
+	}
+	if perm := fi.Mode().Perm(); perm&0o044 != 0 {
+		warningf(c.stderr, "%s %s is readable by other users (mode %04o): they can unlock the volume with it", kind, path, perm)
+		hintf(c.stderr, "chmod 600 %s", path)
 	}
 }
 
@@ -248,6 +266,7 @@ func (c *cli) readNewPassword(newPassfile string) ([]byte, error) {
 	)
 	switch {
 	case newPassfile != "":
+		c.warnIfExposed(newPassfile, "passfile")
 		pw, err = readPassfile(newPassfile)
 	case c.stdinIsTerminal():
 		pw, err = c.prompt("New password: ", true)

@@ -138,6 +138,7 @@ func (c *cli) unlock(u *unlockFlags, dir string, f *config.File, reverse bool, p
 		}
 		return &unlocked{master: key}, nil
 	case u.keyfile != "":
+		c.warnIfExposed(u.keyfile, "keyfile")
 		kf, err := readKeyfile(u.keyfile)
 		if err != nil {
 			return nil, err
