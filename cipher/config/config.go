@@ -58,6 +58,10 @@ type File struct {
 
 	// unlockers are veilfs's extra unlockers (unlockers.go), nil if none.
 	unlockers []unlocker
+
+	// format is the authenticated record of the format fields (format.go),
+	// nil if the config has none.
+	format *formatRecord
 }
 
 // jsonFile mirrors gocryptfs's ConfFile struct: the field order here is the
@@ -75,6 +79,9 @@ type jsonFile struct {
 	// VeilfsUnlockers is veilfs's own (unlockers.go): gocryptfs ignores an
 	// unknown key, and omitting it when empty keeps gocryptfs's bytes.
 	VeilfsUnlockers []jsonUnlocker `json:",omitempty"`
+	// VeilfsFormat is veilfs's record of the format fields, with a MAC
+	// under a key derived from the master key (format.go).
+	VeilfsFormat *jsonFormat `json:",omitempty"`
 }
 
 type jsonScrypt struct {
@@ -158,6 +165,9 @@ func New(master, password []byte, opts CreateOptions) (*File, error) {
 	if err := f.wrap(master, password, logN); err != nil {
 		return nil, fmt.Errorf("create config: %w", err)
 	}
+	if err := f.SealFormat(master); err != nil {
+		return nil, fmt.Errorf("create config: %w", err)
+	}
 	if err := f.Validate(); err != nil {
 		panic("config: internal error: New built an invalid config: " + err.Error())
 	}
@@ -205,6 +215,7 @@ func Parse(data []byte) (*File, error) {
 		FeatureFlags: j.FeatureFlags,
 		LongNameMax:  j.LongNameMax,
 		unlockers:    unlockersFromJSON(j.VeilfsUnlockers),
+		format:       formatFromJSON(j.VeilfsFormat),
 	}
 	if raw := bytes.TrimSpace(j.FIDO2); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
 		if raw[0] != '{' {
@@ -292,6 +303,9 @@ func (f *File) Validate() error {
 	if len(f.EncryptedKey) != cipher.WrappedKeySize {
 		return fmt.Errorf("invalid config: EncryptedKey is %d bytes, want %d", len(f.EncryptedKey), cipher.WrappedKeySize)
 	}
+	if err := f.validateFormat(); err != nil {
+		return err
+	}
 	return f.validateUnlockers()
 }
 
@@ -342,8 +356,9 @@ func (f *File) UnlockMasterKey(password []byte) ([]byte, error) {
 
 // Rewrap replaces the password: the master key is wrapped again with a new
 // random salt and nonce (FORMAT §2.4). logN 0 keeps the current scrypt cost.
-// The master key, and so all data, is unchanged. f is modified only on
-// success; the caller then Saves it.
+// The master key, and so all data, is unchanged. The format record is
+// sealed again (format.go). f is modified only on success; the caller then
+// Saves it.
 func (f *File) Rewrap(master, newPassword []byte, logN int) error {
 	if f.Has(FlagFIDO2) {
 		return fmt.Errorf("change password: %w", &UnsupportedFeatureError{Flag: string(FlagFIDO2)})
@@ -360,7 +375,10 @@ func (f *File) Rewrap(master, newPassword []byte, logN int) error {
 	if err := f.wrap(master, newPassword, logN); err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	return nil
+	// The record covers the salt, the scrypt cost and the wrapped key,
+	// which just changed; this also gives a record to a config that had
+	// none (made by gocryptfs or an older veilfs).
+	return f.SealFormat(master)
 }
 
 // Marshal returns the config in gocryptfs's exact layout: keys in its order,
@@ -377,6 +395,7 @@ func (f *File) Marshal() []byte {
 		FIDO2:           f.fido2,
 		LongNameMax:     f.LongNameMax,
 		VeilfsUnlockers: unlockersToJSON(f.unlockers),
+		VeilfsFormat:    formatToJSON(f.format),
 	}
 	out, err := json.MarshalIndent(&j, "", "\t")
 	if err != nil {

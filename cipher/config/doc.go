@@ -22,6 +22,11 @@
 // password unlocker; [File.RewrapUnlockers] gives a new master key to every
 // unlocker after a key rotation.
 //
+// The format record (format.go) is one more such field, VeilfsFormat: the
+// format fields with an HMAC under a key derived from the master key, so
+// that a CIPHERDIR writer who changes a flag (PlaintextNames, say) is
+// caught once the volume is unlocked ([File.VerifyFormat]).
+//
 // Tests and tools that need a cheap KDF use CreateOptions.LogN =
 // cipher.MinScryptLogN (N = 1024), the same floor gocryptfs accepts.
 package config

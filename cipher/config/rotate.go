@@ -49,6 +49,9 @@ func (f *File) WithFormat(c FormatChange) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The old record describes the old format: whoever wraps the new
+	// master key seals the new one (Rewrap does).
+	n.format = nil
 	if c.XChaCha && !n.Has(FlagXChaCha20Poly1305) {
 		n.FeatureFlags = slices.DeleteFunc(n.FeatureFlags, func(fl Flag) bool {
 			return fl == FlagGCMIV128 || fl == FlagAESSIV

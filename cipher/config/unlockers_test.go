@@ -51,7 +51,7 @@ func TestUnlockersRoundTrip(t *testing.T) {
 	if !bytes.Equal(g.Marshal(), data) {
 		t.Error("Marshal is not a fixed point")
 	}
-	// The new field comes last, after gocryptfs's keys in gocryptfs's order.
+	// The new fields come last, after gocryptfs's keys in gocryptfs's order.
 	var keys []string
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.Token()
@@ -61,7 +61,7 @@ func TestUnlockersRoundTrip(t *testing.T) {
 		var skip json.RawMessage
 		dec.Decode(&skip)
 	}
-	if want := []string{"Creator", "EncryptedKey", "ScryptObject", "Version", "FeatureFlags", "VeilfsUnlockers"}; !slices.Equal(keys, want) {
+	if want := []string{"Creator", "EncryptedKey", "ScryptObject", "Version", "FeatureFlags", "VeilfsUnlockers", "VeilfsFormat"}; !slices.Equal(keys, want) {
 		t.Errorf("keys %v, want %v", keys, want)
 	}
 	if !strings.Contains(string(data), "\n\t\"VeilfsUnlockers\": [\n\t\t{\n\t\t\t\"Label\": \"laptop\",\n\t\t\t\"Kind\": \"password\",") {
