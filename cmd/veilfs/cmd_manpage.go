@@ -88,7 +88,7 @@ lost.
 // manFiles lists the FILES section: path, then what it is.
 var manFiles = [][2]string{
 	{"CIPHERDIR/gocryptfs.conf",
-		"The volume's configuration: format and feature flags, scrypt parameters, the master key encrypted with the primary password, and the extra unlockers (field VeilfsUnlockers). Without it, or the master key, the data cannot be decrypted: keep a backup. It holds no secret in the clear."},
+		"The volume's configuration: format and feature flags, scrypt parameters, the master key encrypted with the primary password, the extra unlockers (field VeilfsUnlockers), and the format record (field VeilfsFormat: the format fields with a MAC under the master key, so that a changed format is refused). Without it, or the master key, the data cannot be decrypted: keep a backup. It holds no secret in the clear."},
 	{"CIPHERDIR/gocryptfs.diriv",
 		"The random IV of the names in each directory (not with --plaintextnames or --deterministic-names). A missing or damaged one makes its directory unreadable (EIO); the root's, the whole volume."},
 	{"CIPHERDIR/gocryptfs.longname.*",

@@ -377,6 +377,12 @@ func openVolume(dir string, s *secret) (*cipherdir.Volume, error) {
 	if err != nil {
 		return nil, fail(errMountFailed, fmt.Errorf("open volume %s: %w", dir, err))
 	}
+	// The daemon reads gocryptfs.conf again: check what it read, not only
+	// what the parent unlocked with.
+	if err := checkVolumeFormat(dir, vol.Config, false, s.bytes); err != nil {
+		vol.Wipe()
+		return nil, err
+	}
 	return vol, nil
 }
 

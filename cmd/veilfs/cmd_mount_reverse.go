@@ -91,6 +91,9 @@ func openMountVolume(dir string, s *secret, o *mountFlags) (*cipherdir.Volume, e
 	if err != nil {
 		return nil, err
 	}
+	if err := checkVolumeFormat(dir, f, true, s.bytes); err != nil {
+		return nil, err
+	}
 	vol, err := cipherdir.OpenWithConfig(dir, f, s.bytes)
 	if err != nil {
 		return nil, fail(errMountFailed, fmt.Errorf("open reverse volume %s: %w", dir, err))

@@ -27,7 +27,9 @@ import (
 //	  14  the master key given to mount is not 64 hex digits        same (MasterKey)
 //	  22  the password is empty                                     same (PasswordEmpty)
 //	  23  gocryptfs.conf missing, unreadable, invalid, or needing   same (OpenConf); gocryptfs uses 8 for a
-//	      a feature flag this veilfs does not support                malformed file, veilfs keeps one code
+//	      a feature flag this veilfs does not support                malformed file, veilfs keeps one code;
+//	      or changed by someone without the key (its format does     the format check is veilfs only
+//	      not match its authenticated record or CIPHERDIR)
 //	  24  gocryptfs.conf could not be written (passwd)              same (WriteConf)
 //	  25  unmount failed: busy, not mounted, not a FUSE mount       veilfs only (25 is Profiler there)
 //	  26  fsck found problems (that --repair did not fix)           same (FsckErrors)
@@ -145,7 +147,7 @@ const exitCodeHelp = `veilfs exit codes (numbers shared with gocryptfs where the
   12  wrong password, keyfile or master key
   14  the master key given to mount is not 64 hex digits
   22  the password is empty
-  23  gocryptfs.conf is missing, unreadable, invalid, or needs an unsupported feature
+  23  gocryptfs.conf is missing, unreadable, invalid, changed by someone without the key, or needs an unsupported feature
   24  gocryptfs.conf could not be written
   25  unmount failed: the filesystem is busy, not mounted, or not a FUSE mount
   26  fsck found problems that are left (not repaired)

@@ -113,7 +113,7 @@ func (k *unlocked) wipe() {
 	cipher.Wipe(k.password)
 }
 
-// unlock reads the secret u names (a password by default, prompted with
+// unlockKey reads the secret u names (a password by default, prompted with
 // prompt) and returns the master key of the volume in dir, whose config is
 // f; reverse says f is a reverse volume's config (isReverse), whose
 // directory holds plaintext, not files to check a key against. A password is tried on the primary first, then on every password
@@ -125,7 +125,7 @@ func (k *unlocked) wipe() {
 // Errors carry their exit code: 12 for a secret that opens nothing, 9 or 22
 // for one that could not be read, 14 for a malformed master key, 23 for a
 // damaged unlocker entry.
-func (c *cli) unlock(u *unlockFlags, dir string, f *config.File, reverse bool, prompt string) (*unlocked, error) {
+func (c *cli) unlockKey(u *unlockFlags, dir string, f *config.File, reverse bool, prompt string) (*unlocked, error) {
 	switch {
 	case u.usesMasterKey():
 		key, err := c.readMasterKey(u.masterKey, u.masterKeyFile)

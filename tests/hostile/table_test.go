@@ -293,6 +293,17 @@ func attacks() []attack {
 				v.must(os.Remove(p))
 				v.must(unix.Mkfifo(p, 0o644))
 			}},
+		{group: "config", name: "set PlaintextNames in gocryptfs.conf (same password)", want: "mount refused, exit 23", mountOnly: true, probe: (*vol).mountProbe,
+			note: "gocryptfs would mount it and write new names and symlink targets in the clear; veilfs's format record (a MAC under the master key) names the change",
+			do:   func(v *vol) { editConfig(v.t, v.dir, plaintextNamesFlags, false) }},
+		{group: "config", name: "set PlaintextNames and delete veilfs's format record", want: "mount refused, exit 23", mountOnly: true, probe: (*vol).mountProbe,
+			note: "without the record (as after gocryptfs -passwd) the root's gocryptfs.diriv or encrypted names give it away, before the password is asked for",
+			do:   func(v *vol) { editConfig(v.t, v.dir, plaintextNamesFlags, true) }},
+		{group: "config", name: "remove DirIV from gocryptfs.conf (deterministic names)", want: "mount refused, exit 23", mountOnly: true, probe: (*vol).mountProbe,
+			note: "the format record names the missing flag",
+			do: func(v *vol) {
+				editConfig(v.t, v.dir, []string{"HKDF", "GCMIV128", "EMENames", "LongNames", "Raw64"}, false)
+			}},
 	}
 }
 
