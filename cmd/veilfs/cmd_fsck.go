@@ -126,7 +126,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 		if werr := write(fsck.StoppedReport(dir, repair, fsck.RotationProblem(dir))); werr != nil {
 			return werr
 		}
-		return failf(errRotating, []string{"run 'veilfs rotate " + dir + "' with the same password to finish it, then run veilfs fsck again"},
+		return failf(errRotating, []string{"run 'veilfs rotate " + dir + "' to finish it (with the password it sets: the new one, if it was given --new-passfile), then run veilfs fsck again"},
 			"a master-key rotation of %s was interrupted; fsck checks a volume under one key only", dir)
 	}
 	k, err := c.unlock(u, dir, f, false, "Password: ") // fsck refused reverse volumes above

@@ -33,8 +33,12 @@ working until the very end, when gocryptfs.conf switches to the new key in
 one atomic step.
 
 If rotate is interrupted (Ctrl-C, crash, power loss), the volume refuses to
-mount until 'veilfs rotate CIPHERDIR' is run again with the same (old)
-password; it finishes the job from where it stopped. Nothing is lost.
+mount until 'veilfs rotate CIPHERDIR' is run again; it finishes the job from
+where it stopped. Nothing is lost. It unlocks with what the rotation sets:
+the password (the new one, if --new-passfile was given) or a keyfile or
+extra password; never with the old master key, whose holders are locked
+out. The journal (gocryptfs.rotation) is authenticated: a changed one is
+refused, and nothing is touched.
 
 Any unlocker opens the volume: the password, an extra password or keyfile
 (veilfs keys), or the master key. The primary password stays the same unless
@@ -63,8 +67,8 @@ Options:
 
 Exit codes: 0 done; 12 wrong password; 11 a file could not be rewritten
 (the message names it; the volume is unharmed, fix it and run rotate again);
-23 CIPHERDIR is a reverse volume; 40 when another command meets an
-unfinished rotation.
+23 CIPHERDIR is a reverse volume, or its rotation journal was refused;
+40 when another command meets an unfinished rotation.
 
 Examples:
   $ veilfs rotate ~/vault.enc
@@ -99,16 +103,39 @@ func runRotate(c *cli, cmd *command, args []string) error {
 		}, "%s is a reverse volume (it has %s): its files are plaintext and its encrypted view is computed when read, so there is nothing to re-encrypt",
 			dir, config.ReverseFilename)
 	}
-	k, err := c.unlock(u, dir, f, isReverse(path), "Password: ")
+	// An interrupted rotation is resumed with the unlockers it set: its
+	// journal holds the new master key only as the final config will,
+	// which is what locks out whoever held the old key.
+	target, err := rotate.Pending(dir, f)
+	resuming := err == nil
+	switch {
+	case resuming:
+		if newPassfile != "" || format != (config.FormatChange{}) {
+			return failf(errUsage, []string{"run 'veilfs rotate " + dir + "' without --new-passfile, --xchacha and --longnamemax to finish it; change the password afterwards with veilfs passwd"},
+				"a rotation of %s was interrupted; it finishes with the password and format it was started with", dir)
+		}
+	case errors.Is(err, os.ErrNotExist):
+	default:
+		return journalError(dir, err)
+	}
+	unlockConf, prompt := f, "Password: "
+	if resuming {
+		unlockConf, prompt = target, "Password (of the interrupted rotation): "
+	}
+	k, err := c.unlock(u, dir, unlockConf, false, prompt)
 	if err != nil {
+		if resuming {
+			hintf(c.stderr, "an interrupted rotation opens with the password it sets (the new one, if --new-passfile was given when it started) or an extra unlocker; never with the old master key")
+		}
 		return err
 	}
 	defer k.wipe()
 
 	// The primary password stays unless a new one is given; without it
 	// (unlocked by another unlocker or the master key) one must be set.
+	// A resumed rotation has its password already.
 	newPw := k.password
-	if newPassfile != "" || newPw == nil {
+	if !resuming && (newPassfile != "" || newPw == nil) {
 		if newPassfile == "" && c.readsStdinToEnd(u) {
 			return errStdinTaken()
 		}
@@ -142,12 +169,16 @@ func runRotate(c *cli, cmd *command, args []string) error {
 		return nil
 	case errors.Is(err, rotate.ErrMounted):
 		return fail(nil, err, "unmount it (veilfs unmount MOUNTPOINT), then run veilfs rotate again")
+	case resuming && u.usesMasterKey() && errors.Is(err, rotate.ErrJournalInvalid):
+		return fail(errOpenConf, err, "nothing was changed; an interrupted rotation resumes with its password, keyfile or extra password, not a master key: the old key opens nothing of its journal, and the new one is shown only at the end")
+	case errors.Is(err, rotate.ErrJournalInvalid), errors.Is(err, rotate.ErrJournalVersion):
+		return journalError(dir, err)
 	case errors.Is(err, rotate.ErrJournalMissing):
 		return fail(nil, err, "files already rewritten need the new key that only the journal holds: restore "+
 			rotate.JournalName+" into "+dir+" from a backup or your sync service's history, then run 'veilfs rotate "+dir+"' again")
 	case err != nil:
 		return fail(nil, fmt.Errorf("rotate %s: %w", dir, err),
-			"nothing is lost: fix the problem, then run 'veilfs rotate "+dir+"' again with the same password to finish")
+			"nothing is lost: fix the problem, then run 'veilfs rotate "+dir+"' again to finish (with the password it sets: the new one if --new-passfile was given)")
 	}
 	defer cipher.Wipe(res.NewMaster)
 	if !quiet {
@@ -155,6 +186,18 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	}
 	printRotateDone(c.stdout, dir, res.NewMaster)
 	return nil
+}
+
+// journalError explains a rotation journal that rotate refused. Nothing
+// was changed: the journal is checked whole before anything is done.
+func journalError(dir string, err error) error {
+	if errors.Is(err, rotate.ErrJournalVersion) {
+		return fail(errOpenConf, err,
+			"nothing was changed; finish the rotation with the veilfs version that started it, then run 'veilfs rotate "+dir+"' again with this one: the old journal exposed the new key to whoever held the old one")
+	}
+	return fail(errOpenConf, err,
+		"nothing was changed; "+rotate.JournalName+" was damaged or changed by someone without the key",
+		"restore "+rotate.JournalName+" into "+dir+" from a backup or your sync service's history (the version from when the rotation stopped), then run 'veilfs rotate "+dir+"' again")
 }
 
 func printRotateSummary(w io.Writer, res *rotate.Result, took time.Duration) {

@@ -51,7 +51,7 @@ func addReverseFlag(fs *pflag.FlagSet) *bool {
 func loadConfig(dir string, reverse bool, warn io.Writer) (*config.File, string, error) {
 	f, path, err := readConfig(dir, reverse, warn)
 	if err == nil && f.Rotating() {
-		return nil, "", failf(errRotating, []string{"run 'veilfs rotate " + dir + "' with the same password to finish it; nothing is lost"},
+		return nil, "", failf(errRotating, []string{"run 'veilfs rotate " + dir + "' to finish it, with the password it sets (the new one, if it was given --new-passfile); nothing is lost"},
 			"a master-key rotation of %s was interrupted; the volume cannot be used until it is finished", dir)
 	}
 	return f, path, err

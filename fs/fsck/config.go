@@ -45,7 +45,7 @@ func RotationProblem(dir string) Problem {
 		Severity:   Rotating.Severity(),
 		CipherPath: config.Filename,
 		Detail: fmt.Sprintf("a master-key rotation of this volume was interrupted (feature flag %s); "+
-			"run 'veilfs rotate %s' with the same password to finish it, then run fsck again", config.FlagRotation, dir),
+			"run 'veilfs rotate %s' to finish it (with the password it sets), then run fsck again", config.FlagRotation, dir),
 	}
 }
 

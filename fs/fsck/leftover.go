@@ -40,7 +40,7 @@ var leftoverPatterns = []leftoverPattern{
 			"the volume uses gocryptfs.conf: compare the two, then remove this one (veilfs passwd refuses to run while it exists)"},
 	{match: exact(rotateJournal), rootOnly: true, plainNames: true,
 		why: "the journal of a veilfs rotate that was interrupted before it marked the volume as rotating: " +
-			"run veilfs rotate CIPHERDIR with the same password, which finishes the rotation or removes the journal; " +
+			"run veilfs rotate CIPHERDIR with the password it sets (the new one, if it was given --new-passfile), which finishes the rotation or removes the journal; " +
 			"never delete it by hand, it may hold the key of files already re-encrypted"},
 	{match: exact(rotateJournal + ".tmp"), rootOnly: true, plainNames: true,
 		why: "a rotation journal being written when veilfs rotate was interrupted; nothing uses it: remove it"},

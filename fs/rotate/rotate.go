@@ -17,10 +17,13 @@ import (
 // Options control a rotation.
 type Options struct {
 	// Format is applied to the new config (only when a rotation starts; a
-	// resumed rotation keeps the format it started with).
+	// resumed rotation keeps the format and key envelopes it started with).
 	Format config.FormatChange
 	// Wrap puts the new master key into the final config: the primary
 	// password's EncryptedKey and every extra unlocker. It must not save.
+	// It is called when a rotation starts: the journal keeps the new key
+	// only as wrapped by it, so that a resumed run needs the user's
+	// password or unlocker, not just the old master key.
 	Wrap func(f *config.File, newMaster []byte) error
 	// Progress, if set, is called after every file and directory.
 	Progress func(Progress)
@@ -58,13 +61,17 @@ type Result struct {
 // every file and must own the volume.
 var ErrMounted = errors.New("volume is mounted")
 
-// Run rotates the volume in dir, whose config is conf and current master
-// key oldMaster (unlocked by the caller with any unlocker). It starts a new
-// rotation, or finishes an interrupted one when a journal exists. It never
-// deletes plaintext: each object is rewritten under the new key and
-// replaced atomically; the config switches to the new key in one atomic
-// rename at the very end, and until then the old key opens the volume.
-func Run(dir string, conf *config.File, oldMaster []byte, opts Options) (*Result, error) {
+// Run rotates the volume in dir, whose config is conf. With no rotation
+// pending, master is the volume's current key (unlocked by the caller with
+// any unlocker) and Run starts one. With one pending, master is the NEW
+// key, which the caller unlocked from Pending's target config, and Run
+// finishes it: the journal holds the new key only as the final config
+// will (under the user's password and unlockers), so the old master key
+// alone can neither read nor resume it. It never deletes plaintext: each
+// object is rewritten under the new key and replaced atomically; the
+// config switches to the new key in one atomic rename at the very end, and
+// until then the old key opens the volume.
+func Run(dir string, conf *config.File, master []byte, opts Options) (*Result, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -80,22 +87,44 @@ func Run(dir string, conf *config.File, oldMaster []byte, opts Options) (*Result
 	confPath := filepath.Join(dir, config.Filename)
 	res := &Result{}
 
-	j, err := openJournal(dir)
-	switch {
+	var j *journal
+	var oldMaster, newMaster []byte
+	switch _, err := os.Lstat(filepath.Join(dir, JournalName)); {
 	case errors.Is(err, os.ErrNotExist):
 		if conf.Rotating() {
 			return nil, fmt.Errorf("%s says a key rotation is in progress, but its journal %s is missing: %w", confPath, JournalName, ErrJournalMissing)
 		}
-		if j, err = start(dir, conf, oldMaster, opts); err != nil {
+		if j, newMaster, err = start(dir, conf, master, opts); err != nil {
 			return nil, err
 		}
+		oldMaster = bytes.Clone(master)
 	case err != nil:
 		return nil, err
 	default:
 		res.Resumed = true
-		if bytes.Equal(keyID(oldMaster), j.hdr.NewKeyID) {
-			// The config already holds the new key: the last run stopped
-			// between saving it and deleting the journal.
+		if j, err = openJournal(dir, conf, master); err != nil {
+			return nil, err
+		}
+		newMaster = bytes.Clone(master)
+		if oldMaster, err = j.oldMaster(newMaster); err != nil {
+			j.close()
+			cipher.Wipe(newMaster)
+			return nil, err
+		}
+	}
+	defer j.close()
+	defer cipher.Wipe(oldMaster)
+	ok := false
+	defer func() {
+		if !ok {
+			cipher.Wipe(newMaster)
+		}
+	}()
+
+	if j.switched {
+		// The last run stopped after every object was rewritten and
+		// synced, at the config switch or after it.
+		if !conf.Rotating() && bytes.Equal(conf.EncryptedKey, j.target.EncryptedKey) {
 			if err := j.remove(dir); err != nil {
 				return nil, err
 			}
@@ -104,54 +133,41 @@ func Run(dir string, conf *config.File, oldMaster []byte, opts Options) (*Result
 			}
 			return nil, fmt.Errorf("rotation was already complete (only its journal was left); nothing to do: %w", ErrAlreadyDone)
 		}
-	}
-	defer j.close()
+	} else {
+		if !conf.Rotating() {
+			// Stopped between writing the journal and marking the config.
+			if err := markRotating(confPath, conf); err != nil {
+				return nil, err
+			}
+		}
+		// The old objects are read with the journal's (authenticated)
+		// old config, not with gocryptfs.conf, which anyone who can
+		// write the folder could have changed meanwhile.
+		oldVol, err := cipherdir.OpenWithConfig(dir, j.oldConf, oldMaster)
+		if err != nil {
+			return nil, err
+		}
+		defer oldVol.Wipe()
+		newVol, err := cipherdir.OpenWithConfig(dir, withoutRotating(j.target), newMaster)
+		if err != nil {
+			return nil, err
+		}
+		defer newVol.Wipe()
 
-	newMaster, err := j.newMaster(oldMaster)
-	if err != nil {
-		return nil, err
-	}
-	newConf, err := config.Parse(j.hdr.Config)
-	if err != nil {
-		cipher.Wipe(newMaster)
-		return nil, fmt.Errorf("rotation journal: new config: %w", err)
-	}
-	if !conf.Rotating() {
-		// Stopped between writing the journal and marking the config.
-		if err := markRotating(confPath, conf); err != nil {
-			cipher.Wipe(newMaster)
+		r := &rotator{dir: dir, old: oldVol, new: newVol, j: j, opts: opts}
+		if err := r.run(); err != nil {
+			return nil, err
+		}
+		res.Progress = r.prog
+		if err := r.fault("final"); err != nil {
 			return nil, err
 		}
 	}
-	oldVol, err := cipherdir.OpenWithConfig(dir, withoutRotating(conf), oldMaster)
+	final, err := finish(dir, confPath, j, opts)
 	if err != nil {
-		cipher.Wipe(newMaster)
 		return nil, err
 	}
-	defer oldVol.Wipe()
-	newVol, err := cipherdir.OpenWithConfig(dir, newConf, newMaster)
-	if err != nil {
-		cipher.Wipe(newMaster)
-		return nil, err
-	}
-	defer newVol.Wipe()
-
-	r := &rotator{dir: dir, old: oldVol, new: newVol, j: j, opts: opts}
-	if err := r.run(); err != nil {
-		cipher.Wipe(newMaster)
-		return nil, err
-	}
-	res.Progress = r.prog
-
-	if err := r.fault("final"); err != nil {
-		cipher.Wipe(newMaster)
-		return nil, err
-	}
-	final, err := finish(dir, confPath, newConf, newMaster, j, opts)
-	if err != nil {
-		cipher.Wipe(newMaster)
-		return nil, err
-	}
+	ok = true
 	res.NewMaster, res.Config = newMaster, final
 	return res, nil
 }
@@ -165,39 +181,52 @@ var ErrJournalMissing = errors.New("rotation journal missing")
 // journal, which Run removed.
 var ErrAlreadyDone = errors.New("rotation already complete")
 
-// start begins a rotation: a fresh master key, the journal that holds it
-// (wrapped under the old key), then the config flag that makes mount and
-// gocryptfs refuse the half-rotated volume.
-func start(dir string, conf *config.File, oldMaster []byte, opts Options) (*journal, error) {
+// start begins a rotation: a fresh master key wrapped, by opts.Wrap, for
+// the user's password and unlockers as the final config will hold it; the
+// journal that holds it; then the config flag that makes mount and
+// gocryptfs refuse the half-rotated volume. It returns the new key.
+func start(dir string, conf *config.File, oldMaster []byte, opts Options) (*journal, []byte, error) {
 	if err := fault(opts, "start"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	newConf, err := conf.WithFormat(opts.Format)
+	oldConf := withoutRotating(conf)
+	target, err := oldConf.WithFormat(opts.Format)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	times, err := dirTimes(dir, conf.Has(config.FlagPlaintextNames))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	newMaster := make([]byte, cipher.MasterKeySize)
 	if _, err := randRead(newMaster); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer cipher.Wipe(newMaster)
-	j, err := createJournal(dir, oldMaster, newMaster, newConf.Marshal(), times, !opts.NoJournal)
+	j, err := func() (*journal, error) {
+		if err := opts.Wrap(target, newMaster); err != nil {
+			return nil, fmt.Errorf("wrap the new master key: %w", err)
+		}
+		target.SetRotating(true)
+		// Resume refuses a target that fails this; so does start.
+		if err := checkTarget(oldConf, target); err != nil {
+			return nil, err
+		}
+		return createJournal(dir, oldMaster, newMaster, target, oldConf, times, !opts.NoJournal)
+	}()
 	if err != nil {
-		return nil, err
+		cipher.Wipe(newMaster)
+		return nil, nil, err
 	}
-	if err := fault(opts, "journal"); err != nil {
+	err = fault(opts, "journal")
+	if err == nil {
+		err = markRotating(filepath.Join(dir, config.Filename), conf)
+	}
+	if err != nil {
 		j.close()
-		return nil, err
+		cipher.Wipe(newMaster)
+		return nil, nil, err
 	}
-	if err := markRotating(filepath.Join(dir, config.Filename), conf); err != nil {
-		j.close()
-		return nil, err
-	}
-	return j, nil
+	return j, newMaster, nil
 }
 
 func withoutRotating(conf *config.File) *config.File {
@@ -222,20 +251,19 @@ func markRotating(confPath string, conf *config.File) error {
 	return nil
 }
 
-// finish makes everything durable, then switches the config to the new key
-// in one atomic rename, then deletes the journal.
-func finish(dir, confPath string, newConf *config.File, newMaster []byte, j *journal, opts Options) (*config.File, error) {
+// finish makes everything durable, journals the switch, then switches the
+// config to the new key (the journal's target, already wrapped for the
+// user's unlockers) in one atomic rename, then deletes the journal.
+func finish(dir, confPath string, j *journal, opts Options) (*config.File, error) {
 	if err := syncFS(dir); err != nil {
 		return nil, err
 	}
-	final, err := newConf.Clone()
-	if err != nil {
-		return nil, err
+	if !j.switched {
+		if err := j.append(record{T: "switch"}); err != nil {
+			return nil, err
+		}
 	}
-	final.SetRotating(false)
-	if err := opts.Wrap(final, newMaster); err != nil {
-		return nil, fmt.Errorf("wrap the new master key: %w", err)
-	}
+	final := withoutRotating(j.target)
 	if err := final.Save(confPath); err != nil {
 		return nil, fmt.Errorf("switch to the new master key: %w", err)
 	}

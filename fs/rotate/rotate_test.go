@@ -281,6 +281,23 @@ func newVolume(t *testing.T, opts config.CreateOptions, small bool) (string, []b
 	return dir, master, snapshot(t, dir, master, false)
 }
 
+// unlockForRun does what veilfs rotate does before Run: the password
+// unlocks the pending rotation's target config if there is one, else the
+// volume's config. It returns the volume's config and the key.
+func unlockForRun(t *testing.T, dir string) (*config.File, []byte) {
+	t.Helper()
+	conf := loadConf(t, dir)
+	unlockConf, err := Pending(dir, conf)
+	if errors.Is(err, os.ErrNotExist) {
+		unlockConf = conf
+	} else {
+		must(t, err)
+	}
+	key, err := unlockConf.UnlockMasterKey(password)
+	must(t, err)
+	return conf, key
+}
+
 func loadConf(t *testing.T, dir string) *config.File {
 	t.Helper()
 	f, err := config.Load(filepath.Join(dir, config.Filename))
@@ -420,10 +437,9 @@ func TestRotateResumeAtEveryStep(t *testing.T) {
 					if !errors.Is(err, errStop) {
 						t.Fatalf("stop %d: %v", stop, err)
 					}
-					// The config on disk decides which key the user has.
-					conf := loadConf(t, dir)
-					unlockKey, err := conf.UnlockMasterKey(password)
-					must(t, err)
+					// A pending journal's target config, else the config
+					// on disk, decides which key the password unlocks.
+					conf, unlockKey := unlockForRun(t, dir)
 					res, err := Run(dir, conf, unlockKey, Options{Wrap: wrapWith(password)})
 					if errors.Is(err, ErrAlreadyDone) {
 						compare(t, before, snapshot(t, dir, unlockKey, true))
