@@ -125,7 +125,9 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	k, err := c.unlock(u, dir, unlockConf, false, prompt)
 	if err != nil {
 		if resuming {
-			hintf(c.stderr, "an interrupted rotation opens with the password it sets (the new one, if --new-passfile was given when it started) or an extra unlocker; never with the old master key")
+			// Instead of the usual hints: the master key init printed
+			// cannot recover a rotation's new key.
+			return fail(nil, err, "an interrupted rotation opens with the password it sets (the new one, if --new-passfile was given when it started), a keyfile or an extra password; never with the old password (if it changed) or the old master key")
 		}
 		return err
 	}
