@@ -55,8 +55,9 @@ func TestDaemonNotDumpable(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
+			var waitErr error
+			exited := make(chan struct{})
+			go func() { waitErr = cmd.Wait(); close(exited) }()
 			t.Cleanup(func() {
 				if _, ok := harness.FindMount(mnt); ok {
 					if res := harness.Run(t, "", "unmount", mnt); res.Code != 0 {
@@ -74,9 +75,20 @@ func TestDaemonNotDumpable(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					<-exited
 					t.Fatalf("%s not mounted after 20s:\n%s", mnt, out.String())
 				}
 				time.Sleep(20 * time.Millisecond)
+			}
+			if !fg {
+				// The parent returns once the daemon serves; until then it
+				// is a second process with the mountpoint as its last
+				// argument, and it never serves, so it stays dumpable.
+				<-exited
+				if waitErr != nil {
+					t.Fatalf("veilfs mount: %v\n%s", waitErr, out.String())
+				}
 			}
 			pid := daemonPID(t, mnt)
 			var st syscall.Stat_t
