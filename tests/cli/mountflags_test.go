@@ -155,14 +155,8 @@ func TestPlantedSetuidAndDevice(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("planting a setuid-root program needs root")
 	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("setpriv (util-linux) not found")
-	}
-	idPath, err := exec.LookPath("id")
-	if err != nil {
-		t.Skip("id not found")
-	}
+	setpriv := harness.RequireTool(t, "setpriv", "util-linux")
+	idPath := harness.RequireTool(t, "id", "coreutils")
 	for _, lifted := range []bool{false, true} {
 		t.Run(fmt.Sprintf("lifted=%v", lifted), func(t *testing.T) {
 			// Other users must reach the mount: a 0755 base, not t.TempDir's 0700.

@@ -28,10 +28,7 @@ func TestDaemonNotDumpable(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("running a daemon as another user needs root")
 	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("setpriv (util-linux) not found")
-	}
+	setpriv := harness.RequireTool(t, "setpriv", "util-linux")
 	for _, fg := range []bool{true, false} {
 		t.Run(map[bool]string{true: "foreground", false: "background"}[fg], func(t *testing.T) {
 			base := t.TempDir()
