@@ -7,6 +7,9 @@
 
 ROOT=$(cd "$HERE/.." && pwd)
 export PATH=$PATH:/usr/local/go/bin
+# Throwaway volumes: what a mount remembers about them (IVs, long names)
+# must not land in /var/lib/veilfs.
+export VEILFS_STATE_DIR=${VEILFS_STATE_DIR:-$(mktemp -d /tmp/veilfs-bench-state.XXXXXX)}
 
 OUT_MD=$HERE/$1
 bad_arg_status=$2

@@ -84,6 +84,9 @@ BUILD=${BUILD:-1}
 GO=${GO:-go}
 TREE_DIR=$(realpath -m "${TREE_DIR:-/usr/local/go/src}")
 BENCH_DIR=$(realpath -m "${BENCH_DIR:-/var/tmp/veilfs-bench}")
+# Throwaway volumes: what a mount remembers about them (IVs, long names)
+# must not land in /var/lib/veilfs.
+export VEILFS_STATE_DIR=${VEILFS_STATE_DIR:-$BENCH_DIR/state}
 SYSTEMS=${SYSTEMS:-"native loopback gocryptfs securefs veilfs"}
 WORKLOADS=${WORKLOADS:-"seqwrite seqread untar lsR catall rmrf randwrite randread"}
 PASSWORD=bench-password-not-secret

@@ -63,6 +63,9 @@ INSTALL=${INSTALL:-1}
 BUILD=${BUILD:-1}
 GO=${GO:-go}
 BENCH_DIR=$(realpath -m "${BENCH_DIR:-/var/tmp/veilfs-bench-soak}")
+# Throwaway volumes: what a mount remembers about them must not land in
+# /var/lib/veilfs.
+export VEILFS_STATE_DIR=${VEILFS_STATE_DIR:-$BENCH_DIR/state}
 PASSWORD=bench-password-not-secret
 VEILFS=${VEILFS:-$ROOT/bin/veilfs}
 LOOPBACK=$ROOT/bin/bench-loopback
