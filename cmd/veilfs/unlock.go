@@ -225,7 +225,7 @@ func (c *cli) checkMasterKey(dir string, f *config.File, reverse bool, key []byt
 	switch {
 	case errors.Is(err, cipherdir.ErrKeyMismatch):
 		return fail(nil, fmt.Errorf("the master key does not belong to %s: %w", dir, err),
-			"check the key: it is the 64 hex digits that init printed for this volume")
+			"check the key: it is the 64 hex digits that init or the last rotate printed for this volume")
 	case err != nil:
 		return fail(errOpenConf, fmt.Errorf("check the master key against %s: %w", dir, err))
 	case !ok:
