@@ -144,16 +144,19 @@ func (t *Transform) encrypt(plain string, tweak []byte) string {
 // DecryptName decrypts a cName (not a gocryptfs.longname.* name: resolve
 // those through the sidecar first) under dirIV, strictly per §5.3. Every
 // failure wraps ErrCorruptName, except a wrong-length dirIV (ErrBadDirIV).
+// The errors say only why: every caller says which name it was decrypting
+// (for a long name, the name on disk rather than cname), so a "decrypt
+// name" here would be said twice.
 func (t *Transform) DecryptName(cname string, dirIV []byte) (string, error) {
 	if len(dirIV) != DirIVLen {
-		return "", fmt.Errorf("decrypt name: %w: length %d", ErrBadDirIV, len(dirIV))
+		return "", fmt.Errorf("%w: length %d", ErrBadDirIV, len(dirIV))
 	}
 	plain, err := t.decrypt(cname, dirIV, maxNameCipherLen)
 	if err != nil {
-		return "", fmt.Errorf("decrypt name: %w", err)
+		return "", err
 	}
 	if err := ValidName(plain); err != nil {
-		return "", fmt.Errorf("decrypt name: %w: plaintext: %v", ErrCorruptName, err)
+		return "", fmt.Errorf("%w: plaintext: %v", ErrCorruptName, err)
 	}
 	return plain, nil
 }

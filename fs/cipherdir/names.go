@@ -28,6 +28,17 @@ var ErrSyncClientFile = fmt.Errorf("a sync client's own file: %w", ErrReservedNa
 // or not what the object's hashed name promises.
 var ErrBadSidecar = errors.New("invalid long-name sidecar")
 
+// NameError is a name on disk that does not decrypt. It names the entry,
+// so that a caller which knows no more than the entry (a path walk, fsck's
+// report line) can tell and add only what it knows.
+type NameError struct {
+	Disk string // the name on disk; for a long name, the hashed object name
+	Err  error  // why: wraps nametransform.ErrCorruptName or ErrBadDirIV
+}
+
+func (e *NameError) Error() string { return "decrypt name " + e.Disk + ": " + e.Err.Error() }
+func (e *NameError) Unwrap() error { return e.Err }
+
 // maxSidecar is B64 of a 256-byte padded name with padding (FORMAT §5.4).
 const maxSidecar = 344
 
@@ -104,7 +115,7 @@ func (v *Volume) PlainName(dirfd int, disk string, iv []byte, atRoot bool) (stri
 	}
 	plain, err := v.Names.DecryptName(cname, iv)
 	if err != nil {
-		return "", fmt.Errorf("decrypt name %s: %w", disk, err)
+		return "", &NameError{Disk: disk, Err: err}
 	}
 	return plain, nil
 }

@@ -471,6 +471,13 @@ func (v *Volume) DecryptPath(rootfd int, cipherPath string) (p *VolumePath, role
 			step, err = v.decryptStep(w.fd, disk, iv, atRoot)
 		}
 		if err != nil {
+			var ne *NameError
+			switch {
+			case errors.As(err, &ne) && ne.Disk == disk && atRoot:
+				return nil, 0, err // it names the entry, and there is no directory to add
+			case errors.As(err, &ne) && ne.Disk == disk:
+				return nil, 0, fmt.Errorf("in directory %s: %w", p.Cipher(), err)
+			}
 			return nil, 0, fmt.Errorf("%s: %w", JoinPath(p.Cipher(), disk), err)
 		}
 		p.Steps = append(p.Steps, step)
@@ -530,7 +537,7 @@ func (v *Volume) sidecarOwner(dirfd int, side string, iv []byte, atRoot bool) (P
 	}
 	plain, err := v.Names.DecryptName(cname, iv)
 	if err != nil {
-		return PathStep{}, fmt.Errorf("decrypt name %s: %w", obj, err)
+		return PathStep{}, &NameError{Disk: obj, Err: err}
 	}
 	return PathStep{Plain: plain, Disk: obj, Sidecar: side, Conflict: conflict}, nil
 }

@@ -107,7 +107,7 @@ func (v *Volume) ReversePlainName(name, cdir string, list func(fn func(plain str
 	if nametransform.Classify(name) != nametransform.KindLongName {
 		plain, err := v.Names.DecryptName(name, iv)
 		if err != nil {
-			return "", fmt.Errorf("decrypt name %s: %w", name, err)
+			return "", &NameError{Disk: name, Err: err}
 		}
 		// A name that decrypts is in the view only if it is the name the
 		// plaintext encrypts to: a short name whose plaintext is long

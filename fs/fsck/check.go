@@ -689,7 +689,11 @@ func (c *checker) name(d *dirState, name string, st *unix.Stat_t) (plain string,
 	}
 	switch {
 	case err != nil:
-		kind, detail := BadName, fmt.Sprintf("the name does not decrypt to a valid name (%v)", err)
+		why := err // the report line names the entry already
+		if ne := (*cipherdir.NameError)(nil); errors.As(err, &ne) && ne.Disk == name {
+			why = ne.Err
+		}
+		kind, detail := BadName, fmt.Sprintf("the name does not decrypt to a valid name (%v)", why)
 		if nametransform.Classify(name) == nametransform.KindLongName && errors.Is(err, cipherdir.ErrBadSidecar) {
 			kind, detail = BadSidecar, fmt.Sprintf("the long name's sidecar %s is missing or does not match the name (%v)",
 				nametransform.SidecarName(name), err)
