@@ -328,6 +328,13 @@ func mountOptions(o *mountFlags) (veilfs.Options, []string, error) {
 // checkMountpoint checks that mnt is an existing, empty directory that is not
 // a mount point already and is not inside CIPHERDIR.
 func checkMountpoint(mnt, cipherDir, label string) error {
+	// Before the existence checks: a missing mountpoint inside CIPHERDIR
+	// would otherwise get the hint to create it, planting a stray directory
+	// in the volume (which fsck then reports) only to be refused next time.
+	if insideDir(cipherDir, mnt) {
+		return failf(errMountPoint, []string{"choose a mountpoint outside of " + label},
+			"mountpoint %s is inside %s %s", mnt, label, cipherDir)
+	}
 	fi, err := os.Stat(mnt)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -339,10 +346,6 @@ func checkMountpoint(mnt, cipherDir, label string) error {
 		return fail(errMountPoint, fmt.Errorf("mountpoint %w", err))
 	case !fi.IsDir():
 		return failf(errMountPoint, nil, "mountpoint %s is not a directory", mnt)
-	}
-	if rel, err := filepath.Rel(cipherDir, mnt); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-		return failf(errMountPoint, []string{"choose a mountpoint outside of " + label},
-			"mountpoint %s is inside %s %s", mnt, label, cipherDir)
 	}
 	if e, err := findMount(mnt); err == nil && e != nil {
 		if e.fsType == "autofs" {
@@ -367,6 +370,22 @@ func checkMountpoint(mnt, cipherDir, label string) error {
 		return fail(errMountPoint, fmt.Errorf("mountpoint %w", err))
 	}
 	return nil
+}
+
+// insideDir reports whether p is dir or lies under it: on the paths as
+// given (absolute, lexically clean), which works for a p that does not exist
+// yet, and on the paths with symlinks resolved, where both exist.
+func insideDir(dir, p string) bool {
+	under := func(dir, p string) bool {
+		rel, err := filepath.Rel(dir, p)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+	}
+	if under(dir, p) {
+		return true
+	}
+	rdir, err1 := filepath.EvalSymlinks(dir)
+	rp, err2 := filepath.EvalSymlinks(p)
+	return err1 == nil && err2 == nil && under(rdir, rp)
 }
 
 // openVolume opens dir with the master key s and wipes s: the volume

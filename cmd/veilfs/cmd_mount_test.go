@@ -159,6 +159,11 @@ func TestCheckMountpoint(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(full, "x"), nil, 0o600)
 	os.WriteFile(file, nil, 0o600)
+	// A way into CIPHERDIR that its path does not show.
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(cdir, link); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		mnt, errSub string
@@ -169,6 +174,8 @@ func TestCheckMountpoint(t *testing.T) {
 		{full, "is not empty"},
 		{filepath.Join(cdir, "sub"), "inside CIPHERDIR"},
 		{cdir, "inside CIPHERDIR"},
+		{filepath.Join(cdir, "missing"), "inside CIPHERDIR"},
+		{filepath.Join(link, "sub"), "inside CIPHERDIR"},
 		{"/proc", "already a mount point"},
 	}
 	for _, tt := range tests {
