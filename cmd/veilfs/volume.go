@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/nametransform"
 )
 
 // absPath makes a command-line path absolute, so that messages name it
@@ -119,8 +121,7 @@ func readConfigFile(dir, path string) (*config.File, string, error) {
 	var verr *config.VersionError
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil, "", failf(errOpenConf, []string{"to create a new volume there, run: veilfs init " + dir},
-			"%s is not a veilfs/gocryptfs volume: it has no %s", dir, config.Filename)
+		return nil, "", missingConfig(dir)
 	case errors.As(err, &verr) && verr.Newer():
 		return nil, "", fail(errOpenConf, err, "a newer veilfs or gocryptfs made this volume: upgrade veilfs to open it")
 	case errors.As(err, &verr):
@@ -131,6 +132,60 @@ func readConfigFile(dir, path string) (*config.File, string, error) {
 		return nil, "", fail(errOpenConf, err) // names the file already
 	}
 	return f, path, nil
+}
+
+// missingConfig is the error for a directory without gocryptfs.conf. What
+// to do depends on what the directory holds: an empty one can become a
+// volume; one with a gocryptfs.diriv or encrypted names is a volume that
+// lost its config, which only the master key (or a backup of the config)
+// opens again, and where init, which needs an empty directory, must not be
+// suggested; anything else is simply not a volume.
+func missingConfig(dir string) error {
+	names, _ := readDirNames(dir)
+	switch {
+	case len(names) == 0:
+		return failf(errOpenConf, []string{"to create a new volume there, run: veilfs init " + dir},
+			"%s is not a veilfs/gocryptfs volume: it has no %s", dir, config.Filename)
+	case looksLikeVolume(names):
+		return failf(errOpenConf, []string{
+			"restore " + config.Filename + " from a backup, or from your sync service's version history",
+			"without one, the master key that init printed still opens the files: veilfs mount --masterkey-file FILE " + dir + " MOUNTPOINT",
+		}, "%s looks like a veilfs/gocryptfs volume (it has %s or encrypted names) whose %s is missing", dir, nametransform.DirIVFilename, config.Filename)
+	}
+	return failf(errOpenConf, []string{
+		"give the directory that holds " + config.Filename,
+		"to create a new volume, run veilfs init on a new or empty directory: init needs an empty one",
+	}, "%s is not a veilfs/gocryptfs volume: it has no %s", dir, config.Filename)
+}
+
+// readDirNames lists dir, without sorting.
+func readDirNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
+
+// looksLikeVolume reports whether the entries of a directory are those of an
+// encrypted-names volume: a gocryptfs.diriv, a long-name file, or a name
+// that is an encrypted name (unpadded base64url of whole 16-byte blocks),
+// which a person or program rarely chooses.
+func looksLikeVolume(names []string) bool {
+	for _, n := range names {
+		if n == nametransform.DirIVFilename {
+			return true
+		}
+		switch nametransform.Classify(n) {
+		case nametransform.KindLongName, nametransform.KindLongNameSidecar:
+			return true
+		}
+		if b, err := base64.RawURLEncoding.Strict().DecodeString(n); err == nil && len(b) > 0 && len(b)%16 == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // isReverse reports whether configPath, as readConfig returned it, is the
