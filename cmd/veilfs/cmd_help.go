@@ -23,7 +23,7 @@ func (c *cli) help(args []string) error {
 	}
 	cmd := lookupCommand(args[0])
 	if cmd == nil {
-		return failf(errUsage, []string{"run 'veilfs help' for the list of commands"}, "unknown command %q", args[0])
+		return unknownCommand(args[0])
 	}
 	if len(args) == 2 {
 		sub := lookupSubcommand(cmd, args[1])

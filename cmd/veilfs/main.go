@@ -126,7 +126,7 @@ func (c *cli) dispatch(args []string) error {
 			if h, ok := mountHelperCall(args); ok {
 				return c.runMountHelper(h) // veilfs CIPHERDIR MOUNTPOINT -o OPTIONS, from mount.fuse3
 			}
-			return failf(errUsage, []string{"run 'veilfs help' for the list of commands"}, "unknown command %q", name)
+			return unknownCommand(name)
 		}
 		return cmd.run(c, cmd, args[1:])
 	}
@@ -150,6 +150,9 @@ func (c *cli) parseFlags(cmd *command, fs *pflag.FlagSet, args []string, names .
 		return errHelpShown // stop the command quietly: nothing was asked of it
 	}
 	hint := fmt.Sprintf("run 'veilfs %s --help' for usage", cmd.name)
+	if name, ok := singleDashLongFlag(fs, args); ok {
+		return failf(errUsage, []string{hint}, "%s: -%s is not a flag: long flags take two dashes; did you mean --%s?", cmd.name, name, name)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprint(c.stdout, cmd.usage)
