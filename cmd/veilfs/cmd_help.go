@@ -28,7 +28,7 @@ func (c *cli) help(args []string) error {
 	if len(args) == 2 {
 		sub := lookupSubcommand(cmd, args[1])
 		if sub == nil {
-			return failf(errUsage, []string{"run 'veilfs help " + cmd.name + "' for its sub-commands"}, "unknown command %q", cmd.name+" "+args[1])
+			return unknownSubcommand(cmd, args[1])
 		}
 		cmd = sub
 	}

@@ -69,7 +69,7 @@ func (c *cli) runSubcommand(cmd *command, args []string, choices string) error {
 	}
 	sub := lookupSubcommand(cmd, args[0])
 	if sub == nil {
-		return failf(errUsage, []string{"run 'veilfs help " + cmd.name + "' for the commands"}, "unknown command %q", cmd.name+" "+args[0])
+		return unknownSubcommand(cmd, args[0])
 	}
 	return sub.run(c, sub, args[1:])
 }

@@ -153,7 +153,7 @@ func TestKeysAddListRemove(t *testing.T) {
 		{"passwd unknown label", "pw\nx\n", []string{"passwd", "--label", "nope", dir}, exitUsage, "no unlocker labelled"},
 		{"passwd keyfile label", "pw\nx\n", []string{"passwd", "--label", "usb stick", dir}, exitUsage, "keyfile unlocker"},
 		{"keys without command", "", []string{"keys"}, exitUsage, "no command given"},
-		{"keys unknown command", "", []string{"keys", "frob", dir}, exitUsage, `unknown command "keys frob"`},
+		{"keys unknown command", "", []string{"keys", "frob", dir}, exitUsage, `unknown keys command "frob"`},
 		{"list with a password flag", "", []string{"keys", "list", "--passfile", "x", dir}, exitUsage, "unknown flag"},
 	} {
 		code, _, errOut := run(t, tc.stdin, tc.args...)

@@ -88,7 +88,7 @@ func TestPathAndLsMessages(t *testing.T) {
 		stderr string // a substring
 	}{
 		{"path alone", []string{"path"}, exitUsage, "", "path: no command given"},
-		{"unknown", []string{"path", "frob"}, exitUsage, "", `unknown command "path frob"`},
+		{"unknown", []string{"path", "frob"}, exitUsage, "", `unknown path command "frob"`},
 		{"missing plainpath", []string{"path", "encrypt", dir}, exitUsage, "", "missing PLAINPATH"},
 		{"encrypt", []string{"path", "encrypt", dir, "sub/b.txt"}, 0, names["sub/b.txt"] + "\n", ""},
 		{"encrypt absolute", []string{"path", "encrypt", "--absolute", dir, "/sub/b.txt"}, 0, filepath.Join(dir, names["sub/b.txt"]) + "\n", ""},

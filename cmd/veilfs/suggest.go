@@ -76,6 +76,36 @@ func unknownCommand(word string) error {
 	return failf(errUsage, hints, "unknown command %q", word)
 }
 
+// unknownSubcommand is the error for a word after cmd ("path", "keys")
+// that names none of its sub-commands. It names the word alone and the
+// sub-commands there are: the word is often CIPHERDIR, the sub-command
+// forgotten.
+func unknownSubcommand(cmd *command, word string) error {
+	names := commandNames(cmd.subcommands, cmd.name+" ")
+	var choices []string
+	for _, sub := range cmd.subcommands {
+		if !sub.hidden {
+			choices = append(choices, strings.TrimPrefix(sub.name, cmd.name+" "))
+		}
+	}
+	hints := []string{"run 'veilfs help " + cmd.name + "' for usage"}
+	if len(choices) == 0 { // "veilfs help mount foo"
+		return failf(errUsage, hints, "%s has no sub-commands, so %q names none", cmd.name, word)
+	}
+	if name, ok := closest(word, names); ok {
+		hints = append([]string{fmt.Sprintf("did you mean 'veilfs %s %s'?", cmd.name, name)}, hints...)
+	}
+	return failf(errUsage, hints, "unknown %s command %q: the %s commands are %s", cmd.name, word, cmd.name, orList(choices))
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
 // singleDashLongFlag finds, among the flags of args (up to a "--"), a word
 // with one dash that is one of fs's long flags, as gocryptfs spells them
 // ("-passfile"), and returns its name. pflag would read it as a row of
