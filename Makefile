@@ -27,10 +27,17 @@ FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
 # mount(8) looks for mount.TYPE helpers only in /sbin, /sbin/fs.d and /sbin/fs
 # (util-linux's FS_SEARCH_PATH), never in $(PREFIX)/sbin; on a merged-/usr
-# system /sbin is /usr/sbin. The link points at the installed binary, which
+# system /sbin is /usr/sbin. So for the system prefixes, /usr and /usr/local,
+# the link goes to /sbin (under DESTDIR, like everything). Any other prefix
+# (~/.local, a staging directory) keeps it inside, in $(PREFIX)/sbin, like
+# every other file: a user's install must not need root half way, nor a
+# stage plant a /sbin link pointing into the stage; install then says how
+# to link it from /sbin. The link points at the installed binary, which
 # acts as the helper when called as mount.veilfs.
-MOUNTHELPERDIR    ?= /sbin
+MOUNTHELPERDIR    ?= $(if $(filter /usr /usr/ /usr/local /usr/local/,$(PREFIX)),/sbin,$(PREFIX)/sbin)
 MOUNTHELPERTARGET ?= $(BINDIR)/veilfs
+# The directories mount(8) searches, where a link is found without help.
+MOUNTHELPERSEARCH  = /sbin /sbin/fs.d /sbin/fs /usr/sbin /usr/sbin/fs.d /usr/sbin/fs
 # The user units of contrib/systemd, whichever exist when make runs.
 # contrib/systemd holds user units only (the system .mount example lives in
 # contrib/systemd/examples/ and is not installed); tests/pkg expects each of
@@ -189,15 +196,25 @@ stress:
 # The end-to-end run comes last so CI sees go test's own summary as the final lines.
 test: deps vet unit race fuzz-short e2e
 
+# The mount helper comes last and is the one file that may be skipped: a
+# user who owns PREFIX (/usr/local, say) but not /sbin still gets the rest;
+# only `mount -t veilfs` needs the link (type fuse.veilfs goes through
+# mount.fuse3).
 install: $(OUT)/veilfs $(OUT)/veilfs.1 $(COMPLETIONS)
 	install -D -m 0755 $(OUT)/veilfs $(DESTDIR)$(BINDIR)/veilfs
-	install -d $(DESTDIR)$(MOUNTHELPERDIR)
-	ln -sfn $(MOUNTHELPERTARGET) $(DESTDIR)$(MOUNTHELPERDIR)/mount.veilfs
 	install -D -m 0644 $(OUT)/veilfs.1 $(DESTDIR)$(MANDIR)/man1/veilfs.1
 	install -D -m 0644 $(OUT)/completions/veilfs.bash $(DESTDIR)$(BASHCOMPDIR)/veilfs
 	install -D -m 0644 $(OUT)/completions/_veilfs $(DESTDIR)$(ZSHCOMPDIR)/_veilfs
 	install -D -m 0644 $(OUT)/completions/veilfs.fish $(DESTDIR)$(FISHCOMPDIR)/veilfs.fish
 	$(foreach u,$(SYSTEMD_UNITS),install -D -m 0644 $(u) $(DESTDIR)$(SYSTEMDUSERDIR)/$(notdir $(u));)
+	@if install -d '$(DESTDIR)$(MOUNTHELPERDIR)' 2>/dev/null && [ -w '$(DESTDIR)$(MOUNTHELPERDIR)' ]; then \
+		echo "ln -sfn $(MOUNTHELPERTARGET) $(DESTDIR)$(MOUNTHELPERDIR)/mount.veilfs"; \
+		ln -sfn '$(MOUNTHELPERTARGET)' '$(DESTDIR)$(MOUNTHELPERDIR)/mount.veilfs'; \
+	else \
+		echo "note: $(DESTDIR)$(MOUNTHELPERDIR) is not writable, mount.veilfs skipped (only mount -t veilfs needs it); to add it: sudo ln -sfn $(MOUNTHELPERTARGET) $(MOUNTHELPERDIR)/mount.veilfs"; \
+		exit 0; \
+	fi; \
+	$(if $(filter $(MOUNTHELPERSEARCH),$(MOUNTHELPERDIR)),true,echo "note: mount(8) looks for mount.veilfs only in /sbin; for mount -t veilfs: sudo ln -sfn $(MOUNTHELPERTARGET) /sbin/mount.veilfs")
 
 # Files only: the directories may have been there before, or hold others' files.
 # mount.veilfs goes only if it is still the link install made (a package's

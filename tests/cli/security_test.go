@@ -13,21 +13,6 @@ import (
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
-// worldDir makes a directory that another user can traverse (t.TempDir's
-// parents are 0700), removed after the test's other cleanups.
-func worldDir(t *testing.T) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "veilfs-shared-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	if err := os.Chmod(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // asNobody runs a shell command as uid/gid 65534 and returns its exit code.
 func asNobody(t *testing.T, script string) int {
 	t.Helper()
@@ -53,7 +38,7 @@ func TestAllowOther(t *testing.T) {
 		t.Skip("setpriv (util-linux) not installed")
 	}
 	harness.RequireFUSE(t)
-	base := worldDir(t)
+	base := harness.WorldDir(t)
 	plain, mnt, cdir := filepath.Join(base, "plain"), filepath.Join(base, "mnt"), filepath.Join(base, "cipher")
 	for _, d := range []string{plain, mnt} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -130,7 +115,7 @@ func TestNoAllowOther(t *testing.T) {
 		t.Skip("setpriv (util-linux) not installed")
 	}
 	harness.RequireFUSE(t)
-	base := worldDir(t)
+	base := harness.WorldDir(t)
 	mnt := filepath.Join(base, "mnt")
 	must(t, os.Mkdir(mnt, 0o755))
 	cdir := filepath.Join(base, "cipher")

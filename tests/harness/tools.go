@@ -26,3 +26,19 @@ func RequireTool(t testing.TB, nameOrPath, debianPackage string) string {
 	t.Skip(msg)
 	return ""
 }
+
+// WorldDir makes a directory that another user can traverse (t.TempDir's
+// parents are 0700), for tests that act as uid 65534 through setpriv;
+// removed after the test's other cleanups.
+func WorldDir(t testing.TB) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "veilfs-shared-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

@@ -7,8 +7,10 @@ package pkg
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,26 +122,44 @@ func checkManPage(t *testing.T, page string) {
 	}
 }
 
+// installedFiles is what `make install` puts under prefix (relative, no
+// leading slash), and the mount helper link at helper unless that is "",
+// sorted.
+func installedFiles(t *testing.T, prefix, helper string) []string {
+	var want []string
+	if helper != "" {
+		want = append(want, helper)
+	}
+	for _, f := range []string{
+		"bin/veilfs",
+		"share/bash-completion/completions/veilfs",
+		"share/fish/vendor_completions.d/veilfs.fish",
+		"share/man/man1/veilfs.1",
+		"share/zsh/site-functions/_veilfs",
+	} {
+		want = append(want, filepath.Join(prefix, f))
+	}
+	for _, u := range systemdUnits(t) {
+		want = append(want, filepath.Join(prefix, "lib/systemd/user", u))
+	}
+	slices.Sort(want)
+	return want
+}
+
+// checkTree fails unless the files under root are exactly want.
+func checkTree(t *testing.T, root string, want []string) {
+	t.Helper()
+	if got := tree(t, root); !slices.Equal(got, want) {
+		t.Fatalf("installed files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestInstallUninstall(t *testing.T) {
 	out, dest := t.TempDir(), t.TempDir()
 	args := []string{"DESTDIR=" + dest, "PREFIX=/usr/local"}
 	runMake(t, out, append([]string{"install"}, args...)...)
 
-	want := []string{
-		"sbin/mount.veilfs",
-		"usr/local/bin/veilfs",
-		"usr/local/share/bash-completion/completions/veilfs",
-		"usr/local/share/fish/vendor_completions.d/veilfs.fish",
-		"usr/local/share/man/man1/veilfs.1",
-		"usr/local/share/zsh/site-functions/_veilfs",
-	}
-	for _, u := range systemdUnits(t) {
-		want = append(want, "usr/local/lib/systemd/user/"+u)
-	}
-	slices.Sort(want)
-	if got := tree(t, dest); !slices.Equal(got, want) {
-		t.Fatalf("installed files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	checkTree(t, dest, installedFiles(t, "usr/local", "sbin/mount.veilfs"))
 	if target, err := os.Readlink(filepath.Join(dest, "sbin/mount.veilfs")); err != nil || target != "/usr/local/bin/veilfs" {
 		t.Errorf("mount.veilfs -> %q (%v), want /usr/local/bin/veilfs", target, err)
 	}
@@ -163,6 +183,99 @@ func TestInstallUninstall(t *testing.T) {
 	if got := tree(t, dest); !slices.Equal(got, []string{"usr/local/bin/other"}) {
 		t.Errorf("left after uninstall: %q", got)
 	}
+}
+
+// systemHelpers are the mount helper links mount(8) would find, as Lstat
+// describes them ("" when absent): what an install into a prefix of its
+// own must leave alone.
+func systemHelpers() map[string]string {
+	out := map[string]string{}
+	for _, p := range []string{"/sbin/mount.veilfs", "/usr/sbin/mount.veilfs"} {
+		if fi, err := os.Lstat(p); err == nil {
+			target, _ := os.Readlink(p)
+			out[p] = fmt.Sprintf("%v %v -> %q", fi.Mode(), fi.ModTime().UnixNano(), target)
+		}
+	}
+	return out
+}
+
+// TestInstallPrefix: `make install PREFIX=DIR` (a user's ~/.local, a
+// staging directory) puts every file under DIR, the mount helper link in
+// DIR/sbin pointing at DIR/bin/veilfs, and says how to link it from /sbin,
+// where mount(8) looks. It used to plant /sbin/mount.veilfs pointing into
+// DIR.
+func TestInstallPrefix(t *testing.T) {
+	out, prefix := t.TempDir(), t.TempDir()
+	before := systemHelpers()
+	output := runMake(t, out, "install", "PREFIX="+prefix)
+	if after := systemHelpers(); !maps.Equal(before, after) {
+		t.Errorf("make install PREFIX=%s changed the system's mount helpers: %v, was %v", prefix, after, before)
+	}
+	checkTree(t, prefix, installedFiles(t, ".", "sbin/mount.veilfs"))
+	if target, err := os.Readlink(filepath.Join(prefix, "sbin/mount.veilfs")); err != nil || target != prefix+"/bin/veilfs" {
+		t.Errorf("mount.veilfs -> %q (%v), want %s/bin/veilfs", target, err, prefix)
+	}
+	if !strings.Contains(output, "ln -sfn "+prefix+"/bin/veilfs /sbin/mount.veilfs") {
+		t.Errorf("make install does not say how to link the helper from /sbin:\n%s", output)
+	}
+	runMake(t, out, "uninstall", "PREFIX="+prefix)
+	if left := tree(t, prefix); len(left) > 0 {
+		t.Errorf("left after uninstall: %q", left)
+	}
+}
+
+// TestInstallPrefixAsUser: a user without root installs into a prefix of
+// their own completely (it used to stop at the /sbin link, before the man
+// page and completions), and where the helper's directory is not theirs
+// (MOUNTHELPERDIR=/sbin) that link alone is skipped, with a note.
+func TestInstallPrefixAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to act as another user")
+	}
+	setpriv := harness.RequireTool(t, "setpriv", "util-linux")
+	// Built as root, beforehand: the user has no Go build cache, and -o
+	// keeps make from rebuilding when a source in the tree is touched.
+	out := harness.WorldDir(t)
+	runMake(t, out, "man", "completions")
+	asUser := func(prefix string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups",
+			"make", "--no-print-directory", "OUT=" + out, "VERSION=" + testVersion,
+			"-o", out + "/veilfs", "-o", out + "/veilfs.1", "-o", out + "/completions/veilfs.bash",
+			"-o", out + "/completions/_veilfs", "-o", out + "/completions/veilfs.fish",
+			"install", "PREFIX=" + prefix}, args...)...)
+		cmd.Dir = harness.ModuleRoot(t)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("make install PREFIX=%s %v as uid 65534: %v\n%s", prefix, args, err, b)
+		}
+		return string(b)
+	}
+	base := harness.WorldDir(t)
+	for _, name := range []string{"home", "other"} {
+		if err := os.Mkdir(filepath.Join(base, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(filepath.Join(base, name), 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	prefix := filepath.Join(base, "home")
+	asUser(prefix)
+	checkTree(t, prefix, installedFiles(t, ".", "sbin/mount.veilfs"))
+	checkManPage(t, filepath.Join(prefix, "share/man/man1/veilfs.1"))
+
+	prefix = filepath.Join(base, "other")
+	before := systemHelpers()
+	output := asUser(prefix, "MOUNTHELPERDIR=/sbin")
+	if !strings.Contains(output, "mount.veilfs skipped") {
+		t.Errorf("no note that the helper was skipped:\n%s", output)
+	}
+	if after := systemHelpers(); !maps.Equal(before, after) {
+		t.Errorf("the system's mount helpers changed: %v, was %v", after, before)
+	}
+	checkTree(t, prefix, installedFiles(t, ".", ""))
 }
 
 func TestDeb(t *testing.T) {
