@@ -69,7 +69,11 @@ Options:
 Exit codes: 0 no problem (or --repair fixed all of them; notes do not
 count); 26 problems were found and are left; 40 a key rotation is
 unfinished (run veilfs rotate first); 23 gocryptfs.conf is missing or
-needs a newer veilfs, or CIPHERDIR is a reverse volume; 12 wrong password.
+needs a newer veilfs, or CIPHERDIR is a reverse volume; 12 wrong password;
+6 CIPHERDIR does not exist or is not a directory; 11 CIPHERDIR is mounted,
+or the check stopped on an error (the message says which); 1 a usage
+error; 9, 14 and 22 the password or master key could not be read, is not
+a master key, or is empty.
 
 Examples:
   $ veilfs fsck ~/vault.enc

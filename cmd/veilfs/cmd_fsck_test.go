@@ -68,7 +68,7 @@ func TestFsckCommand(t *testing.T) {
 			code:   exitOpenConf, stderr: "upgrade veilfs"},
 		{name: "missing config",
 			damage: func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, config.Filename)) },
-			code:   exitOpenConf, stderr: "has no gocryptfs.conf"},
+			code:   exitOpenConf, stderr: "whose gocryptfs.conf is missing"},
 		{name: "rotation in progress",
 			damage: func(t *testing.T, dir string) {
 				editConf(t, dir, `"FeatureFlags": [`, `"FeatureFlags": ["VeilfsRotationInProgress",`)
@@ -76,6 +76,10 @@ func TestFsckCommand(t *testing.T) {
 			args: []string{"--json"}, code: exitRotating, json: true, kinds: "rotation-in-progress", stderr: "veilfs rotate"},
 		{name: "no such directory", args: []string{"--json"}, code: exitCipherDir,
 			damage: func(t *testing.T, dir string) { os.RemoveAll(dir) }},
+		{name: "unknown flag", args: []string{"--nope"}, code: exitUsage, stderr: "unknown flag"},
+		{name: "unreadable passfile", args: []string{"--passfile", "/nonexistent/pw"}, code: exitReadPassword},
+		{name: "not a master key", args: []string{"--masterkey", "00"}, code: exitMasterKey},
+		{name: "empty password", stdin: "\n", code: exitEmptyPassword},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +96,9 @@ func TestFsckCommand(t *testing.T) {
 			code, out, errOut := run(t, tt.stdin, append(args, dir)...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
+			}
+			if !usageExitCodes(t, fsckUsage)[code] {
+				t.Errorf("'veilfs help fsck' does not list exit code %d", code)
 			}
 			if !strings.Contains(out, tt.stdout) || !strings.Contains(errOut, tt.stderr) {
 				t.Errorf("stdout:\n%s\nstderr:\n%s\nwant %q and %q", out, errOut, tt.stdout, tt.stderr)
@@ -133,4 +140,22 @@ func editConf(t *testing.T, dir, old, new string) {
 		t.Fatalf("%v: %q not in the config", err, old)
 	}
 	writeConf(t, dir, strings.Replace(string(b), old, new, 1))
+}
+
+// The help lists every exit code fsck can return, and no other. Each one
+// here is returned by a case of TestFsckCommand, except exitOther, which
+// needs a mount (tests/fsck TestRefusesMounted).
+func TestFsckHelpListsItsExitCodes(t *testing.T) {
+	canReturn := []int{exitOK, exitFsck, exitRotating, exitOpenConf, exitWrongPassword, exitCipherDir, exitOther,
+		exitUsage, exitReadPassword, exitMasterKey, exitEmptyPassword}
+	documented := usageExitCodes(t, fsckUsage)
+	for _, code := range canReturn {
+		if !documented[code] {
+			t.Errorf("'veilfs help fsck' does not list exit code %d", code)
+		}
+		delete(documented, code)
+	}
+	for code := range documented {
+		t.Errorf("'veilfs help fsck' lists exit code %d, which fsck does not return", code)
+	}
 }

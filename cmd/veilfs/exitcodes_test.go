@@ -103,3 +103,43 @@ func TestReportMessages(t *testing.T) {
 		t.Errorf("unsupported feature report does not name the flag or hint: %q", b.String())
 	}
 }
+
+// usageExitCodes returns the numbers in the "Exit codes:" paragraph of a
+// command's help (every number there is meant as an exit code), or an
+// empty map when it has none.
+func usageExitCodes(t *testing.T, usage string) map[int]bool {
+	t.Helper()
+	codes := map[int]bool{}
+	_, para, ok := strings.Cut(usage, "\nExit codes:")
+	if !ok {
+		return codes
+	}
+	para, _, _ = strings.Cut(para, "\n\n")
+	for _, m := range regexp.MustCompile(`\b\d+\b`).FindAllString(para, -1) {
+		n, _ := strconv.Atoi(m)
+		codes[n] = true
+	}
+	return codes
+}
+
+// Every number a command's help gives as an exit code is one that
+// 'veilfs help exit-codes' explains.
+func TestUsageExitCodesAreDefined(t *testing.T) {
+	defined := map[int]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^ +(\d+)  `).FindAllStringSubmatch(exitCodeHelp, -1) {
+		n, _ := strconv.Atoi(m[1])
+		defined[n] = true
+	}
+	var all []*command
+	for _, cmd := range commands() {
+		all = append(all, cmd)
+		all = append(all, cmd.subcommands...)
+	}
+	for _, cmd := range all {
+		for code := range usageExitCodes(t, cmd.usage) {
+			if !defined[code] {
+				t.Errorf("the help of %s gives %d as an exit code, which is none", cmd.name, code)
+			}
+		}
+	}
+}
