@@ -61,24 +61,36 @@ func TestExitCode(t *testing.T) {
 func TestExitCodeHelpListsEveryCode(t *testing.T) {
 	codes := []int{exitOK, exitUsage, exitMount, exitCipherDir, exitInit, exitReadPassword, exitMountPoint,
 		exitOther, exitWrongPassword, exitMasterKey, exitEmptyPassword, exitOpenConf, exitWriteConf, exitUnmount, exitFsck, exitRotating}
+	sameCodes(t, "exitCodeHelp", codes, helpExitCodes())
+	for _, e := range exitCodes {
+		if e.code == 2 {
+			t.Error("exit code 2 is Go's panic code")
+		}
+	}
+}
+
+// helpExitCodes returns the codes 'veilfs help exit-codes' explains.
+func helpExitCodes() map[int]bool {
 	listed := map[int]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^ +(\d+)  `).FindAllStringSubmatch(exitCodeHelp, -1) {
 		n, _ := strconv.Atoi(m[1])
 		listed[n] = true
 	}
-	for _, c := range codes {
+	return listed
+}
+
+// sameCodes checks that a help text (what) lists the codes want, and no
+// other.
+func sameCodes(t *testing.T, what string, want []int, listed map[int]bool) {
+	t.Helper()
+	for _, c := range want {
 		if !listed[c] {
-			t.Errorf("exit code %d is not in exitCodeHelp", c)
+			t.Errorf("%s does not list exit code %d", what, c)
 		}
 		delete(listed, c)
 	}
 	for c := range listed {
-		t.Errorf("exitCodeHelp lists %d, which is not a constant", c)
-	}
-	for _, e := range exitCodes {
-		if e.code == 2 {
-			t.Error("exit code 2 is Go's panic code")
-		}
+		t.Errorf("%s lists exit code %d, which it should not", what, c)
 	}
 }
 
@@ -125,11 +137,7 @@ func usageExitCodes(t *testing.T, usage string) map[int]bool {
 // Every number a command's help gives as an exit code is one that
 // 'veilfs help exit-codes' explains.
 func TestUsageExitCodesAreDefined(t *testing.T) {
-	defined := map[int]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^ +(\d+)  `).FindAllStringSubmatch(exitCodeHelp, -1) {
-		n, _ := strconv.Atoi(m[1])
-		defined[n] = true
-	}
+	defined := helpExitCodes()
 	var all []*command
 	for _, cmd := range commands() {
 		all = append(all, cmd)
