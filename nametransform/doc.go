@@ -1,6 +1,6 @@
 // Package nametransform encrypts and decrypts file names, long-name hashes,
 // xattr names and the base64 encoding shared with symlink targets, exactly as
-// gocryptfs v2 stores them (shared/FORMAT.md §5–§8).
+// gocryptfs v2 stores them (docs/FORMAT.md §5–§8).
 //
 // What it owns:
 //
