@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -26,8 +28,8 @@ so it always knows the commands and options of the veilfs on your PATH.
 'make install' and the Debian package install the scripts where the shells
 find them. By hand:
   bash  veilfs completion bash > ~/.local/share/bash-completion/completions/veilfs
-        (needs the bash-completion package; or put
-        'source <(veilfs completion bash)' in ~/.bashrc)
+        (read by the bash-completion package), or put
+        'source <(veilfs completion bash)' in ~/.bashrc (works without it)
   zsh   veilfs completion zsh > ~/.zfunc/_veilfs, with
         'fpath+=~/.zfunc; autoload -U compinit; compinit' in ~/.zshrc
   fish  veilfs completion fish > ~/.config/fish/completions/veilfs.fish
@@ -59,7 +61,13 @@ func runCompletion(c *cli, cmd *command, args []string) error {
 	var err error
 	switch shell {
 	case "bash":
-		err = root.GenBashCompletionV2(c.stdout, true)
+		var b bytes.Buffer
+		if err = root.GenBashCompletionV2(&b, true); err == nil {
+			var script []byte
+			if script, err = bashStandalone(b.Bytes()); err == nil {
+				_, err = c.stdout.Write(script)
+			}
+		}
 	case "zsh":
 		err = root.GenZshCompletion(c.stdout)
 	case "fish":
@@ -69,4 +77,44 @@ func runCompletion(c *cli, cmd *command, args []string) error {
 		return fmt.Errorf("write the %s completion script: %w", shell, err)
 	}
 	return nil
+}
+
+// bashStandalone makes cobra's bash script work without the bash-completion
+// package, which it otherwise needs for _get_comp_words_by_ref and
+// _filedir: sourced from ~/.bashrc without it, every TAB printed
+// "_get_comp_words_by_ref: command not found". Where the package is
+// loaded, its functions are still the ones used: they handle the cursor
+// inside a word and quoted file names better than the stand-ins.
+func bashStandalone(script []byte) ([]byte, error) {
+	const wordsCall = `    _get_comp_words_by_ref "$@" cur prev words cword
+`
+	if !bytes.Contains(script, []byte(wordsCall)) || !bytes.Contains(script, []byte("_filedir -d")) {
+		return nil, fmt.Errorf("the bash completion script of this cobra version calls bash-completion differently: update bashStandalone")
+	}
+	script = regexp.MustCompile(`\b_filedir\b`).ReplaceAll(script, []byte("__veilfs_filedir"))
+	script = bytes.Replace(script, []byte(wordsCall), []byte(`    if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+        _get_comp_words_by_ref "$@" cur prev words cword
+        return
+    fi
+    # Without bash-completion: bash's own words, split at = and : too.
+    words=("${COMP_WORDS[@]}")
+    cword=$COMP_CWORD
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=${COMP_WORDS[COMP_CWORD-1]}
+}
+
+# _filedir of bash-completion, or without it bash's own completion of file
+# names (of directory names with -d).
+__veilfs_filedir()
+{
+    if declare -F _filedir >/dev/null 2>&1; then
+        _filedir "$@"
+        return
+    fi
+    local IFS=$'\n' what=-f
+    [[ ${1-} == -d ]] && what=-d
+    COMPREPLY+=($(compgen "$what" -- "$cur"))
+    compopt -o filenames 2>/dev/null
+`), 1)
+	return script, nil
 }

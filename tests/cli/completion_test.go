@@ -14,10 +14,20 @@ import (
 // TestBashCompletion loads the script of `veilfs completion bash` into a
 // bash, as bash-completion does, and presses TAB: it sets COMP_WORDS and
 // COMP_CWORD as bash would and calls the completion function, which asks the
-// built binary (`veilfs __complete`) for the candidates.
+// built binary (`veilfs __complete`) for the candidates. It does so again
+// without the bash-completion package, as 'source <(veilfs completion
+// bash)' in a ~/.bashrc does where the package is not installed.
 func TestBashCompletion(t *testing.T) {
-	bin := harness.Binary(t)
 	bashCompletion := harness.RequireTool(t, "/usr/share/bash-completion/bash_completion", "bash-completion")
+	t.Run("with bash-completion", func(t *testing.T) { testBashCompletion(t, bashCompletion) })
+	// An empty file to source in its place: none of its functions exist.
+	t.Run("without bash-completion", func(t *testing.T) { testBashCompletion(t, os.DevNull) })
+}
+
+// testBashCompletion presses TAB in a bash that has sourced bashCompletion
+// (the package's main script, or nothing) and the veilfs script.
+func testBashCompletion(t *testing.T, bashCompletion string) {
+	bin := harness.Binary(t)
 	res := harness.Run(t, "", "completion", "bash")
 	if res.Code != 0 {
 		t.Fatalf("veilfs completion bash: %v", res)
@@ -48,9 +58,19 @@ func TestBashCompletion(t *testing.T) {
 			"bash", bashCompletion, script, line)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("%q: %v", line, err)
+		}
+		// compopt complains here only because no real TAB runs the
+		// function; anything else would show on the user's terminal, as
+		// "_get_comp_words_by_ref: command not found" did on every TAB.
+		for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			if l != "" && !strings.HasSuffix(l, "compopt: not currently executing completion function") {
+				t.Errorf("%q: the script printed on stderr: %s", line, l)
+			}
 		}
 		var got []string
 		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
