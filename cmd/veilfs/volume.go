@@ -150,7 +150,8 @@ func missingConfig(dir string) error {
 		return failf(errOpenConf, []string{
 			"restore " + config.Filename + " from a backup, or from your sync service's version history",
 			"without one, the master key that init printed still opens the files: veilfs mount --masterkey-file FILE " + dir + " MOUNTPOINT",
-		}, "%s looks like a veilfs/gocryptfs volume (it has %s or encrypted names) whose %s is missing", dir, nametransform.DirIVFilename, config.Filename)
+		}, "%s has no %s, but looks like a veilfs/gocryptfs volume (it has a %s or encrypted names): its config was deleted or has not been synced yet",
+			dir, config.Filename, nametransform.DirIVFilename)
 	}
 	return failf(errOpenConf, []string{
 		"give the directory that holds " + config.Filename,
