@@ -96,7 +96,7 @@ var manFiles = [][2]string{
 	{"CIPHERDIR/gocryptfs.rotation",
 		"The journal of an unfinished veilfs rotate. It holds the new master key (encrypted with the old one): never delete it; run veilfs rotate CIPHERDIR to finish."},
 	{"/run/veilfs/, $XDG_RUNTIME_DIR/veilfs/",
-		"Runtime directory of the mount daemons (the first for root, the second for other users): the undo journal of each mount, which lets the next mount of the same CIPHERDIR put back a write that a killed daemon left half done. Removed at unmount; gone at reboot."},
+		"Runtime directory of the mount daemons (the first for root, the second for other users; without XDG_RUNTIME_DIR, as under su, sudo -u or cron, /run/user/UID/veilfs if that directory is the user's, else /tmp/veilfs-UID (in $TMPDIR if set), made mode 0700, and refused if another user owns it): the undo journal of each mount, which lets the next mount of the same CIPHERDIR put back a write that a killed daemon left half done, and the socket veilfs status asks. Removed at unmount; gone at reboot."},
 	{"/etc/fuse.conf",
 		"user_allow_other must be set there for a user other than root to mount with --allow-other."},
 	{"/dev/fuse",

@@ -197,6 +197,15 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if o.debug && !o.foreground {
 		return failf(errUsage, []string{"add --foreground: the request log goes to stderr"}, "--debug needs --foreground")
 	}
+	// Here, where stderr is the user's: the daemon only has syslog.
+	if _, err := runtimeDir(true); err != nil {
+		what := "without it a daemon killed during a write may leave one unreadable block per file being written, and "
+		if o.reverse {
+			what = ""
+		}
+		warningf(c.stderr, "%v; %sveilfs status will show this mount without its figures", err, what)
+		hintf(c.stderr, "%s", runtimeDirHint)
+	}
 	f, err := loadMountConfig(dir, &o, c.stderr)
 	if err != nil {
 		return err
@@ -230,18 +239,6 @@ type secret struct {
 }
 
 func (s *secret) wipe() { cipher.Wipe(s.bytes) }
-
-// journalBase is where mount daemons keep their undo journals: a runtime
-// directory, which outlives a killed daemon but not a reboot (fs/journal.go).
-func journalBase() string {
-	if os.Geteuid() == 0 {
-		return "/run/veilfs"
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "veilfs")
-	}
-	return ""
-}
 
 // stateBase is where veilfs keeps what must outlive a reboot on this
 // machine: /var/lib/veilfs for root, $XDG_STATE_HOME/veilfs (default
@@ -424,8 +421,9 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		logger.Printf("warning: cannot protect the keys from debuggers (PR_SET_DUMPABLE): %v", err)
 	}
-	if opts.JournalDir == "" {
-		logger.Printf("warning: no runtime directory for the undo journal (XDG_RUNTIME_DIR is unset): " +
+	// runMount told the user why on stderr; a daemon says it in syslog too.
+	if opts.JournalDir == "" && !o.reverse && o.daemon != "" {
+		logger.Printf("warning: no runtime directory for the undo journal (veilfs mount said why): " +
 			"if this daemon is killed during a write, that write may leave one unreadable block per file")
 	}
 	vol, err := openMountVolume(dir, s, o)

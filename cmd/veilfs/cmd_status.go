@@ -31,7 +31,8 @@ and half-synced states (a directory before its gocryptfs.diriv, a long
 name before its sidecar) still waiting for the rest to arrive.
 
 The figures come from each mount's daemon, through a socket in its runtime
-directory (/run/veilfs for root, $XDG_RUNTIME_DIR/veilfs for others), so
+directory (/run/veilfs for root; for others $XDG_RUNTIME_DIR/veilfs, else
+/run/user/UID/veilfs, else /tmp/veilfs-UID or $TMPDIR/veilfs-UID), so
 only the user who mounted sees them; other mounts show "-".
 
 Options:

@@ -46,13 +46,13 @@ type syncStatus struct {
 }
 
 // controlSocket is where the daemon serving mnt listens: in the runtime
-// directory of the undo journals (/run/veilfs for root, else
-// $XDG_RUNTIME_DIR/veilfs), named after a hash of the mountpoint so that
-// status can find it from /proc/self/mountinfo alone. "" when there is no
-// runtime directory.
-func controlSocket(mnt string) string {
-	base := journalBase()
-	if base == "" {
+// directory of the undo journals (runtimeDir), named after a hash of the
+// mountpoint so that status can find it from /proc/self/mountinfo alone.
+// "" when there is no runtime directory. The daemon creates the directory
+// if need be; status (create false) only looks.
+func controlSocket(mnt string, create bool) string {
+	base, err := runtimeDir(create)
+	if err != nil {
 		return ""
 	}
 	h := sha256.Sum256([]byte(mnt))
@@ -83,7 +83,7 @@ func startSession(m mounted, dir, mnt string, options []string, idle time.Durati
 		s.status.Idle = idle.String()
 		go s.watchIdle()
 	}
-	closeSocket := s.listen(controlSocket(mnt))
+	closeSocket := s.listen(controlSocket(mnt, true))
 	return func() {
 		close(s.done)
 		closeSocket()
@@ -168,7 +168,7 @@ func (s *session) watchIdle() {
 
 // queryStatus asks the daemon serving mnt for its status.
 func queryStatus(mnt string) (*mountStatus, error) {
-	path := controlSocket(mnt)
+	path := controlSocket(mnt, false)
 	if path == "" {
 		return nil, errors.New("no runtime directory")
 	}

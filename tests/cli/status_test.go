@@ -2,10 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,5 +174,111 @@ func TestIdleUnmount(t *testing.T) {
 			t.Fatal("still mounted 15 s after the last use with --idle 1s")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// veilfsAsUser runs the veilfs binary as uid 65534, in an environment
+// without XDG_RUNTIME_DIR (as under su, sudo -u or cron) plus env, and
+// returns its combined output and exit code. With mountCaps it keeps the
+// two capabilities to mount with mount(2) instead of fusermount3 (this
+// machine may not let users open /dev/fuse) and to reach root's test
+// directories; veilfs still runs as, and checks ownership for, uid 65534.
+func veilfsAsUser(t *testing.T, env []string, mountCaps bool, args ...string) (string, int) {
+	t.Helper()
+	setpriv := harness.RequireTool(t, "setpriv", "util-linux")
+	pre := []string{"--reuid=65534", "--regid=65534", "--clear-groups"}
+	if mountCaps {
+		pre = append(pre, "--inh-caps=+sys_admin,+dac_override", "--ambient-caps=+sys_admin,+dac_override")
+	}
+	cmd := exec.Command(setpriv, append(append(pre, harness.Binary(t)), args...)...)
+	cmd.Dir = "/"
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "XDG_RUNTIME_DIR=") {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return string(out), ee.ExitCode()
+	case err != nil:
+		t.Fatalf("setpriv %v: %v\n%s", args, err, out)
+	}
+	return string(out), 0
+}
+
+// TestStatusWithoutXDGRuntimeDir: a user's mount made without
+// XDG_RUNTIME_DIR keeps its undo journal and answers veilfs status, through
+// the private directory TMPDIR/veilfs-UID it makes. One that another user
+// planted there first is refused, and the mount says so on stderr (it
+// used to say so only in syslog, and status showed the mount as "-").
+func TestStatusWithoutXDGRuntimeDir(t *testing.T) {
+	harness.RequireFUSE(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to act as another user")
+	}
+	must := func(t *testing.T, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, planted := range []bool{false, true} {
+		t.Run(map[bool]string{false: "made", true: "planted"}[planted], func(t *testing.T) {
+			base := t.TempDir()
+			cdir, mnt, tmp := filepath.Join(base, "cipher"), filepath.Join(base, "mnt"), filepath.Join(base, "tmp")
+			must(t, os.Mkdir(mnt, 0o755))
+			must(t, os.Mkdir(tmp, 0o777))
+			must(t, os.Chmod(tmp, 0o1777))
+			runtime := filepath.Join(tmp, "veilfs-65534")
+			if planted {
+				must(t, os.Mkdir(runtime, 0o700)) // root's, not the user's
+			}
+			harness.InitVolume(t, cdir, harness.DefaultPassword)
+			env := []string{"TMPDIR=" + tmp, "VEILFS_STATE_DIR=" + filepath.Join(base, "state")}
+			out, code := veilfsAsUser(t, env, true, "mount", "--passfile", harness.Passfile(t, harness.DefaultPassword), cdir, mnt)
+			if code != 0 {
+				t.Fatalf("mount as uid 65534: exit %d\n%s", code, out)
+			}
+			t.Cleanup(func() {
+				if res := harness.Run(t, "", "unmount", mnt); res.Code != 0 {
+					harness.Detach(mnt)
+				}
+			})
+			if warned := strings.Contains(out, "belongs to uid 0") && strings.Contains(out, "XDG_RUNTIME_DIR"); warned != planted {
+				t.Errorf("mount's output, with a planted runtime directory %v:\n%s", planted, out)
+			}
+
+			out, code = veilfsAsUser(t, env, true, "status", "--json", mnt)
+			var list []struct {
+				PID     int       `json:"pid"`
+				Started time.Time `json:"started"`
+			}
+			if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 {
+				t.Fatalf("status --json as uid 65534: exit %d\n%s", code, out)
+			}
+			if planted {
+				if list[0].PID != -1 {
+					t.Errorf("status found a socket in a directory root planted: %s", out)
+				}
+				return
+			}
+			if list[0].PID <= 0 || time.Since(list[0].Started) > time.Hour {
+				t.Errorf("status of the user's own mount: pid %d, started %v; want the daemon's", list[0].PID, list[0].Started)
+			}
+			var st syscall.Stat_t
+			must(t, syscall.Lstat(runtime, &st))
+			if st.Uid != 65534 || st.Mode&0o7777 != 0o700 || st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+				t.Errorf("%s: uid %d mode %o, want a 0700 directory of uid 65534", runtime, st.Uid, st.Mode)
+			}
+			// The undo journal: one directory per mount, <hash>-<daemon pid>.
+			journals, _ := filepath.Glob(filepath.Join(runtime, "*-"+strconv.Itoa(list[0].PID)))
+			if len(journals) != 1 {
+				entries, _ := os.ReadDir(runtime)
+				t.Errorf("no undo journal of daemon %d in %s: %v", list[0].PID, runtime, entries)
+			}
+		})
 	}
 }
