@@ -26,10 +26,18 @@ package cipher
 // who knows the public key, so an attacker who can write gocryptfs.conf but
 // never had the master key cannot seal a key of their choosing to an
 // unlocker.
+//
+// Whoever once had the master key did learn the public keys, though, and a
+// seal does not say who made it. So each unlocker also carries a
+// commitment to the master key ([KeyCommitment]) that its private-key
+// envelope authenticates: a key sealed by anyone else does not match it.
+// Only the unlocker's secret can make a new commitment, which is why a key
+// rotation re-enrols every unlocker with a fresh key pair.
 
 import (
 	"crypto/aes"
 	gocipher "crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
@@ -71,7 +79,31 @@ const (
 	InfoUnlockerPublicKey = "veilfs/v1 unlocker public key"
 	// InfoKeyfile derives a keyfile unlocker's KEK from the keyfile bytes.
 	InfoKeyfile = "veilfs/v1 keyfile KEK"
+	// InfoKeyCommitment derives, from the master key, the HMAC key of an
+	// unlocker's key commitment.
+	InfoKeyCommitment = "veilfs/v1 unlocker key commitment"
 )
+
+// KeyCommitmentSize is the length of a [KeyCommitment].
+const KeyCommitmentSize = sha256.Size
+
+// KeyCommitment commits to the master key for one context (an unlocker's
+// identity): HMAC-SHA256(HKDF(master, InfoKeyCommitment), context).
+// HMAC-SHA256 is collision resistant in its key as well as its message, so
+// no other master key gives the same value: an attacker who substitutes a
+// key of their own cannot make it match. The value reveals nothing of the
+// master key beyond letting a guess be checked, which 256 random bits
+// make useless.
+func KeyCommitment(master, context []byte) []byte {
+	if len(master) != MasterKeySize {
+		panic(fmt.Sprintf("cipher: key commitment: master key is %d bytes, want %d", len(master), MasterKeySize))
+	}
+	k := HKDF(master, InfoKeyCommitment, 32)
+	defer Wipe(k)
+	m := hmac.New(sha256.New, k)
+	m.Write(context)
+	return m.Sum(nil)
+}
 
 // NewX25519Key returns a fresh X25519 key pair. The caller wipes priv.
 func NewX25519Key() (priv, pub []byte, err error) {

@@ -19,8 +19,8 @@
 // top-level field, VeilfsUnlockers, that gocryptfs ignores and that is
 // omitted when empty, so a volume without them keeps gocryptfs's exact
 // bytes. [File.UnlockWithPassword] tries the primary password, then every
-// password unlocker; [File.RewrapUnlockers] gives a new master key to every
-// unlocker after a key rotation.
+// password unlocker; [File.ReenrolUnlockers] gives the unlockers a key
+// rotation keeps fresh key pairs committed to the new master key.
 //
 // The format record (format.go) is one more such field, VeilfsFormat: the
 // format fields with an HMAC under a key derived from the master key, so

@@ -14,18 +14,31 @@ package config
 //     HKDF(keyfile, KeyfileSalt);
 //   - SealedMasterKey: the master key sealed to the public key;
 //   - EncryptedPublicKey: the public key under a key derived from the
-//     master key.
+//     master key;
+//   - KeyCommitment: a commitment to the master key (cipher.KeyCommitment),
+//     authenticated as part of the associated data of EncryptedPrivateKey.
 //
-// All three are bound (AEAD associated data) to the unlocker's kind, label
-// and creation time, so relabelling or swapping entries is detected by
-// whoever opens them. Sealing needs only the public key, which any holder
-// of the master key can decrypt: RewrapUnlockers re-seals a new master key
-// (after a key rotation) to every unlocker without their secrets. An
-// attacker who never had the master key cannot learn a public key and so
-// cannot seal a key of their choosing to an unlocker.
+// All of them are bound (AEAD associated data) to the unlocker's kind,
+// label and creation time, so relabelling or swapping entries is detected
+// by whoever opens them. Sealing needs only the public key, which any
+// holder of the master key can decrypt: someone who once had the master
+// key (an unlocker removed since) could seal a key of their own to the
+// others. The commitment is what catches that: the private-key envelope,
+// which only the unlocker's secret can make, fixes the master key the
+// entry may hold, and open refuses any other. The flip side is that
+// nothing but the secret can give an unlocker a new master key: a key
+// rotation re-enrols every unlocker it keeps (ReenrolUnlockers), with a
+// fresh key pair, so that the public keys old holders learned open
+// nothing either.
+//
+// Entries written before the commitment existed have no KeyCommitment
+// field. They still open (Committed reports false for them), and the
+// caller then checks the key against the volume's files; re-enrolling them
+// (a rotation, or keys passwd for a password unlocker) adds it.
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -87,6 +100,10 @@ type UnlockerInfo struct {
 	// ScryptLogN is a password unlocker's scrypt cost as log2(N), so that
 	// passwd can tell a lowered one (0 for other kinds).
 	ScryptLogN int
+	// Committed reports that the entry commits to its master key, so a key
+	// someone else sealed to it is refused when it is opened. Entries made
+	// by veilfs before the commitment existed do not.
+	Committed bool
 }
 
 // unlocker is one entry of VeilfsUnlockers.
@@ -101,6 +118,7 @@ type unlocker struct {
 	EncryptedPrivateKey []byte
 	EncryptedPublicKey  []byte
 	SealedMasterKey     []byte
+	KeyCommitment       []byte // nil in entries older than the commitment
 }
 
 // jsonUnlocker is the JSON form of an unlocker; field order is key order.
@@ -113,6 +131,7 @@ type jsonUnlocker struct {
 	EncryptedPrivateKey []byte
 	EncryptedPublicKey  []byte
 	SealedMasterKey     []byte
+	KeyCommitment       []byte `json:",omitempty"`
 }
 
 func unlockersFromJSON(js []jsonUnlocker) []unlocker {
@@ -129,6 +148,9 @@ func unlockersFromJSON(js []jsonUnlocker) []unlocker {
 		}
 		if len(j.KeyfileSalt) > 0 {
 			u.KeyfileSalt = j.KeyfileSalt
+		}
+		if len(j.KeyCommitment) > 0 {
+			u.KeyCommitment = j.KeyCommitment
 		}
 		if s := j.ScryptObject; s != nil {
 			u.Scrypt = &cipher.ScryptParams{Salt: s.Salt, N: s.N, R: s.R, P: s.P, KeyLen: s.KeyLen}
@@ -150,6 +172,7 @@ func unlockersToJSON(us []unlocker) []jsonUnlocker {
 			EncryptedPrivateKey: u.EncryptedPrivateKey,
 			EncryptedPublicKey:  u.EncryptedPublicKey,
 			SealedMasterKey:     u.SealedMasterKey,
+			KeyCommitment:       u.KeyCommitment,
 		}
 		if s := u.Scrypt; s != nil {
 			j.ScryptObject = &jsonScrypt{Salt: s.Salt, N: s.N, R: s.R, P: s.P, KeyLen: s.KeyLen}
@@ -164,6 +187,17 @@ func unlockersToJSON(us []unlocker) []jsonUnlocker {
 // unambiguous.
 func (u *unlocker) aad() []byte {
 	return []byte(aadPrefix + "\x00" + string(u.Kind) + "\x00" + u.Label + "\x00" + u.Created)
+}
+
+// privateAAD is the associated data of the private-key envelope: aad and,
+// in a committed entry, the key commitment, so that the commitment cannot
+// be changed (or removed) without the unlocker's secret.
+func (u *unlocker) privateAAD() []byte {
+	aad := u.aad()
+	if u.KeyCommitment == nil {
+		return aad
+	}
+	return append(append(aad, 0), u.KeyCommitment...)
 }
 
 // ValidateLabel checks a label for an extra unlocker: 1 to 64 bytes of
@@ -241,7 +275,11 @@ func (f *File) validateUnlockers() error {
 			{"EncryptedPrivateKey", u.EncryptedPrivateKey, cipher.EnvelopeSize},
 			{"EncryptedPublicKey", u.EncryptedPublicKey, cipher.EnvelopeSize},
 			{"SealedMasterKey", u.SealedMasterKey, cipher.SealedKeySize},
+			{"KeyCommitment", u.KeyCommitment, cipher.KeyCommitmentSize},
 		} {
+			if fl.b == nil && fl.name == "KeyCommitment" {
+				continue // an entry older than the commitment
+			}
 			if len(fl.b) != fl.want {
 				return bad("%s is %d bytes, want %d", fl.name, len(fl.b), fl.want)
 			}
@@ -256,7 +294,7 @@ func (f *File) Unlockers() []UnlockerInfo {
 	out := make([]UnlockerInfo, 0, len(f.unlockers))
 	for _, u := range f.unlockers {
 		t, _ := time.Parse(time.RFC3339, u.Created) // checked by Validate
-		in := UnlockerInfo{Label: u.Label, Kind: u.Kind, Created: t}
+		in := UnlockerInfo{Label: u.Label, Kind: u.Kind, Created: t, Committed: u.KeyCommitment != nil}
 		if u.Scrypt != nil {
 			in.ScryptLogN = u.Scrypt.LogN()
 		}
@@ -323,18 +361,26 @@ func (f *File) AddKeyfileUnlocker(master []byte, label string, keyfile []byte) e
 	if err := f.checkAdd(master, label); err != nil {
 		return fmt.Errorf("add keyfile unlocker: %w", err)
 	}
-	u := unlocker{Label: label, Kind: KindKeyfile, Created: now(), KeyfileSalt: make([]byte, cipher.KeyfileSaltSize)}
-	rand.Read(u.KeyfileSalt) // cannot fail since Go 1.24
-	kek, err := cipher.KeyfileKEK(keyfile, u.KeyfileSalt)
+	u, err := newKeyfileUnlocker(master, label, now(), keyfile)
 	if err != nil {
-		return fmt.Errorf("add keyfile unlocker %q: %w", label, err)
-	}
-	defer cipher.Wipe(kek)
-	if err := u.setKeys(master, kek); err != nil {
 		return fmt.Errorf("add keyfile unlocker %q: %w", label, err)
 	}
 	f.unlockers = append(slices.Clip(f.unlockers), u)
 	return nil
+}
+
+func newKeyfileUnlocker(master []byte, label, created string, keyfile []byte) (unlocker, error) {
+	u := unlocker{Label: label, Kind: KindKeyfile, Created: created, KeyfileSalt: make([]byte, cipher.KeyfileSaltSize)}
+	rand.Read(u.KeyfileSalt) // cannot fail since Go 1.24
+	kek, err := cipher.KeyfileKEK(keyfile, u.KeyfileSalt)
+	if err != nil {
+		return unlocker{}, err
+	}
+	defer cipher.Wipe(kek)
+	if err := u.setKeys(master, kek); err != nil {
+		return unlocker{}, err
+	}
+	return u, nil
 }
 
 func (f *File) unlockerLogN(logN int) int {
@@ -364,9 +410,10 @@ func newPasswordUnlocker(master []byte, label, created string, password []byte, 
 	return u, nil
 }
 
-// setKeys gives u a fresh key pair: the private key encrypted under kek,
-// the public key under the master key, and master sealed to it. Then it
-// opens the result with kek, as an unlock would (add-then-verify).
+// setKeys gives u a fresh key pair and a commitment to master: the private
+// key encrypted under kek (with the commitment in its associated data), the
+// public key under the master key, and master sealed to it. Then it opens
+// the result with kek, as an unlock would (add-then-verify).
 func (u *unlocker) setKeys(master, kek []byte) error {
 	priv, pub, err := cipher.NewX25519Key()
 	if err != nil {
@@ -374,7 +421,8 @@ func (u *unlocker) setKeys(master, kek []byte) error {
 	}
 	defer cipher.Wipe(priv)
 	aad := u.aad()
-	u.EncryptedPrivateKey = cipher.SealPrivateKey(kek, priv, aad)
+	u.KeyCommitment = cipher.KeyCommitment(master, aad)
+	u.EncryptedPrivateKey = cipher.SealPrivateKey(kek, priv, u.privateAAD())
 	u.EncryptedPublicKey = cipher.SealPublicKey(master, pub, aad)
 	if u.SealedMasterKey, err = cipher.SealKey(pub, master, aad); err != nil {
 		return err
@@ -392,10 +440,11 @@ var errNotThisUnlocker = errors.New("not this unlocker")
 
 // open returns the master key from u with its KEK. A KEK that does not fit
 // gives errNotThisUnlocker; a fitting KEK with a seal or public key that
-// does not authenticate gives ErrUnlockerDamaged.
+// does not authenticate, or a sealed key other than the one the entry
+// commits to, gives ErrUnlockerDamaged.
 func (u *unlocker) open(kek []byte) ([]byte, error) {
 	aad := u.aad()
-	priv, err := cipher.OpenPrivateKey(kek, u.EncryptedPrivateKey, aad)
+	priv, err := cipher.OpenPrivateKey(kek, u.EncryptedPrivateKey, u.privateAAD())
 	if err != nil {
 		return nil, errNotThisUnlocker
 	}
@@ -413,6 +462,14 @@ func (u *unlocker) open(kek []byte) ([]byte, error) {
 	if err != nil || !bytes.Equal(stored, pub) {
 		cipher.Wipe(master)
 		return nil, fmt.Errorf("unlocker %q: its public key: %w", u.Label, ErrUnlockerDamaged)
+	}
+	if u.KeyCommitment != nil && !hmac.Equal(cipher.KeyCommitment(master, aad), u.KeyCommitment) {
+		// The seal and the public key are consistent, so whoever made
+		// them knew the public key (a former holder of the master key),
+		// but the key is not the one the owner of the secret enrolled.
+		cipher.Wipe(master)
+		return nil, fmt.Errorf("unlocker %q holds a master key other than the one it was enrolled with (someone who knows its public key sealed another key to it): %w",
+			u.Label, ErrUnlockerDamaged)
 	}
 	return master, nil
 }
@@ -547,41 +604,91 @@ func (f *File) CheckUnlockers(master []byte) (ok, bad []string) {
 	return ok, bad
 }
 
-// RewrapUnlockers seals newMaster to every extra unlocker, with fresh
-// ephemeral keys, and encrypts their public keys under newMaster. It is what
-// a key rotation calls after re-encrypting the volume under newMaster: every
-// remaining unlocker keeps working without its password or keyfile, and an
-// unlocker removed before the rotation cannot open the new master key.
-// oldMaster is the key the entries are bound to now (it decrypts their
-// public keys); pass the same key twice just to re-seal. An entry that does
-// not authenticate under oldMaster fails the whole call; f is changed only
-// on success. The primary password is not touched: re-wrap it with Rewrap.
-func (f *File) RewrapUnlockers(oldMaster, newMaster []byte) error {
+// ReenrolUnlockers gives every extra unlocker whose secret is in secrets
+// (keyed by label: a password unlocker's password, a keyfile unlocker's
+// keyfile content) a new entry for newMaster: a fresh key pair, salt and
+// key commitment, with the same label, kind, creation time and scrypt cost.
+// The others are removed and their labels returned. It is what a key
+// rotation calls: a former holder of the master key learned every public
+// key, and could seal a key of their own to any unlocker that kept its
+// key pair; nothing but the unlocker's secret can commit it to newMaster.
+//
+// Every secret must open its entry to oldMaster, the key the volume has
+// now; a wrong one fails the whole call (wrapping ErrWrongPassword or
+// ErrWrongKeyfile) and f is changed only on success. The primary password
+// is not touched: re-wrap it with Rewrap.
+func (f *File) ReenrolUnlockers(oldMaster, newMaster []byte, secrets map[string][]byte) (removed []string, err error) {
 	if len(oldMaster) != cipher.MasterKeySize || len(newMaster) != cipher.MasterKeySize {
-		return fmt.Errorf("re-seal unlockers: master keys are %d and %d bytes, want %d", len(oldMaster), len(newMaster), cipher.MasterKeySize)
+		return nil, fmt.Errorf("re-enrol unlockers: master keys are %d and %d bytes, want %d", len(oldMaster), len(newMaster), cipher.MasterKeySize)
 	}
-	out := make([]unlocker, len(f.unlockers))
-	for i, u := range f.unlockers {
-		aad := u.aad()
-		pub, err := cipher.OpenPublicKey(oldMaster, u.EncryptedPublicKey, aad)
+	var out []unlocker
+	for i := range f.unlockers {
+		u := &f.unlockers[i]
+		secret, ok := secrets[u.Label]
+		if !ok {
+			removed = append(removed, u.Label)
+			continue
+		}
+		if err := u.checkSecret(oldMaster, secret); err != nil {
+			return nil, fmt.Errorf("re-enrol unlockers: %w", err)
+		}
+		var n unlocker
+		switch u.Kind {
+		case KindPassword:
+			n, err = newPasswordUnlocker(newMaster, u.Label, u.Created, secret, u.Scrypt.LogN())
+		default:
+			n, err = newKeyfileUnlocker(newMaster, u.Label, u.Created, secret)
+		}
 		if err != nil {
-			return fmt.Errorf("re-seal unlockers: unlocker %q does not authenticate with the current master key (remove it, then add it again): %w",
-				u.Label, ErrUnlockerDamaged)
+			return nil, fmt.Errorf("re-enrol unlocker %q: %w", u.Label, err)
 		}
-		n := u
-		n.EncryptedPublicKey = cipher.SealPublicKey(newMaster, pub, aad)
-		if n.SealedMasterKey, err = cipher.SealKey(pub, newMaster, aad); err != nil {
-			return fmt.Errorf("re-seal unlockers: unlocker %q: %w", u.Label, err)
-		}
-		check, err := cipher.OpenPublicKey(newMaster, n.EncryptedPublicKey, aad)
-		if err != nil || !bytes.Equal(check, pub) {
-			panic("config: internal error: re-sealed public key does not open")
-		}
-		out[i] = n
+		out = append(out, n)
 	}
-	if len(out) == 0 {
-		out = nil
+	f.unlockers = out // nil when none is kept: the file is gocryptfs's again
+	return removed, nil
+}
+
+// CheckUnlockerSecret tells whether secret (a password, or a keyfile's
+// content) opens the extra unlocker labelled label to master. It returns
+// an error wrapping ErrWrongPassword or ErrWrongKeyfile when it does not,
+// ErrUnlockerDamaged when the entry opens to another key, and
+// ErrNoSuchUnlocker for an unknown label. Each call on a password unlocker
+// costs one scrypt run.
+func (f *File) CheckUnlockerSecret(master []byte, label string, secret []byte) error {
+	i := f.find(label)
+	if i < 0 {
+		return fmt.Errorf("unlocker %q: %w", label, ErrNoSuchUnlocker)
 	}
-	f.unlockers = out
+	return f.unlockers[i].checkSecret(master, secret)
+}
+
+func (u *unlocker) checkSecret(master, secret []byte) error {
+	var (
+		kek   []byte
+		err   error
+		wrong = ErrWrongKeyfile
+	)
+	switch u.Kind {
+	case KindPassword:
+		wrong = ErrWrongPassword
+		kek, err = u.Scrypt.DeriveKEK(secret)
+	default:
+		kek, err = cipher.KeyfileKEK(secret, u.KeyfileSalt)
+	}
+	if err != nil {
+		return fmt.Errorf("unlocker %q: %w", u.Label, err)
+	}
+	m, err := u.open(kek)
+	cipher.Wipe(kek)
+	switch {
+	case errors.Is(err, errNotThisUnlocker):
+		return fmt.Errorf("unlocker %q: %w", u.Label, wrong)
+	case err != nil:
+		return err
+	}
+	defer cipher.Wipe(m)
+	if !hmac.Equal(m, master) {
+		return fmt.Errorf("unlocker %q opens to another master key than the volume's: %w", u.Label, ErrUnlockerDamaged)
+	}
 	return nil
 }

@@ -323,37 +323,73 @@ func TestChangeUnlockerPassword(t *testing.T) {
 	}
 }
 
-// TestRewrapUnlockers is what a key rotation does: a new master key reaches
-// every remaining unlocker without their secrets, and an unlocker removed
-// before the rotation (kept in an old copy of the config) does not open it.
-func TestRewrapUnlockers(t *testing.T) {
+// TestReenrolUnlockers is what a key rotation does: every unlocker whose
+// secret is given gets a fresh key pair committed to the new master key, the
+// others are removed, and an unlocker removed before the rotation (kept in
+// an old copy of the config) does not open the new key.
+func TestReenrolUnlockers(t *testing.T) {
 	f := volumeWithUnlockers(t)
+	if err := f.AddPasswordUnlocker(testMaster, "phone", []byte("phone-pw"), 0); err != nil {
+		t.Fatal(err)
+	}
 	stolen, err := Parse(f.Marshal()) // a copy the removed holder kept
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.RemoveUnlocker("usb"); err != nil {
-		t.Fatal(err)
+	oldPub := func(label string) []byte {
+		u := &stolen.unlockers[stolen.find(label)]
+		pub, err := cipher.OpenPublicKey(testMaster, u.EncryptedPublicKey, u.aad())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pub
 	}
 	newMaster := bytes.Repeat([]byte{0xa5}, cipher.MasterKeySize)
+	secrets := map[string][]byte{"laptop": []byte("laptop-pw"), "phone": []byte("phone-pw")}
+
 	before := f.Marshal()
-	if err := f.RewrapUnlockers(newMaster, newMaster); err == nil {
-		t.Fatal("RewrapUnlockers with a wrong old master key succeeded")
+	for name, tc := range map[string]struct {
+		old     []byte
+		secrets map[string][]byte
+		want    error
+	}{
+		"wrong old master key": {newMaster, secrets, ErrUnlockerDamaged},
+		"wrong password":       {testMaster, map[string][]byte{"laptop": []byte("nope")}, ErrWrongPassword},
+		"wrong keyfile":        {testMaster, map[string][]byte{"usb": bytes.Repeat([]byte{1}, 32)}, ErrWrongKeyfile},
+	} {
+		if _, err := f.ReenrolUnlockers(tc.old, newMaster, tc.secrets); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+		if !bytes.Equal(f.Marshal(), before) {
+			t.Fatalf("%s: a failed ReenrolUnlockers changed the config", name)
+		}
 	}
-	if !bytes.Equal(f.Marshal(), before) {
-		t.Fatal("a failed RewrapUnlockers changed the config")
-	}
-	if err := f.RewrapUnlockers(testMaster, newMaster); err != nil {
+
+	removed, err := f.ReenrolUnlockers(testMaster, newMaster, secrets)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if mk, label, err := f.UnlockWithPassword([]byte("laptop-pw")); err != nil || label != "laptop" || !bytes.Equal(mk, newMaster) {
-		t.Errorf("after rewrap: %x, %q, %v", mk, label, err)
+	if !slices.Equal(removed, []string{"usb"}) {
+		t.Errorf("removed %v, want [usb]", removed)
 	}
-	if ok, bad := f.CheckUnlockers(newMaster); len(ok) != 1 || len(bad) != 0 {
-		t.Errorf("CheckUnlockers(new) = %v, %v", ok, bad)
-	}
-	if ok, bad := f.CheckUnlockers(testMaster); len(ok) != 0 || len(bad) != 1 {
-		t.Errorf("CheckUnlockers(old) = %v, %v", ok, bad)
+	for _, label := range []string{"laptop", "phone"} {
+		mk, got, err := f.UnlockWithPassword(secrets[label])
+		if err != nil || got != label || !bytes.Equal(mk, newMaster) {
+			t.Errorf("%s after re-enrolment: %x, %q, %v", label, mk, got, err)
+		}
+		u := &f.unlockers[f.find(label)]
+		pub, err := cipher.OpenPublicKey(newMaster, u.EncryptedPublicKey, u.aad())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(pub, oldPub(label)) {
+			t.Errorf("%s kept its key pair through the rotation", label)
+		}
+		old := &stolen.unlockers[stolen.find(label)]
+		if u.Created != old.Created || u.Scrypt.N != old.Scrypt.N || bytes.Equal(u.Scrypt.Salt, old.Scrypt.Salt) {
+			t.Errorf("%s: created %s (was %s), N %d (was %d), salt renewed %v", label, u.Created, old.Created,
+				u.Scrypt.N, old.Scrypt.N, !bytes.Equal(u.Scrypt.Salt, old.Scrypt.Salt))
+		}
 	}
 	// The removed keyfile still opens its old copy, which holds the old key only.
 	if mk, _, err := stolen.UnlockWithKeyfile(testKeyfile); err != nil || !bytes.Equal(mk, testMaster) {
@@ -362,16 +398,108 @@ func TestRewrapUnlockers(t *testing.T) {
 	if _, _, err := f.UnlockWithKeyfile(testKeyfile); !errors.Is(err, ErrWrongKeyfile) {
 		t.Errorf("removed keyfile opens the rotated config: %v", err)
 	}
-	// Same key twice: fresh seals, same result.
-	sealed := slices.Clone(f.unlockers[0].SealedMasterKey)
-	if err := f.RewrapUnlockers(newMaster, newMaster); err != nil {
+	// Nothing kept: no field at all, the file is gocryptfs's again.
+	if _, err := f.ReenrolUnlockers(newMaster, testMaster, nil); err != nil || f.unlockers != nil {
+		t.Errorf("re-enrol nothing: %v, %d left", err, len(f.unlockers))
+	}
+}
+
+// TestUnlockerKeySubstitution is audit finding 5: a former holder of the
+// master key knows every unlocker's public key (they are encrypted under
+// the master key), so with write access to gocryptfs.conf they can seal a
+// key of their own to an unlocker and re-encrypt its public key under it.
+// Before the key commitment the unlocker then opened to their key, and
+// the volume's new files were written under it.
+func TestUnlockerKeySubstitution(t *testing.T) {
+	f := volumeWithUnlockers(t)
+	attackerKey := bytes.Repeat([]byte{0x77}, cipher.MasterKeySize)
+	substitute := func(f *File, label string) {
+		u := &f.unlockers[f.find(label)]
+		aad := u.aad()
+		pub, err := cipher.OpenPublicKey(testMaster, u.EncryptedPublicKey, aad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.EncryptedPublicKey = cipher.SealPublicKey(attackerKey, pub, aad)
+		if u.SealedMasterKey, err = cipher.SealKey(pub, attackerKey, aad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	substitute(f, "usb")
+	substitute(f, "laptop")
+	g, err := Parse(f.Marshal())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Equal(sealed, f.unlockers[0].SealedMasterKey) {
-		t.Error("re-seal reused the ephemeral key")
+	if mk, _, err := g.UnlockWithKeyfile(testKeyfile); !errors.Is(err, ErrUnlockerDamaged) {
+		t.Errorf("keyfile unlocker with a substituted key: %x, %v; want ErrUnlockerDamaged", mk, err)
 	}
-	if mk, _, err := f.UnlockWithPassword([]byte("laptop-pw")); err != nil || !bytes.Equal(mk, newMaster) {
-		t.Errorf("after re-seal: %v", err)
+	if mk, _, err := g.UnlockWithPassword([]byte("laptop-pw")); !errors.Is(err, ErrUnlockerDamaged) {
+		t.Errorf("password unlocker with a substituted key: %x, %v; want ErrUnlockerDamaged", mk, err)
+	}
+
+	// Nor can the commitment be changed or dropped without the secret: the
+	// private-key envelope authenticates it.
+	for name, edit := range map[string]func(u *unlocker){
+		"commitment to the attacker's key": func(u *unlocker) { u.KeyCommitment = cipher.KeyCommitment(attackerKey, u.aad()) },
+		"commitment removed":               func(u *unlocker) { u.KeyCommitment = nil },
+	} {
+		h, err := Parse(f.Marshal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(&h.unlockers[h.find("usb")])
+		if mk, _, err := h.UnlockWithKeyfile(testKeyfile); !errors.Is(err, ErrWrongKeyfile) {
+			t.Errorf("%s: %x, %v; want ErrWrongKeyfile (the entry no longer opens)", name, mk, err)
+		}
+	}
+}
+
+// TestLegacyUnlocker: an entry written before the key commitment existed
+// (no KeyCommitment field) still opens, and says it is not committed so
+// that the caller checks the key against the volume's files.
+func TestLegacyUnlocker(t *testing.T) {
+	f := volumeWithUnlockers(t)
+	u := &f.unlockers[f.find("usb")]
+	// What an older veilfs wrote: the private key bound to the plain aad.
+	priv, pub, err := cipher.NewX25519Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek, err := cipher.KeyfileKEK(testKeyfile, u.KeyfileSalt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aad := u.aad()
+	u.KeyCommitment = nil
+	u.EncryptedPrivateKey = cipher.SealPrivateKey(kek, priv, aad)
+	u.EncryptedPublicKey = cipher.SealPublicKey(testMaster, pub, aad)
+	if u.SealedMasterKey, err = cipher.SealKey(pub, testMaster, aad); err != nil {
+		t.Fatal(err)
+	}
+	data := f.Marshal()
+	if n := bytes.Count(data, []byte(`"KeyCommitment"`)); n != 1 {
+		t.Fatalf("%d KeyCommitment fields for one committed and one legacy entry:\n%s", n, data)
+	}
+	g, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mk, label, err := g.UnlockWithKeyfile(testKeyfile); err != nil || label != "usb" || !bytes.Equal(mk, testMaster) {
+		t.Fatalf("legacy entry: %x, %q, %v", mk, label, err)
+	}
+	for _, in := range g.Unlockers() {
+		if want := in.Label != "usb"; in.Committed != want {
+			t.Errorf("%s: Committed = %v, want %v", in.Label, in.Committed, want)
+		}
+	}
+	// A rotation re-enrols it with a commitment.
+	newMaster := bytes.Repeat([]byte{0xa5}, cipher.MasterKeySize)
+	if _, err := g.ReenrolUnlockers(testMaster, newMaster, map[string][]byte{"usb": testKeyfile}); err != nil {
+		t.Fatal(err)
+	}
+	if in := g.Unlockers(); len(in) != 1 || !in[0].Committed {
+		t.Errorf("after re-enrolment: %+v", in)
 	}
 }
 

@@ -55,8 +55,20 @@ func runKeysList(c *cli, cmd *command, args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "LABEL\tKIND\tCREATED")
 	fmt.Fprintf(tw, "%s\t%s\t%s\n", config.PrimaryLabel, config.KindPassword, "-")
+	var legacy []string
 	for _, u := range f.Unlockers() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Label, u.Kind, u.Created.UTC().Format(time.RFC3339))
+		if !u.Committed {
+			legacy = append(legacy, u.Label)
+		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(legacy) > 0 {
+		// Said on stderr, so that the table stays what scripts parse.
+		warningf(c.stderr, "%s made by a veilfs older than key commitments: someone who once had the master key could seal another key to them", quoteList(legacy))
+		hintf(c.stderr, "re-enrol them: veilfs rotate %s (it asks for each unlocker's secret)", dir)
+	}
+	return nil
 }

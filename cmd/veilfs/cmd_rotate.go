@@ -43,9 +43,16 @@ refused, and nothing is touched.
 Any unlocker opens the volume: the password, an extra password or keyfile
 (veilfs keys), or the master key. The primary password stays the same unless
 --new-passfile is given; when something else unlocked the volume, a new
-primary password is asked for. Extra unlockers keep working: each is given
-the new key. To revoke someone, remove their unlocker first (veilfs keys
-remove), then rotate.
+primary password is asked for. To revoke someone, remove their unlocker first
+(veilfs keys remove), then rotate.
+
+Extra unlockers are re-enrolled: each one kept gets a fresh key pair bound to
+the new key, which needs its secret (whoever held the old master key knows
+the old key pairs and could otherwise seal a key of their own to them). The
+one that unlocked is kept; rotate asks on the terminal for each other one's
+password or keyfile path (Enter removes it), or takes them from
+--keep-unlocker LABEL=FILE. Without a terminal, an unlocker whose secret is
+not given makes rotate refuse, unless --drop-unlockers removes it.
 
 The new master key is printed once at the end, as by init.
 
@@ -62,10 +69,13 @@ Options:
       --new-passfile FILE    set this new password (first line of FILE)
       --xchacha              switch content encryption to XChaCha20-Poly1305
       --longnamemax N        switch the long-name threshold to N (62..255)
+      --keep-unlocker LABEL=FILE  keep extra unlocker LABEL (FILE: its passfile or keyfile)
+      --drop-unlockers       remove the extra unlockers whose secret is not given
   -q, --quiet                no progress bar, no summary (errors still shown)
   -h, --help                 show this help
 
-Exit codes: 0 done; 12 wrong password; 11 a file could not be rewritten
+Exit codes: 0 done; 1 an extra unlocker's secret is missing (nothing was
+changed); 12 wrong password (also an extra unlocker's); 11 a file could not be rewritten
 (the message names it; the volume is unharmed, fix it and run rotate again);
 23 CIPHERDIR is a reverse volume, or its rotation journal was refused;
 40 when another command meets an unfinished rotation.
@@ -74,6 +84,7 @@ Examples:
   $ veilfs rotate ~/vault.enc
   $ veilfs rotate --passfile pw.txt --new-passfile new-pw.txt ~/vault.enc
   $ veilfs rotate --xchacha ~/vault.enc
+  $ veilfs rotate --keyfile usb.key --keep-unlocker laptop=laptop-pw.txt --drop-unlockers ~/vault.enc
 `
 
 func runRotate(c *cli, cmd *command, args []string) error {
@@ -86,6 +97,10 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	fs.BoolVar(&format.XChaCha, "xchacha", false, "switch content encryption to XChaCha20-Poly1305")
 	fs.IntVar(&format.LongNameMax, "longnamemax", 0, "switch the long-name threshold to `N`")
 	fs.BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no summary")
+	var keep []string
+	var dropUnlockers bool
+	fs.StringArrayVar(&keep, "keep-unlocker", nil, "keep the extra unlocker `LABEL=FILE` (its passfile or keyfile)")
+	fs.BoolVar(&dropUnlockers, "drop-unlockers", false, "remove the extra unlockers whose secret is not given")
 	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
 	if err != nil {
 		return err
@@ -110,8 +125,8 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	resuming := err == nil
 	switch {
 	case resuming:
-		if newPassfile != "" || format != (config.FormatChange{}) {
-			return failf(errUsage, []string{"run 'veilfs rotate " + dir + "' without --new-passfile, --xchacha and --longnamemax to finish it; change the password afterwards with veilfs passwd"},
+		if newPassfile != "" || format != (config.FormatChange{}) || len(keep) > 0 || dropUnlockers {
+			return failf(errUsage, []string{"run 'veilfs rotate " + dir + "' without --new-passfile, --xchacha, --longnamemax, --keep-unlocker and --drop-unlockers to finish it; change the password afterwards with veilfs passwd"},
 				"a rotation of %s was interrupted; it finishes with the password and format it was started with", dir)
 		}
 	case errors.Is(err, os.ErrNotExist):
@@ -146,6 +161,14 @@ func runRotate(c *cli, cmd *command, args []string) error {
 		}
 		defer cipher.Wipe(newPw)
 	}
+	var secrets map[string][]byte
+	if !resuming {
+		if secrets, err = c.unlockerSecrets(dir, f, k, keep, dropUnlockers); err != nil {
+			return err
+		}
+		defer wipeSecrets(secrets)
+	}
+	var removed []string
 
 	bar := newFileBar(c.stderr, quiet, "")
 	start := time.Now()
@@ -155,8 +178,10 @@ func runRotate(c *cli, cmd *command, args []string) error {
 			if err := nf.Rewrap(newMaster, newPw, 0); err != nil {
 				return err
 			}
-			// Every extra unlocker gets the new key sealed to it.
-			return nf.RewrapUnlockers(k.master, newMaster)
+			// Every extra unlocker kept gets a fresh key pair bound
+			// to the new key; a resumed rotation's config has them.
+			removed, err = nf.ReenrolUnlockers(k.master, newMaster, secrets)
+			return err
 		},
 		Progress: func(p rotate.Progress) { bar.set(p.Files, p.TotalFiles, p.Bytes, p.TotalBytes) },
 		// Only for tests/faults, which must show that it catches a
@@ -187,6 +212,9 @@ func runRotate(c *cli, cmd *command, args []string) error {
 		printRotateSummary(c.stderr, res, time.Since(start))
 	}
 	printRotateDone(c.stdout, dir, res.NewMaster)
+	if !resuming {
+		printReenrolled(c.stdout, dir, keptLabels(f, secrets), removed)
+	}
 	return nil
 }
 

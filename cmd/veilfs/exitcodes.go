@@ -72,6 +72,10 @@ var (
 	errUnmount       = errors.New("unmount failed")
 	errFsck          = errors.New("fsck found problems")
 	errRotating      = errors.New("rotation unfinished")
+	// errWrongSecret is a password or keyfile that opens nothing, where the
+	// message must say more than messageOf's "wrong password" (which
+	// unlocker it was given for, say).
+	errWrongSecret = errors.New("wrong secret")
 
 	// errHelpShown means the usage text was printed on request: exit 0, print nothing more.
 	errHelpShown = errors.New("help shown")
@@ -104,6 +108,7 @@ var exitCodes = []struct {
 	{exitUnmount, is(errUnmount)},
 	{exitFsck, is(errFsck)},
 	{exitRotating, is(errRotating)},
+	{exitWrongPassword, is(errWrongSecret)},
 }
 
 func is(target error) func(error) bool {

@@ -130,7 +130,7 @@ type usageOption struct {
 
 var (
 	headingLine = regexp.MustCompile(`^[A-Z][A-Za-z -]{0,30}:$`)
-	optionLine  = regexp.MustCompile(`^(?:-([A-Za-z0-9]), )?--([a-z0-9][a-z0-9-]*)(?: ([A-Z][A-Z0-9_]*|-))?(?:\s{2,}(.*))?$`)
+	optionLine  = regexp.MustCompile(`^(?:-([A-Za-z0-9]), )?--([a-z0-9][a-z0-9-]*)(?: ([A-Z][A-Z0-9_=]*|-))?(?:\s{2,}(.*))?$`)
 )
 
 // optionIndentMax separates an option line ("  -f, --foreground",

@@ -105,12 +105,17 @@ type unlocked struct {
 	// label is config.PrimaryLabel, the label of the extra unlocker that
 	// opened the volume, or "" for the master key.
 	label string
+	// secret is what opened the extra unlocker label (its password, or
+	// its keyfile's content), else nil: a key rotation re-enrols that
+	// unlocker with it instead of asking again.
+	secret []byte
 }
 
-// wipe overwrites the master key and the password.
+// wipe overwrites the master key and the secrets.
 func (k *unlocked) wipe() {
 	cipher.Wipe(k.master)
 	cipher.Wipe(k.password)
+	cipher.Wipe(k.secret)
 }
 
 // unlockKey reads the secret u names (a password by default, prompted with
@@ -143,13 +148,13 @@ func (c *cli) unlockKey(u *unlockFlags, dir string, f *config.File, reverse bool
 		if err != nil {
 			return nil, err
 		}
-		defer cipher.Wipe(kf)
 		master, label, err := f.UnlockWithKeyfile(kf)
 		if err != nil {
+			cipher.Wipe(kf)
 			return nil, unlockError(err, dir)
 		}
-		k := &unlocked{master: master, label: label}
-		if err := checkUnlockerKey(dir, f, reverse, k); err != nil {
+		k := &unlocked{master: master, label: label, secret: kf}
+		if err := c.checkUnlockerKey(dir, f, reverse, k); err != nil {
 			k.wipe()
 			return nil, err
 		}
@@ -172,8 +177,8 @@ func (c *cli) unlockKey(u *unlockFlags, dir string, f *config.File, reverse bool
 		k.password = pw
 		return k, nil
 	}
-	cipher.Wipe(pw)
-	if err := checkUnlockerKey(dir, f, reverse, k); err != nil {
+	k.secret = pw
+	if err := c.checkUnlockerKey(dir, f, reverse, k); err != nil {
 		k.wipe()
 		return nil, err
 	}
@@ -253,11 +258,21 @@ func (c *cli) checkReverseMasterKey(dir string, f *config.File, key []byte) erro
 	return nil
 }
 
-// checkUnlockerKey checks a master key that an extra unlocker gave against
-// the volume's files. The unlocker's entry already authenticated it, but
-// only to someone who once had the master key: a former holder who can
-// write gocryptfs.conf could have sealed another key to it.
-func checkUnlockerKey(dir string, f *config.File, reverse bool, k *unlocked) error {
+// checkUnlockerKey vouches for a master key that an extra unlocker gave.
+// A committed entry (config.UnlockerInfo.Committed) proved it already: its
+// secret authenticated the key it holds. An entry made before key
+// commitments existed authenticated its key only to someone who once had
+// the master key, who could have sealed another key to it: the user is told
+// to re-enrol it. Either way the key is then checked against the volume's
+// files, which catches a gocryptfs.conf rolled back to a copy from before
+// a rotation (its unlockers open the retired key) unless someone planted
+// a file under that key too; SECURITY.md says what this check is worth.
+func (c *cli) checkUnlockerKey(dir string, f *config.File, reverse bool, k *unlocked) error {
+	committed := unlockerCommitted(f, k.label)
+	if !committed {
+		warningf(c.stderr, "unlocker %q was made by a veilfs older than key commitments: someone who once had the master key could seal another key to it", k.label)
+		hintf(c.stderr, "re-enrol it: veilfs rotate %s (it asks for each unlocker's secret), or remove it and add it again", dir)
+	}
 	if f.Rotating() || reverse {
 		// Rotating: half the files are under each key. Reverse: there
 		// are no encrypted files; the unlocker's entry is all there is.
@@ -268,12 +283,27 @@ func checkUnlockerKey(dir string, f *config.File, reverse bool, k *unlocked) err
 		return fail(errOpenConf, fmt.Errorf("open %s: %w", dir, err))
 	}
 	defer vol.Wipe()
-	if _, err := vol.CheckKey(); errors.Is(err, cipherdir.ErrKeyMismatch) {
+	_, err = vol.CheckKey()
+	switch {
+	case !errors.Is(err, cipherdir.ErrKeyMismatch):
+		return nil
+	case committed:
 		return failf(errOpenConf, []string{
-			"gocryptfs.conf may have been tampered with: unlock with the primary password or the master key, then remove the unlocker: veilfs keys remove --label " + k.label + " " + dir,
+			"gocryptfs.conf is probably an old copy, from before a key rotation: restore the current one from a backup or your sync service's version history",
 		}, "unlocker %q opened, but the key it holds does not decrypt the files in %s (%v)", k.label, dir, err)
 	}
-	return nil
+	return failf(errOpenConf, []string{
+		"gocryptfs.conf may have been tampered with: unlock with the primary password or the master key, then remove the unlocker: veilfs keys remove --label " + k.label + " " + dir,
+	}, "unlocker %q opened, but the key it holds does not decrypt the files in %s (%v)", k.label, dir, err)
+}
+
+func unlockerCommitted(f *config.File, label string) bool {
+	for _, u := range f.Unlockers() {
+		if u.Label == label {
+			return u.Committed
+		}
+	}
+	return false
 }
 
 // readKeyfile returns the content of a keyfile. The caller wipes it.
