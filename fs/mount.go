@@ -175,5 +175,6 @@ func (m *Mount) Unmount() error {
 	return nil
 }
 
-// Corruptions returns how many corrupt ciphertext objects were reported.
+// Corruptions returns how many corrupt ciphertext objects were reported,
+// each once.
 func (m *Mount) Corruptions() uint64 { return m.root.corruptions.Load() }

@@ -69,11 +69,11 @@ type root struct {
 	stats       counters
 	ivs         *syncmem.IVs // nil without Options.IVMemory
 	corruptions atomic.Uint64
+	corruptSeen onceSet // ciphertext objects counted in corruptions (reportCorruption)
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
 	noFallocate atomic.Bool  // the backing filesystem has no fallocate
 	transients  transients   // half-synced states seen (transient.go)
-	badNamesMu  sync.Mutex
-	badNames    map[string]struct{} // undecryptable entries logged (reportBadName)
+	badNames    onceSet // undecryptable entries logged (reportBadName)
 	ivWalk      ivWalk              // the volume's directory IVs (lostdiriv.go)
 	// halfSyncGrace is the constant of that name, in nanoseconds;
 	// tests shorten it while the mount serves.
@@ -100,9 +100,15 @@ func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
 
 func (r *root) close() { _ = unix.Close(r.rootfd) }
 
-// reportCorruption logs damage found in the ciphertext object at cpath.
+// reportCorruption logs damage found in the ciphertext object at cpath,
+// and counts the object once: the count is of damaged objects, as status
+// shows it, and a damaged block is met again and again (the kernel asks
+// for it again after a failed readahead, programs retry). Past
+// maxBadNames remembered objects, every report counts.
 func (r *root) reportCorruption(cpath string, err error) {
-	r.corruptions.Add(1)
+	if r.corruptSeen.first(cpath) {
+		r.corruptions.Add(1)
+	}
 	r.log.Printf("corrupt ciphertext %s: %v", r.absCipherPath(cpath), err)
 	if r.opts.OnCorruption != nil {
 		r.opts.OnCorruption(cpath, err)
@@ -115,22 +121,37 @@ func (r *root) reportCorruption(cpath string, err error) {
 // log. Past maxBadNames remembered entries, further ones are logged at
 // every listing again (fsck lists them all).
 func (r *root) reportBadName(cpath string, err error) {
-	r.badNamesMu.Lock()
-	_, seen := r.badNames[cpath]
-	if !seen && len(r.badNames) < maxBadNames {
-		if r.badNames == nil {
-			r.badNames = map[string]struct{}{}
-		}
-		r.badNames[cpath] = struct{}{}
-	}
-	r.badNamesMu.Unlock()
-	if !seen {
+	if r.badNames.first(cpath) {
 		r.log.Printf("skipping undecryptable entry %s: %v", r.absCipherPath(cpath), err)
 	}
 }
 
-// maxBadNames bounds the memory of undecryptable entries already logged.
+// maxBadNames bounds the memory of undecryptable entries already logged,
+// and of corrupt objects already counted.
 const maxBadNames = 10000
+
+// onceSet remembers up to maxBadNames keys, so that something is done once
+// per key; past the bound, every further key is new each time.
+type onceSet struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+// first reports whether key is new, and remembers it if there is room.
+func (s *onceSet) first(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, seen := s.m[key]; seen {
+		return false
+	}
+	if len(s.m) < maxBadNames {
+		if s.m == nil {
+			s.m = map[string]struct{}{}
+		}
+		s.m[key] = struct{}{}
+	}
+	return true
+}
 
 func (r *root) absCipherPath(cpath string) string {
 	if cpath == "" {

@@ -16,7 +16,7 @@ type Stats struct {
 	OpenFiles    int64
 	BytesRead    uint64 // plaintext bytes returned to readers
 	BytesWritten uint64 // plaintext bytes accepted from writers
-	Corruptions  uint64 // corrupt ciphertext objects reported
+	Corruptions  uint64 // corrupt ciphertext objects found, each counted once
 	Sync         SyncStats
 }
 

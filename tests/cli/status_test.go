@@ -282,3 +282,57 @@ func TestStatusWithoutXDGRuntimeDir(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusCountsDamageOnce: CORRUPT counts damaged ciphertext objects,
+// as the help says, not the read requests that met one: the kernel asks
+// for a bad block again after a failed readahead, and a program reads a
+// file it cannot read more than once.
+func TestStatusCountsDamageOnce(t *testing.T) {
+	cipherdir, mnt := harness.NewVolume(t)
+	for _, name := range []string{"a", "b"} {
+		if err := os.WriteFile(filepath.Join(mnt, name), make([]byte, 3*4096), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	harness.Unmount(t, mnt)
+	for _, name := range []string{"a", "b"} {
+		res := harness.Run(t, harness.DefaultPassword+"\n", "path", "encrypt", cipherdir, name)
+		if res.Code != 0 {
+			t.Fatalf("veilfs path encrypt: %v", res)
+		}
+		// A byte inside the second block: header 18 bytes, blocks 4128.
+		f, err := os.OpenFile(filepath.Join(cipherdir, strings.TrimSpace(res.Stdout)), os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt([]byte{0xff, 0xff}, 18+4128+100); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	harness.MountVolume(t, cipherdir, mnt, harness.DefaultPassword)
+
+	readOnce := func(name string) {
+		t.Helper()
+		f, err := os.Open(filepath.Join(mnt, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.ReadAt(make([]byte, 2*4096), 4096); !errors.Is(err, syscall.EIO) {
+			t.Fatalf("read of a damaged block: %v, want EIO", err)
+		}
+	}
+	readOnce("a")
+	if st := statusOf(t, mnt); st.Corruptions != 1 {
+		t.Errorf("one read of one bad block: %d corruptions, want 1", st.Corruptions)
+	}
+	readOnce("a")
+	if st := statusOf(t, mnt); st.Corruptions != 1 {
+		t.Errorf("the same bad block read again: %d corruptions, want 1", st.Corruptions)
+	}
+	readOnce("b")
+	if st := statusOf(t, mnt); st.Corruptions != 2 {
+		t.Errorf("a second damaged file: %d corruptions, want 2", st.Corruptions)
+	}
+}
