@@ -69,12 +69,12 @@ type root struct {
 	stats       counters
 	ivs         *syncmem.IVs // nil without Options.IVMemory
 	corruptions atomic.Uint64
-	corruptSeen onceSet // ciphertext objects counted in corruptions (reportCorruption)
+	corruptSeen onceSet      // ciphertext objects counted in corruptions (reportCorruption)
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
 	noFallocate atomic.Bool  // the backing filesystem has no fallocate
 	transients  transients   // half-synced states seen (transient.go)
-	badNames    onceSet // undecryptable entries logged (reportBadName)
-	ivWalk      ivWalk              // the volume's directory IVs (lostdiriv.go)
+	badNames    onceSet      // undecryptable entries logged (reportBadName)
+	ivWalk      ivWalk       // the volume's directory IVs (lostdiriv.go)
 	// halfSyncGrace is the constant of that name, in nanoseconds;
 	// tests shorten it while the mount serves.
 	halfSyncGrace atomic.Int64
