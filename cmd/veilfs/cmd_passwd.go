@@ -126,7 +126,7 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 	defer cipher.Wipe(newPw)
 
 	if !fs.Changed("scryptn") {
-		logN = keptScryptLogN(c, f, primary, label)
+		logN = keptScryptLogN(c, f, primary, label, "give --scryptn %d to keep it")
 	}
 	if primary {
 		if k.password != nil && bytes.Equal(k.password, newPw) {
@@ -164,8 +164,9 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 // writer can lower N in gocryptfs.conf (it is not authenticated) to make
 // the password cheaper to guess from the synced config; keeping it would
 // carry the attack over to the new password, so it is raised, with a
-// notice, and only --scryptn can set a lower cost.
-func keptScryptLogN(c *cli, f *config.File, primary bool, label string) int {
+// notice, and only --scryptn can set a lower cost. keep is the notice's
+// last words, with a %d for the current cost: how to keep it.
+func keptScryptLogN(c *cli, f *config.File, primary bool, label, keep string) int {
 	cur := f.Scrypt.LogN()
 	if !primary {
 		for _, in := range f.Unlockers() {
@@ -177,7 +178,7 @@ func keptScryptLogN(c *cli, f *config.File, primary bool, label string) int {
 	if cur >= cipher.DefaultScryptLogN {
 		return 0
 	}
-	fmt.Fprintf(c.stderr, "veilfs: notice: raising the scrypt cost from 2^%d to 2^%d (the default); give --scryptn %d to keep it\n",
+	fmt.Fprintf(c.stderr, "veilfs: notice: raising the scrypt cost from 2^%d to 2^%d (the default); "+keep+"\n",
 		cur, cipher.DefaultScryptLogN, cur)
 	return cipher.DefaultScryptLogN
 }

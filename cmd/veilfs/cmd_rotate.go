@@ -133,6 +133,7 @@ func runRotate(c *cli, cmd *command, args []string) error {
 	default:
 		return journalError(dir, err)
 	}
+	hadRecord := f.HasFormatRecord() // unlock gives f one in memory
 	unlockConf, prompt := f, "Password: "
 	if resuming {
 		unlockConf, prompt = target, "Password (of the interrupted rotation): "
@@ -169,13 +170,20 @@ func runRotate(c *cli, cmd *command, args []string) error {
 		defer wipeSecrets(secrets)
 	}
 	var removed []string
+	// A cost a CIPHERDIR writer may have lowered is not carried over to
+	// the new key's wrapping: where the config had no format record
+	// (made by gocryptfs or an older veilfs), nothing authenticated it.
+	primaryLogN := 0
+	if !resuming && !hadRecord {
+		primaryLogN = keptScryptLogN(c, f, true, "", "lower it afterwards with veilfs passwd --scryptn %d")
+	}
 
 	bar := newFileBar(c.stderr, quiet, "")
 	start := time.Now()
 	res, err := rotate.Run(dir, f, k.master, rotate.Options{
 		Format: format,
 		Wrap: func(nf *config.File, newMaster []byte) error {
-			if err := nf.Rewrap(newMaster, newPw, 0); err != nil {
+			if err := nf.Rewrap(newMaster, newPw, primaryLogN); err != nil {
 				return err
 			}
 			// Every extra unlocker kept gets a fresh key pair bound

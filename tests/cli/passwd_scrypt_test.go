@@ -86,3 +86,53 @@ func TestPasswdRaisesLoweredScrypt(t *testing.T) {
 		t.Errorf("unlocker laptop: scrypt cost 2^%d, want 2^16", u["laptop"])
 	}
 }
+
+// TestRotateRaisesUnrecordedScrypt: rotate wraps the new key at the current
+// cost where the format record authenticates it (init --scryptn 10 chose
+// it), but raises a cost below the default, with a notice, where the config
+// has no record (made by gocryptfs or rewritten by gocryptfs -passwd): there
+// a CIPHERDIR writer could have lowered it unnoticed.
+func TestRotateRaisesUnrecordedScrypt(t *testing.T) {
+	for _, dropRecord := range []bool{false, true} {
+		cipherdir := filepath.Join(t.TempDir(), "cipher")
+		harness.InitVolume(t, cipherdir, "pw")
+		conf := filepath.Join(cipherdir, "gocryptfs.conf")
+		if dropRecord {
+			b, err := os.ReadFile(conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			delete(m, "VeilfsFormat")
+			out, _ := json.MarshalIndent(m, "", "\t")
+			if err := os.Chmod(conf, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(conf, append(out, '\n'), 0o400); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res := harness.Run(t, "", "rotate", "--quiet", "--passfile", harness.Passfile(t, "pw"), cipherdir)
+		if res.Code != 0 {
+			t.Fatalf("rotate (record dropped: %v): %v", dropRecord, res)
+		}
+		b, err := os.ReadFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c struct{ ScryptObject struct{ N int } }
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatal(err)
+		}
+		wantN, notice := 1<<10, false
+		if dropRecord {
+			wantN, notice = 1<<16, true
+		}
+		if c.ScryptObject.N != wantN || strings.Contains(res.Stderr, "raising the scrypt cost from 2^10 to 2^16") != notice {
+			t.Errorf("record dropped %v: N=%d, stderr %q; want N=%d, notice %v", dropRecord, c.ScryptObject.N, res.Stderr, wantN, notice)
+		}
+	}
+}
