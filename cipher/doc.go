@@ -1,7 +1,7 @@
 // Package cipher owns veilfs's key hierarchy and the gocryptfs-compatible
 // content format: pure functions of bytes, no file I/O, no logging, no FUSE.
 //
-// What lives here, with the FORMAT.md (shared/FORMAT.md) section each part
+// What lives here, with the FORMAT.md (docs/FORMAT.md) section each part
 // implements:
 //
 //   - HKDF-SHA256 subkey derivation with gocryptfs's info strings (§0, §3.1):

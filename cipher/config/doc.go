@@ -1,5 +1,5 @@
 // Package config owns the volume config file gocryptfs.conf (FORMAT.md §2,
-// shared/FORMAT.md): its JSON schema and exact byte layout, the feature
+// docs/FORMAT.md): its JSON schema and exact byte layout, the feature
 // flags (§11), the validation rules of §2.1, password handling (§2.2),
 // master-key wrapping through package cipher (§2.3), password change
 // (re-wrap, §2.4) and the crash-safe write (§2.4).

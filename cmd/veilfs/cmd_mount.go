@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +51,14 @@ keyfile unlocker is used with --keyfile. If every password is lost, the
 master key printed by init unlocks the volume instead; it is checked against
 the volume's files first, and a wrong one is refused (exit 12).
 
+A CIPHERDIR has one writable mount at a time on this machine. While it is
+mounted read-write (by veilfs or gocryptfs), another read-write mount of it
+is refused with exit code 3, naming the mountpoint that has it: each mount
+trusts caches and an undo journal of its own, which the other's writes
+would make wrong. A read-only second mount (--ro) is allowed, and so is
+one beside a dead mount (its daemon killed), which writes nothing; --force
+mounts read-write anyway.
+
 With --reverse, PLAINDIR is a plaintext directory prepared with 'veilfs
 init --reverse', and MOUNTPOINT shows it encrypted, read-only: a volume
 that a backup tool or sync client can copy as is, and that mounts normally
@@ -73,6 +84,8 @@ Options:
       --idle DURATION        unmount after DURATION (e.g. 30m, 2h) with no file
                              open and no access; a busy mount is retried
       --ro                   mount read-only
+      --force                mount read-write even though CIPHERDIR is mounted
+                             read-write already (see above): at your own risk
       --allow-other          let other users access the mount (for non-root
                              users this needs user_allow_other in /etc/fuse.conf)
       --suid                 let setuid and setgid bits of files in the volume
@@ -123,6 +136,8 @@ type mountFlags struct {
 	unlock     *unlockFlags
 	foreground bool
 	readOnly   bool
+	// force lifts the one-writer rule (checkSingleWriter).
+	force      bool
 	allowOther bool
 	// suid and dev are the explicit opt-ins (--suid, --dev, -o veilfs_suid,
 	// -o veilfs_dev); see mountoptions.go for why -o suid is not one.
@@ -148,6 +163,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	o.unlock = addUnlockFlags(fs)
 	fs.BoolVarP(&o.foreground, "foreground", "f", false, "stay in the foreground")
 	fs.BoolVar(&o.readOnly, "ro", false, "mount read-only")
+	fs.BoolVar(&o.force, "force", false, "mount read-write beside another read-write mount of CIPHERDIR")
 	fs.BoolVar(&o.allowOther, "allow-other", false, "allow access by other users")
 	fs.BoolVar(&o.suid, "suid", false, "let setuid and setgid bits take effect")
 	fs.BoolVar(&o.dev, "dev", false, "let device nodes work")
@@ -213,10 +229,8 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if err := checkMountpoint(mnt, dir, o.dirLabel()); err != nil {
 		return err
 	}
-	if !o.readOnly && !o.reverse && cipherDirReadOnly(dir) {
-		o.readOnly, opts.ReadOnly = true, true
-		warningf(c.stderr, "%s is read-only (its filesystem, or its permissions): mounting it read-only", dir)
-		hintf(c.stderr, "to write to the volume, make CIPHERDIR writable, then unmount and mount it again")
+	if err := checkSingleWriter(dir, &o); err != nil {
+		return err
 	}
 	if err := checkFuseDevice(); err != nil {
 		return err
@@ -372,6 +386,77 @@ func checkMountpoint(mnt, cipherDir, label string) error {
 		return fail(errMountPoint, fmt.Errorf("mountpoint %w", err))
 	}
 	return nil
+}
+
+// checkSingleWriter refuses a read-write mount of a CIPHERDIR that is
+// mounted read-write already, by veilfs or gocryptfs, as /proc/self/mounts
+// shows (this mount namespace; what it cannot read is not refused). Two
+// writers would each trust their own caches of directory IVs, long names
+// and attributes, which the other's changes make stale, and each keeps an
+// undo journal that knows nothing of the other's writes. A read-only mount
+// beside the writer only sees its changes late, so it is allowed.
+func checkSingleWriter(dir string, o *mountFlags) error {
+	if o.readOnly || o.reverse || o.force {
+		return nil
+	}
+	table, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return nil
+	}
+	e := writableMountOf(table, dir, mountServes)
+	if e == nil {
+		return nil
+	}
+	return failf(errMountFailed, []string{
+		"unmount it first: veilfs unmount " + e.target,
+		"or mount this one read-only: add --ro",
+	}, "CIPHERDIR %s is mounted read-write already, on %s (%s): a second writable mount would corrupt what the first one caches", dir, e.target, e.fsType)
+}
+
+// writableMountOf returns the entry of a /proc/self/mounts table that mounts
+// CIPHERDIR dir read-write with veilfs or gocryptfs (both name the mount
+// after CIPHERDIR) and that alive says still serves, or nil. A mount made
+// through another path to the same directory (a symlink) is found by
+// comparing the directories themselves.
+func writableMountOf(table []byte, dir string, alive func(target string) bool) *mountEntry {
+	want, wantErr := os.Stat(dir)
+	sc := bufio.NewScanner(bytes.NewReader(table))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || (f[2] != "fuse.veilfs" && f[2] != "fuse.gocryptfs") || slices.Contains(strings.Split(f[3], ","), "ro") {
+			continue
+		}
+		src := unescapeMountField(f[0])
+		if src != dir {
+			if wantErr != nil {
+				continue
+			}
+			if fi, err := os.Stat(src); err != nil || !os.SameFile(fi, want) {
+				continue
+			}
+		}
+		if target := unescapeMountField(f[1]); alive(target) {
+			return &mountEntry{source: src, target: target, fsType: f[2]}
+		}
+	}
+	return nil
+}
+
+// mountServes reports whether the FUSE mount at target still has its
+// daemon: a stat of a dead one fails with ENOTCONN at once. One that does
+// not answer within a second is taken to be alive (busy).
+func mountServes(target string) bool {
+	done := make(chan error, 1)
+	go func() {
+		_, err := os.Stat(target)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return !errors.Is(err, syscall.ENOTCONN)
+	case <-time.After(time.Second):
+		return true
+	}
 }
 
 // insideDir reports whether p is dir or lies under it: on the paths as

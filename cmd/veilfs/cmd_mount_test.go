@@ -240,3 +240,45 @@ func TestMountRefusesBeforePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestWritableMountOf: the one-writer rule finds a read-write veilfs or
+// gocryptfs mount of the same CIPHERDIR, by name or through a symlink, and
+// nothing else.
+func TestWritableMountOf(t *testing.T) {
+	base := t.TempDir()
+	cdir, link := filepath.Join(base, "cipher"), filepath.Join(base, "link")
+	if err := os.Mkdir(cdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(cdir, link); err != nil {
+		t.Fatal(err)
+	}
+	alive := func(string) bool { return true }
+	tests := []struct {
+		name, line, dir, want string
+		dead                  bool
+	}{
+		{"veilfs rw", cdir + " /m fuse.veilfs rw,nosuid,nodev 0 0", cdir, "/m", false},
+		{"gocryptfs rw", cdir + " /m fuse.gocryptfs rw,nosuid,nodev 0 0", cdir, "/m", false},
+		{"read-only", cdir + " /m fuse.veilfs ro,nosuid,nodev 0 0", cdir, "", false},
+		{"other filesystem", cdir + " /m ext4 rw 0 0", cdir, "", false},
+		{"other CIPHERDIR", base + "/other /m fuse.veilfs rw 0 0", cdir, "", false},
+		{"through a symlink", link + " /m fuse.veilfs rw 0 0", cdir, "/m", false},
+		{"escaped", `/a\040b /m\040n fuse.veilfs rw 0 0`, "/a b", "/m n", false},
+		{"dead daemon", cdir + " /m fuse.veilfs rw 0 0", cdir, "", true},
+	}
+	for _, tt := range tests {
+		table := "proc /proc proc rw 0 0\n" + tt.line + "\n"
+		check := alive
+		if tt.dead {
+			check = func(string) bool { return false }
+		}
+		got := writableMountOf([]byte(table), tt.dir, check)
+		switch {
+		case tt.want == "" && got != nil:
+			t.Errorf("%s: found %+v, want nothing", tt.name, *got)
+		case tt.want != "" && (got == nil || got.target != tt.want):
+			t.Errorf("%s: found %+v, want the mount on %s", tt.name, got, tt.want)
+		}
+	}
+}

@@ -60,6 +60,9 @@ func spawnDaemon(c *cli, s *secret, o *mountFlags, dir, mnt string) error {
 	if o.readOnly {
 		args = append(args, "--ro")
 	}
+	if o.force {
+		args = append(args, "--force")
+	}
 	if o.allowOther {
 		args = append(args, "--allow-other")
 	}
@@ -236,6 +239,10 @@ func runDaemonChild(o *mountFlags, dir, mnt string, opts veilfs.Options) error {
 		return reportToParent(status, err)
 	}
 	if err := checkMountpoint(mnt, dir, o.dirLabel()); err != nil {
+		s.wipe()
+		return reportToParent(status, err)
+	}
+	if err := checkSingleWriter(dir, o); err != nil {
 		s.wipe()
 		return reportToParent(status, err)
 	}

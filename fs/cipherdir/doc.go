@@ -7,7 +7,7 @@
 // It also assembles an unlocked Volume (config + content cipher + name
 // transform) from a password or a master key. The FUSE nodes, fsck and key
 // rotation all go through this package, so the layout rules of
-// shared/FORMAT.md §1, §5.1, §5.4-§5.7 and §8 live in exactly one place.
+// docs/FORMAT.md §1, §5.1, §5.4-§5.7 and §8 live in exactly one place.
 // keycheck.go tells whether a master key is the volume's by looking at its
 // files, since nothing in gocryptfs.conf can (Volume.CheckKey).
 //

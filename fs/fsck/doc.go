@@ -1,7 +1,7 @@
 // Package fsck checks an unmounted volume for damage and, when asked,
 // repairs what can be repaired without guessing (veilfs fsck).
 //
-// What it checks, against shared/FORMAT.md: gocryptfs.conf (every rule of
+// What it checks, against docs/FORMAT.md: gocryptfs.conf (every rule of
 // §2.1, through config.Validate, and that each extra unlocker
 // authenticates with the master key); an unfinished key rotation, which
 // stops the check (half the files are under each key); every directory IV

@@ -3,7 +3,8 @@
 //
 // It owns the rotation journal (gocryptfs.rotation in CIPHERDIR) and the
 // order of operations that makes a rotation crash-safe and resumable: the
-// new key is sealed into the journal under the old one, the config is
+// new key goes into the journal only as the final config wraps it (under
+// the password and the re-enrolled unlockers), never under the old key; the config is
 // flagged so that mount and gocryptfs refuse the half-rotated volume, every
 // object is rewritten and swapped in atomically, and the config switches to
 // the new key in one rename at the end. Extra disk space is one object's

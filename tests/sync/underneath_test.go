@@ -20,10 +20,11 @@ const seenWithin = 2 * time.Second
 // twoMounts mounts one CIPHERDIR twice, as a second machine's writes
 // arriving through a sync client would change it underneath mount A: B's
 // daemon writes ciphertext that A's kernel caches know nothing about.
+// B needs --force: mount refuses a second writer on the same machine.
 func twoMounts(t *testing.T) (cipherdir, a, b string) {
 	cipherdir, a = harness.NewVolume(t)
 	b = t.TempDir()
-	harness.MountVolume(t, cipherdir, b, harness.DefaultPassword)
+	harness.MountVolume(t, cipherdir, b, harness.DefaultPassword, "--force")
 	return cipherdir, a, b
 }
 
