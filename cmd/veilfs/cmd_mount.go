@@ -229,6 +229,11 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if err := checkMountpoint(mnt, dir, o.dirLabel()); err != nil {
 		return err
 	}
+	if !o.readOnly && !o.reverse && cipherDirReadOnly(dir) {
+		o.readOnly, opts.ReadOnly = true, true
+		warningf(c.stderr, "%s is read-only (its filesystem, or its permissions): mounting it read-only", dir)
+		hintf(c.stderr, "to write to the volume, make CIPHERDIR writable, then unmount and mount it again")
+	}
 	if err := checkSingleWriter(dir, &o); err != nil {
 		return err
 	}
