@@ -74,8 +74,14 @@ step "what you see (left) and where it is stored (right)"
 # inodes pairs each plaintext path with its ciphertext path.
 (cd "$cipher" && find . -mindepth 1 -printf '%i\t%P\n') >"$work/cipher.map"
 (cd "$plain" && find . -mindepth 1 -printf '%i\t%P\n' | LC_ALL=C sort -t "$(printf '\t')" -k2) >"$work/plain.map"
+# A long name is cut in its middle: its end tells apart the rows of a
+# directory and of the files in it, which share the start.
 awk -F '\t' '
-	function cut(s, n) { return length(s) > n ? substr(s, 1, n - 3) "..." : s }
+	function cut(s, n,    head) {
+		if (length(s) <= n) return s
+		head = int((n - 3) / 2)
+		return substr(s, 1, head) "..." substr(s, length(s) - (n - 3 - head) + 1)
+	}
 	NR == FNR { c[$1] = $2; next }
 	FNR == 1 { printf "%-44s %s\n%-44s %s\n", "PLAINTEXT (mount)", "CIPHERTEXT (cipher dir)", "-----------------", "-----------------------" }
 	{ printf "%-44s %s\n", cut($2, 44), cut(c[$1], 70); seen[$1] = 1 }
@@ -108,7 +114,8 @@ if mountpoint -q "$plain"; then
 	echo "demo: still mounted after unmount" >&2
 	exit 1
 fi
-echo "unmounted; the cipher dir alone is what you would back up or sync:"
-ls "$cipher" | head -n 5
+entries=$(ls -A "$cipher" | wc -l)
+echo "unmounted; the cipher dir alone is what you would back up or sync (all $entries entries of its top level):"
+ls -A "$cipher"
 
 step "done (temp dir $work is removed on exit)"
