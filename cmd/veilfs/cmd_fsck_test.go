@@ -68,7 +68,7 @@ func TestFsckCommand(t *testing.T) {
 			code:   exitOpenConf, stderr: "upgrade veilfs"},
 		{name: "missing config",
 			damage: func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, config.Filename)) },
-			code:   exitOpenConf, stderr: "whose gocryptfs.conf is missing"},
+			code:   exitOpenConf, stderr: "has no gocryptfs.conf"},
 		{name: "rotation in progress",
 			damage: func(t *testing.T, dir string) {
 				editConf(t, dir, `"FeatureFlags": [`, `"FeatureFlags": ["VeilfsRotationInProgress",`)
