@@ -544,10 +544,12 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 		return fail(errMountFailed, fmt.Errorf("cannot mount %s: %w", dir, err), mountFailedHints(err)...)
 	}
 	logger.Printf("serving %s on %s", dir, mnt)
-	ready()
-	defer notifyServing(dir, mnt, logger)()
+	// The control socket before ready: `veilfs status` run right after
+	// `veilfs mount` returns must find it.
 	stopSession := startSession(m, dir, mnt, statusOptions(o), o.idle, logger)
 	defer stopSession()
+	ready()
+	defer notifyServing(dir, mnt, logger)()
 
 	done := make(chan struct{})
 	go func() {
