@@ -541,7 +541,7 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 
 	m, err := mountVolume(mnt, vol, opts, o)
 	if err != nil {
-		return fail(errMountFailed, fmt.Errorf("cannot mount %s: %w", dir, err), mountFailedHints(err)...)
+		return mountError(dir, err, o)
 	}
 	logger.Printf("serving %s on %s", dir, mnt)
 	// The control socket before ready: `veilfs status` run right after

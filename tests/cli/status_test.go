@@ -187,10 +187,23 @@ func veilfsAsUser(t *testing.T, env []string, mountCaps bool, args ...string) (s
 	t.Helper()
 	setpriv := harness.RequireTool(t, "setpriv", "util-linux")
 	pre := []string{"--reuid=65534", "--regid=65534", "--clear-groups"}
+	bin := harness.Binary(t)
 	if mountCaps {
 		pre = append(pre, "--inh-caps=+sys_admin,+dac_override", "--ambient-caps=+sys_admin,+dac_override")
+	} else {
+		// The build's directory is root's alone, and a background mount
+		// executes the binary again.
+		shared := filepath.Join(harness.WorldDir(t), "veilfs")
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(shared, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		bin = shared
 	}
-	cmd := exec.Command(setpriv, append(append(pre, harness.Binary(t)), args...)...)
+	cmd := exec.Command(setpriv, append(append(pre, bin), args...)...)
 	cmd.Dir = "/"
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "XDG_RUNTIME_DIR=") {
