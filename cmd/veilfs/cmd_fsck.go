@@ -62,7 +62,7 @@ Options:
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
       --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
       --masterkey-file FILE  use the master key in FILE instead of a password
-      --masterkey -          read the master key from standard input (or the terminal)
+` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        use this master key (visible to other users: avoid)
   -h, --help                 show this help
 
@@ -87,10 +87,12 @@ func runFsck(c *cli, cmd *command, args []string) error {
 	fs.BoolVar(&repair, "repair", false, "repair what can be repaired without guessing")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	u := addUnlockFlags(fs)
+	ff := addFormatFlags(fs)
 	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
 	if err != nil {
 		return err
 	}
+	ff.parsed(fs)
 	if err := checkCipherDir(dir); err != nil {
 		return err
 	}
@@ -110,7 +112,22 @@ func runFsck(c *cli, cmd *command, args []string) error {
 		return r.WriteText(c.stdout)
 	}
 	f, _, err := readConfig(dir, false, c.stderr)
-	if err != nil {
+	var k *unlocked
+	switch {
+	case err == nil && ff.given():
+		return refuseFormatFlags(dir)
+	case err != nil && u.usesMasterKey() && configUnusable(err):
+		// The master key stands in for the config: check the files with
+		// the format assumed (recover.go).
+		if err := ff.validate(); err != nil {
+			return err
+		}
+		if f, k, err = c.unlockAssumed(u, ff, dir, err); err != nil {
+			return err
+		}
+		defer k.wipe()
+	}
+	if err != nil && k == nil {
 		if errors.Is(err, errCipherDir) {
 			return err
 		}
@@ -133,11 +150,12 @@ func runFsck(c *cli, cmd *command, args []string) error {
 		return failf(errRotating, []string{"run 'veilfs rotate " + dir + "' to finish it (with the password it sets: the new one, if it was given --new-passfile), then run veilfs fsck again"},
 			"a master-key rotation of %s was interrupted; fsck checks a volume under one key only", dir)
 	}
-	k, err := c.unlock(u, dir, f, false, "Password: ") // fsck refused reverse volumes above
-	if err != nil {
-		return err
+	if k == nil {
+		if k, err = c.unlock(u, dir, f, false, "Password: "); err != nil { // fsck refused reverse volumes above
+			return err
+		}
+		defer k.wipe()
 	}
-	defer k.wipe()
 
 	// No bar with --json: its reader is a program.
 	bar := newFileBar(c.stderr, asJSON, "checking ")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ var initCommand = command{
 
 const initUsage = `Usage: veilfs init [options] CIPHERDIR
        veilfs init --reverse [options] PLAINDIR
+       veilfs init --masterkey-file FILE [options] CIPHERDIR
 
 Create a new encrypted volume in CIPHERDIR, in the gocryptfs 2.x format.
 CIPHERDIR is created if it does not exist; an existing one must be empty.
@@ -33,6 +35,13 @@ read-only, encrypted view of PLAINDIR, to back up or sync: a copy of the
 view is a normal volume that mounts with the same password. Reverse mode
 encrypts contents with AES-SIV (--aessiv is implied, --xchacha refused);
 the name options below work as for any volume.
+
+With --masterkey-file (or --masterkey), write a new gocryptfs.conf for the
+existing files of a volume whose config is missing or damaged: the master key
+is the one init (or the last rotate) printed, the format options are the ones
+the volume was created with (none: the default). Both are checked against the
+files first; a damaged config is moved out of CIPHERDIR into veilfs's state
+directory. The new config has the password given now and no extra unlockers.
 
 The password comes from --passfile or --extpass, else it is asked twice on the
 terminal, else it is the first line of standard input.
@@ -56,6 +65,10 @@ Options:
                              255, default 255) in gocryptfs.longname.* files
       --reverse              make the existing directory PLAINDIR a reverse
                              volume (an encrypted view of it), see above
+      --masterkey-file FILE  recover: write a new config for the existing
+                             volume in CIPHERDIR with the master key in FILE
+      --masterkey HEX        recover with this master key, or - to read it
+                             (visible to other users as HEX: avoid)
   -h, --help                 show this help
 
 Examples:
@@ -63,6 +76,7 @@ Examples:
   $ veilfs init --xchacha ~/vault.enc
   $ veilfs init --passfile ~/.vault-password --scryptn 10 /tmp/test.enc
   $ veilfs init --reverse ~/Documents
+  $ veilfs init --masterkey-file ~/vault.key ~/vault.enc
 `
 
 // Limits gocryptfs enforces for -longnamemax.
@@ -83,6 +97,9 @@ func runInit(c *cli, cmd *command, args []string) error {
 	fs.BoolVar(&opts.XChaCha, "xchacha", false, "XChaCha20-Poly1305 content encryption")
 	fs.IntVar(&opts.LongNameMax, "longnamemax", 0, "hash encrypted names longer than N bytes")
 	fs.BoolVar(&reverse, "reverse", false, "make PLAINDIR a reverse volume")
+	mk := unlockFlags{password: &passwordFlags{}} // --passfile is the new password here
+	fs.StringVar(&mk.masterKeyFile, "masterkey-file", "", "recover with the master key in `FILE`")
+	fs.StringVar(&mk.masterKey, "masterkey", "", "recover with the master key `HEX`, or - to read it")
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
 		return err
 	}
@@ -98,6 +115,13 @@ func runInit(c *cli, cmd *command, args []string) error {
 	dir, err := absPath(fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if mk.usesMasterKey() {
+		if reverse {
+			return failf(errUsage, []string{"a reverse volume's config is made anew with veilfs init --reverse PLAINDIR: its files are plaintext"},
+				"--masterkey and --masterkey-file recover a volume; they cannot be used with --reverse")
+		}
+		return c.initRecover(dir, pf, &mk, opts, fs.Changed("longnamemax"))
 	}
 	// Checked here too (cipherdir.Init checks again) so that the user is not
 	// asked for a password that cannot be used.
@@ -126,6 +150,75 @@ func runInit(c *cli, cmd *command, args []string) error {
 	}
 	defer cipher.Wipe(master)
 	printInitDone(c.stdout, dir, master, false)
+	return nil
+}
+
+// initRecover writes a new gocryptfs.conf, for the master key mk names and
+// the format opts, into the volume dir whose config is missing or damaged
+// (recover.go), after checking both against its files.
+func (c *cli) initRecover(dir string, pf *passwordFlags, mk *unlockFlags, opts config.CreateOptions, longNameMaxSet bool) error {
+	if err := mk.validate(); err != nil {
+		return err
+	}
+	_, _, err := loadConfig(dir, false, c.stderr)
+	switch {
+	case err == nil:
+		return failf(errOpenConf, []string{"to set a new password with the master key: veilfs passwd --masterkey-file FILE " + dir},
+			"%s has a usable %s: there is nothing to recover", dir, config.Filename)
+	case !configUnusable(err):
+		return err
+	}
+	ff := &formatFlags{plaintextNames: opts.PlaintextNames, deterministicNames: opts.DeterministicNames,
+		aessiv: opts.AESSIV, xchacha: opts.XChaCha, longNameMax: opts.LongNameMax, longNameMaxSet: longNameMaxSet}
+	f, err := assumedConfig(dir, ff)
+	if err != nil {
+		return err
+	}
+	key, err := c.readMasterKey(mk.masterKey, mk.masterKeyFile)
+	if err != nil {
+		return err
+	}
+	defer cipher.Wipe(key)
+	ok, err := checkAssumed(dir, f, ff, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		warningf(c.stderr, "nothing in %s could confirm the master key and the format (%s): it holds no file content, no symlink and too few names",
+			dir, describeFormat(opts))
+	}
+	if pf.passfile == "" && pf.extpass == "" && c.readsStdinToEnd(mk) {
+		return errStdinTaken()
+	}
+	pw, err := c.readPassword(pf, "New password: ", true)
+	if err != nil {
+		return err
+	}
+	defer cipher.Wipe(pw)
+	nf, err := config.New(key, pw, opts)
+	if err != nil {
+		return fail(errInitFailed, err)
+	}
+	moved, err := moveAsideDamagedConfig(dir)
+	if err != nil {
+		return fail(errWriteConf, err, "move or delete "+filepath.Join(dir, config.Filename)+" yourself, then run this again")
+	}
+	path := filepath.Join(dir, config.Filename)
+	if err := saveConfig(path, nf, func(g *config.File) error {
+		m, err := g.UnlockMasterKey(pw)
+		if err == nil && !bytes.Equal(m, key) {
+			err = errors.New("the new config opens another key")
+		}
+		cipher.Wipe(m)
+		return err
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Wrote a new %s for the files in %s (%s), with the new password.\n", config.Filename, dir, describeFormat(opts))
+	if moved != "" {
+		fmt.Fprintf(c.stdout, "The damaged one was moved to %s.\n", moved)
+	}
+	fmt.Fprintf(c.stdout, "The master key stays the same. Extra unlockers (veilfs keys) were in the old config: add them again.\n")
 	return nil
 }
 

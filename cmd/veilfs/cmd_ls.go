@@ -71,7 +71,7 @@ Options:
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
       --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
       --masterkey-file FILE  unlock with the master key in FILE
-      --masterkey -          read the master key from standard input (or the terminal)
+` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
       --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
@@ -102,6 +102,7 @@ Examples:
 func runLs(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
 	u := addUnlockFlags(fs)
+	ff := addFormatFlags(fs)
 	var l lister
 	var asJSON bool
 	fs.BoolVarP(&l.recursive, "recursive", "R", false, "list the directories below too")
@@ -112,7 +113,8 @@ func runLs(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	vol, err := c.openReadOnly(u, dir, *reverse)
+	ff.parsed(fs)
+	vol, err := c.openReadOnly(u, ff, dir, *reverse)
 	if err != nil {
 		return err
 	}

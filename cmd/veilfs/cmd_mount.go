@@ -78,7 +78,7 @@ Options:
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
       --keyfile FILE         unlock with a keyfile (see veilfs keys add --new-keyfile)
       --masterkey-file FILE  use the master key in FILE instead of a password
-      --masterkey -          read the master key from standard input (or the terminal)
+` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        use this master key (visible to other users: avoid)
   -f, --foreground           stay in the foreground and log to stderr
       --idle DURATION        unmount after DURATION (e.g. 30m, 2h) with no file
@@ -155,12 +155,18 @@ type mountFlags struct {
 	// daemon is set only on the re-executed child (daemon.go): "masterkey",
 	// saying what arrives on the secret pipe.
 	daemon string
+	// format holds the format options, and assumed says that the volume
+	// is opened with them because its gocryptfs.conf cannot be used
+	// (recover.go); the daemon is told so by its daemon value.
+	format  *formatFlags
+	assumed bool
 }
 
 func runMount(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
 	var o mountFlags
 	o.unlock = addUnlockFlags(fs)
+	o.format = addFormatFlags(fs)
 	fs.BoolVarP(&o.foreground, "foreground", "f", false, "stay in the foreground")
 	fs.BoolVar(&o.readOnly, "ro", false, "mount read-only")
 	fs.BoolVar(&o.force, "force", false, "mount read-write beside another read-write mount of CIPHERDIR")
@@ -178,6 +184,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "MOUNTPOINT"); err != nil {
 		return err
 	}
+	o.format.parsed(fs)
 	// Before validating the unlock options: -o may hold passfile= and the like.
 	opts, warnings, err := mountOptions(&o)
 	if err != nil {
@@ -223,6 +230,16 @@ func runMount(c *cli, cmd *command, args []string) error {
 		hintf(c.stderr, "%s", runtimeDirHint)
 	}
 	f, err := loadMountConfig(dir, &o, c.stderr)
+	var unusable error // gocryptfs.conf's error, when the master key stands in for it
+	switch {
+	case err == nil && o.format.given():
+		return refuseFormatFlags(dir)
+	case !o.reverse && configUnusable(err) && o.unlock.usesMasterKey():
+		if verr := o.format.validate(); verr != nil {
+			return verr
+		}
+		unusable, err = err, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -242,7 +259,13 @@ func runMount(c *cli, cmd *command, args []string) error {
 	}
 	// Unlocked here, not in the daemon: every kind of unlocker then works the
 	// same in both modes, and the daemon only ever receives the master key.
-	k, err := c.unlock(o.unlock, dir, f, o.reverse, "Password: ")
+	var k *unlocked
+	if unusable != nil {
+		_, k, err = c.unlockAssumed(o.unlock, o.format, dir, unusable)
+		o.assumed = true
+	} else {
+		k, err = c.unlock(o.unlock, dir, f, o.reverse, "Password: ")
+	}
 	if err != nil {
 		return err
 	}

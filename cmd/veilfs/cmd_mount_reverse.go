@@ -83,6 +83,9 @@ func loadMountConfig(dir string, o *mountFlags, warn io.Writer) (*config.File, e
 // openMountVolume opens the volume to mount with the master key s and
 // wipes s.
 func openMountVolume(dir string, s *secret, o *mountFlags) (*cipherdir.Volume, error) {
+	if o.assumed {
+		return openAssumedVolume(dir, s, o.format)
+	}
 	if !o.reverse {
 		return openVolume(dir, s)
 	}

@@ -67,16 +67,18 @@ type readOnlyVolume struct {
 }
 
 // openReadOnly unlocks the volume in dir (its reverse config with
-// reverse) with whatever u gives (any unlocker, see unlock.go). The
-// caller closes the result.
-func (c *cli) openReadOnly(u *unlockFlags, dir string, reverse bool) (*readOnlyVolume, error) {
-	f, path, err := loadConfig(dir, reverse, c.stderr)
+// reverse) with whatever u gives (any unlocker, see unlock.go), or opens
+// it with the master key and the format ff assumes when its
+// gocryptfs.conf cannot be used (recover.go). The caller closes the result.
+func (c *cli) openReadOnly(u *unlockFlags, ff *formatFlags, dir string, reverse bool) (*readOnlyVolume, error) {
+	f, path, k, err := c.openConfig(u, ff, dir, reverse)
 	if err != nil {
 		return nil, err
 	}
-	k, err := c.unlock(u, dir, f, isReverse(path), "Password: ")
-	if err != nil {
-		return nil, err
+	if k == nil {
+		if k, err = c.unlock(u, dir, f, isReverse(path), "Password: "); err != nil {
+			return nil, err
+		}
 	}
 	defer k.wipe()
 	vol, err := cipherdir.OpenWithConfig(dir, f, k.master)

@@ -50,7 +50,7 @@ Options:
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
       --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
       --masterkey-file FILE  unlock with the master key in FILE
-      --masterkey -          read the master key from standard input (or the terminal)
+` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
       --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
@@ -78,11 +78,13 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 	// (base64url names do), and must not be taken for a flag.
 	fs.SetInterspersed(false)
 	u := addUnlockFlags(fs)
+	ff := addFormatFlags(fs)
 	reverse := addReverseFlag(fs)
 	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "CIPHERPATH")
 	if err != nil {
 		return err
 	}
+	ff.parsed(fs)
 	argOf := func(arg string) (string, error) { return cipherPathArg(dir, arg) }
 	if readsReverseConfig(dir, *reverse) {
 		argOf = reverseViewArg
@@ -91,7 +93,7 @@ func runPathDecrypt(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	vol, err := c.openReadOnly(u, dir, *reverse)
+	vol, err := c.openReadOnly(u, ff, dir, *reverse)
 	if err != nil {
 		return err
 	}

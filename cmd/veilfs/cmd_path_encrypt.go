@@ -48,7 +48,7 @@ Options:
       --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
       --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
       --masterkey-file FILE  unlock with the master key in FILE
-      --masterkey -          read the master key from standard input (or the terminal)
+` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
       --masterkey HEX        unlock with this master key (visible to other users: avoid)
       --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
@@ -77,6 +77,7 @@ func runPathEncrypt(c *cli, cmd *command, args []string) error {
 	// (base64url names do), and must not be taken for a flag.
 	fs.SetInterspersed(false)
 	u := addUnlockFlags(fs)
+	ff := addFormatFlags(fs)
 	var absolute, all bool
 	fs.BoolVar(&absolute, "absolute", false, "print full paths")
 	fs.BoolVar(&all, "all", false, "print every ciphertext file the path needs")
@@ -85,10 +86,11 @@ func runPathEncrypt(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
+	ff.parsed(fs)
 	if absolute && readsReverseConfig(dir, *reverse) {
 		return errReverseAbsolute(dir)
 	}
-	vol, err := c.openReadOnly(u, dir, *reverse)
+	vol, err := c.openReadOnly(u, ff, dir, *reverse)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ import (
 const (
 	daemonFlag    = "internal-daemon"
 	daemonMaster  = "masterkey"
+	// daemonAssumed: the master key, for a volume without a usable
+	// gocryptfs.conf, opened with the format options passed along.
+	daemonAssumed = "masterkey-assumed-format"
 	secretFd      = 3
 	statusFd      = 4
 	statusReady   = "ready"
@@ -57,6 +60,9 @@ func spawnDaemon(c *cli, s *secret, o *mountFlags, dir, mnt string) error {
 		return fail(errMountFailed, fmt.Errorf("find the veilfs executable to start the mount daemon: %w", err))
 	}
 	args := []string{"mount", "--" + daemonFlag + "=" + daemonMaster}
+	if o.assumed {
+		args = append([]string{"mount", "--" + daemonFlag + "=" + daemonAssumed}, o.format.args()...)
+	}
 	if o.readOnly {
 		args = append(args, "--ro")
 	}
@@ -209,7 +215,11 @@ func formatStatus(err error) []byte {
 // runDaemonChild is the re-executed child: it reads its secret from fd 3,
 // serves, and reports on fd 4.
 func runDaemonChild(o *mountFlags, dir, mnt string, opts veilfs.Options) error {
-	if o.daemon != daemonMaster {
+	switch o.daemon {
+	case daemonMaster:
+	case daemonAssumed:
+		o.assumed = true
+	default:
 		return fail(errUsage, fmt.Errorf("--%s is internal to veilfs", daemonFlag))
 	}
 	for _, fd := range []int{secretFd, statusFd} {
@@ -234,7 +244,7 @@ func runDaemonChild(o *mountFlags, dir, mnt string, opts veilfs.Options) error {
 
 	// The parent checked these already; they are cheap and the world may have
 	// changed since.
-	if _, err := loadMountConfig(dir, o, io.Discard); err != nil { // the parent warned
+	if _, err := loadMountConfig(dir, o, io.Discard); err != nil && !(o.assumed && configUnusable(err)) { // the parent warned
 		s.wipe()
 		return reportToParent(status, err)
 	}

@@ -41,6 +41,20 @@ const (
 // no symlink, too few names). It walks breadth first and stops early; it
 // never writes.
 func (v *Volume) CheckKey() (bool, error) {
+	return v.checkKey(false)
+}
+
+// CheckKeyAndContent is CheckKey for a content cipher that is itself in
+// doubt (opening a volume without its gocryptfs.conf, where the format is
+// assumed): names decrypt under the right key whatever the content cipher,
+// so they prove nothing here, and a content block or symlink target that
+// fails to authenticate while none does is a mismatch even when the names
+// decrypt.
+func (v *Volume) CheckKeyAndContent() (bool, error) {
+	return v.checkKey(true)
+}
+
+func (v *Volume) checkKey(content bool) (bool, error) {
 	rootfd, err := v.OpenRoot()
 	if err != nil {
 		return false, err
@@ -56,6 +70,8 @@ func (v *Volume) CheckKey() (bool, error) {
 	switch {
 	case k.matched:
 		return true, nil
+	case content && k.failures > 0:
+		return false, fmt.Errorf("%d file contents or symlink targets checked, none authenticates: %w", k.failures, ErrKeyMismatch)
 	case k.namesOK >= keyCheckMinNames && k.namesBad == 0:
 		return true, nil
 	case k.failures > 0 || (k.namesBad > 0 && k.namesOK == 0):
@@ -102,7 +118,7 @@ func (k *keyCheck) dir(rel string) (subdirs []string) {
 			if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
 				return !k.done()
 			}
-			typ = dtype(st.Mode)
+			typ = dtype(uint32(st.Mode))
 		}
 		switch typ {
 		case unix.DT_DIR:
