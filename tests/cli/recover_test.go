@@ -86,15 +86,7 @@ func TestRecoverWithoutConfig(t *testing.T) {
 			// One volume per format, with a file, a long name, a
 			// directory and a symlink; each damage gets a copy.
 			orig := filepath.Join(t.TempDir(), "cipher")
-			pw := harness.Passfile(t, "old password")
-			res := harness.Run(t, "", append(append([]string{"init", "--scryptn", "10", "--passfile", pw}, format.args...), orig)...)
-			if res.Code != 0 {
-				t.Fatalf("init: %v", res)
-			}
-			keyFile := filepath.Join(t.TempDir(), "key")
-			if err := os.WriteFile(keyFile, []byte(masterKeyOf(t, res.Stdout)+"\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			keyFile := initWithKeyFile(t, orig, "old password", format.args...)
 			mnt := t.TempDir()
 			harness.MountVolume(t, orig, mnt, "old password")
 			for name, content := range map[string]string{"notes.txt": "my notes\n", long: "long\n", "sub/deeper.txt": "deep\n"} {
@@ -165,14 +157,7 @@ func TestRecoverWithoutConfig(t *testing.T) {
 // files is refused with what does fit, never shown as an empty volume.
 func TestRecoverRefusesWrongGuess(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cipher")
-	res := harness.Run(t, "", "init", "--scryptn", "10", "--xchacha", "--passfile", harness.Passfile(t, "pw"), dir)
-	if res.Code != 0 {
-		t.Fatalf("init: %v", res)
-	}
-	keyFile := filepath.Join(t.TempDir(), "key")
-	if err := os.WriteFile(keyFile, []byte(masterKeyOf(t, res.Stdout)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := initWithKeyFile(t, dir, "pw", "--xchacha")
 	mnt := t.TempDir()
 	harness.MountVolume(t, dir, mnt, "pw")
 	for _, n := range []string{"a", "b", "c"} {
@@ -226,6 +211,21 @@ func TestRecoverRefusesWrongGuess(t *testing.T) {
 	if treeDigest(t, dir) != before {
 		t.Error("a refused recovery changed CIPHERDIR")
 	}
+}
+
+// initWithKeyFile makes a volume in dir with password and init's extra
+// args, and returns a file holding the master key init printed.
+func initWithKeyFile(t *testing.T, dir, password string, args ...string) string {
+	t.Helper()
+	res := harness.Run(t, "", append(append([]string{"init", "--scryptn", "10", "--passfile", harness.Passfile(t, password)}, args...), dir)...)
+	if res.Code != 0 {
+		t.Fatalf("init: %v", res)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(masterKeyOf(t, res.Stdout)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile
 }
 
 // treeDigest lists every path under dir with its size and mode.
