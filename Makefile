@@ -61,7 +61,7 @@ E2E_TIMEOUT  ?= 10m
 # Every package except the black-box tests/ tree and fs/ (fs runs under -race).
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e '/tests/' -e '/tests$$' -e '/fs$$' -e '/fs/')
 
-.PHONY: all help build man completions demo deps test unit race fuzz fuzz-short e2e stress vet check-deps install uninstall deb clean
+.PHONY: all help build man completions docs demo deps test unit race fuzz fuzz-short e2e stress vet check-deps install uninstall deb clean
 
 all: build
 
@@ -69,6 +69,7 @@ help:
 	@echo "make build       build bin/veilfs"
 	@echo "make man         bin/veilfs.1, the man page, generated from the help texts (veilfs manpage)"
 	@echo "make completions bin/completions/: bash, zsh and fish completion scripts"
+	@echo "make docs        rewrite the help blocks of docs/*.md from the help texts (tests/cli checks them)"
 	@echo "make demo        throwaway volume: init, mount, write, show ciphertext, unmount (needs FUSE)"
 	@echo "make deps        install what the tests use if missing: $(DEPS_PACKAGES) (Debian, as root)"
 	@echo "make test        vet + unit + race(fs) + fuzz 5s/target + end-to-end tests (what CI runs)"
@@ -116,6 +117,12 @@ $(COMPLETIONS) &: $(OUT)/veilfs
 	$(OUT)/veilfs completion bash >$(OUT)/completions/veilfs.bash
 	$(OUT)/veilfs completion zsh >$(OUT)/completions/_veilfs
 	$(OUT)/veilfs completion fish >$(OUT)/completions/veilfs.fish
+
+# docs/*.md repeat the help texts between <!-- help: ... --> markers;
+# tests/cli (TestDocsHelpBlocks) fails when they differ from the binary's,
+# and this target rewrites them with its -update flag.
+docs:
+	$(GO) test -count=1 -run '^TestDocsHelpBlocks$$' ./tests/cli/ -args -update
 
 demo: build
 	VEILFS=$(abspath $(OUT))/veilfs ./scripts/demo.sh
