@@ -32,7 +32,7 @@ unless --repair is given.
 Each problem is one line: its severity, its kind, the path in CIPHERDIR,
 the path in the mounted volume when known, and what is wrong. A summary
 follows. With --json the same goes to standard output as one JSON document
-(see 'veilfs fsck' in the README for its fields).
+(docs/commands.md in the source describes its fields).
 
 --repair fixes only what needs no guess: a missing or invalid IV of a
 directory with no names in it (a new one), a directory sharing its IV with

@@ -50,7 +50,7 @@ that way.
 The volume's own files (gocryptfs.conf, gocryptfs.diriv, long-name .name
 sidecars) are left out unless -a is given, and so are a sync client's own
 files and folders in CIPHERDIR (Syncthing's .stfolder and .syncthing.*.tmp,
-desktop.ini, .DS_Store, ...: the README lists them), which are not the
+desktop.ini, .DS_Store, ...: docs/sync.md lists them), which are not the
 volume's and are never counted as names that do not decrypt.
 
 For a reverse volume (veilfs init --reverse), give its PLAINDIR as CIPHERDIR:

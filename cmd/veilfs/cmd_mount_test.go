@@ -32,7 +32,7 @@ func TestMountOptions(t *testing.T) {
 		{name: "-o spaces", flags: mountFlags{options: []string{" ro , noexec "}}, ro: true, extra: []string{"noexec"}},
 		{name: "--ro and -o", flags: mountFlags{readOnly: true, options: []string{"noexec"}}, ro: true, extra: []string{"noexec"}},
 		{name: "unknown passed on", flags: mountFlags{options: []string{"frobnicate=3,default_permissions"}}, extra: []string{"frobnicate=3", "default_permissions"}},
-		// What mount.fuse3 passes for the fstab line of the README: its
+		// What mount.fuse3 passes for the fstab line of docs/fstab-systemd.md: its
 		// dev,suid defaults must not lift nosuid,nodev.
 		{name: "mount.fuse3 fstab", flags: mountFlags{options: []string{"rw,passfile=/root/pw,dev,suid"}}, passfile: "/root/pw"},
 		{name: "veilfs_suid and veilfs_dev", flags: mountFlags{options: []string{"veilfs_suid,noexec,veilfs_dev"}}, suid: true, dev: true, extra: []string{"noexec"}},

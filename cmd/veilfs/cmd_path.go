@@ -25,7 +25,7 @@ const pathUsage = `Usage: veilfs path encrypt|decrypt [options] CIPHERDIR PATH
 Translate a path of the volume in CIPHERDIR between its plaintext and its
 ciphertext form, without mounting. Use it to find a file in your sync
 service's version history or in a backup, where only ciphertext names show
-(the README tells, step by step, how to restore a file from there), or to
+(docs/sync.md tells, step by step, how to restore a file from there), or to
 tell what a ciphertext file in CIPHERDIR is.
 
 Commands:
