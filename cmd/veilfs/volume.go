@@ -128,6 +128,11 @@ func readConfigFile(dir, path string) (*config.File, string, error) {
 		return nil, "", fail(errOpenConf, err, "gocryptfs 1.x volumes are not supported: open it with gocryptfs 1.x, or copy the files into a new volume")
 	case isUnsupportedFeature(err):
 		return nil, "", fail(errOpenConf, err, "a newer veilfs, or gocryptfs, may be able to open this volume")
+	case err != nil && filepath.Base(path) == config.Filename:
+		return nil, "", fail(errOpenConf, err, // names the file already
+			"restore "+config.Filename+" from a backup, or from your sync service's version history",
+			"without one, the master key opens the volume: veilfs mount --masterkey-file FILE "+dir+" MOUNTPOINT; "+
+				"veilfs init --masterkey-file FILE "+dir+" writes a new "+config.Filename+" (add init's format options if it was given any)")
 	case err != nil:
 		return nil, "", fail(errOpenConf, err) // names the file already
 	}
@@ -149,7 +154,8 @@ func missingConfig(dir string) error {
 	case looksLikeVolume(names):
 		return failf(errOpenConf, []string{
 			"restore " + config.Filename + " from a backup, or from your sync service's version history",
-			"without one, the master key that init printed still opens the files: veilfs mount --masterkey-file FILE " + dir + " MOUNTPOINT",
+			"without one, the master key that init printed still opens the files: veilfs mount --masterkey-file FILE " + dir + " MOUNTPOINT; " +
+				"veilfs init --masterkey-file FILE " + dir + " writes a new " + config.Filename + " (add init's format options if it was given any)",
 		}, "%s has no %s, but looks like a veilfs/gocryptfs volume (it has a %s or encrypted names): its config was deleted or has not been synced yet",
 			dir, config.Filename, nametransform.DirIVFilename)
 	}
