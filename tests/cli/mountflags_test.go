@@ -111,7 +111,7 @@ func TestMountNosuidNodevHelper(t *testing.T) {
 		{name: "mount -t fuse.veilfs", args: []string{"-t", "fuse.veilfs", cipherdir, mnt, "-o", "passfile=" + pw}},
 		{name: "mount -t fuse.veilfs -o suid,dev", args: []string{"-t", "fuse.veilfs", cipherdir, mnt, "-o", "passfile=" + pw + ",suid,dev"}},
 		{name: "mount -t veilfs -o suid,dev", args: []string{"-t", "veilfs", cipherdir, mnt, "-o", "passfile=" + pw + ",suid,dev"}},
-		{name: "fstab fuse.veilfs (README line)", fstab: "fuse.veilfs passfile=" + pw + ",nofail"},
+		{name: "fstab fuse.veilfs (docs/fstab-systemd.md line)", fstab: "fuse.veilfs passfile=" + pw + ",nofail"},
 		{name: "fstab fuse.veilfs allow_other", fstab: "fuse.veilfs passfile=" + pw + ",allow_other,suid"},
 		{name: "fstab veilfs", fstab: "veilfs passfile=" + pw + ",dev,suid"},
 		{name: "fstab fuse.veilfs veilfs_suid,veilfs_dev", fstab: "fuse.veilfs passfile=" + pw + ",veilfs_suid,veilfs_dev", lifted: true},

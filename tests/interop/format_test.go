@@ -45,7 +45,7 @@ func TestFormatRecordInterop(t *testing.T) {
 		t.Fatalf("gocryptfs -passwd: %v", res)
 	}
 	if hasRecord() {
-		t.Error("gocryptfs -passwd kept VeilfsFormat (update SECURITY.md and README)")
+		t.Error("gocryptfs -passwd kept VeilfsFormat (update SECURITY.md and docs/commands.md)")
 	}
 	harness.MountVolume(t, cipherdir, mntA, password, "--ro")
 	compareSnapshots(t, "veilfs mount after gocryptfs -passwd vs plain dir", want, snapshot(t, mntA))

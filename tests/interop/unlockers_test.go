@@ -14,7 +14,7 @@ import (
 // through a veilfs mount opened with the keyfile passes gocryptfs -fsck and
 // reads back through gocryptfs with the primary password, which alone
 // gocryptfs knows. gocryptfs -passwd then rewrites gocryptfs.conf without
-// the unlockers (as README and SECURITY.md say): only the primary works
+// the unlockers (as docs/commands.md and SECURITY.md say): only the primary works
 // afterwards, in both implementations.
 func TestExtraUnlockersInterop(t *testing.T) {
 	requireAll(t)
@@ -63,7 +63,7 @@ func TestExtraUnlockersInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(conf), "VeilfsUnlockers") {
-		t.Errorf("gocryptfs -passwd kept VeilfsUnlockers (update README and SECURITY.md):\n%s", conf)
+		t.Errorf("gocryptfs -passwd kept VeilfsUnlockers (update docs/commands.md and SECURITY.md):\n%s", conf)
 	}
 	if res := harness.TryMount(t, cipherdir, mntA, "--keyfile", keyfile); res.Code != 12 {
 		t.Errorf("veilfs mount --keyfile after gocryptfs -passwd: %v, want exit 12", res)

@@ -66,7 +66,7 @@ var (
 		long200,
 	}
 	// The exclusions veilfs makes and gocryptfs -exclude-wildcard does not
-	// (README, "Compared with gocryptfs -reverse": go-git's gitignore rules
+	// (docs/reverse.md, "Compared with gocryptfs -reverse": go-git's gitignore rules
 	// against sabhiram/go-gitignore): a directory rule hides the directory
 	// itself, which gocryptfs shows empty, and ? matches any character,
 	// where gocryptfs takes it literally.
@@ -167,7 +167,7 @@ func TestExclude(t *testing.T) {
 			goShows, veilShows := errGo == nil, errVeil == nil
 			if slices.Contains(excludedOnlyByVeilfs, p) {
 				if !goShows || veilShows {
-					t.Errorf("%q: a documented difference is gone: gocryptfs -exclude-wildcard shows it: %v (want true); veilfs --exclude shows it: %v (want false); update README and this test", p, goShows, veilShows)
+					t.Errorf("%q: a documented difference is gone: gocryptfs -exclude-wildcard shows it: %v (want true); veilfs --exclude shows it: %v (want false); update docs/reverse.md and this test", p, goShows, veilShows)
 				}
 			} else if goShows != veilShows {
 				t.Errorf("%q: gocryptfs -exclude-wildcard shows it: %v; veilfs --exclude shows it: %v", abbrev(p), goShows, veilShows)
