@@ -46,10 +46,10 @@ func (v *Volume) initDir(dirfd int, disk string, mode uint32) error {
 	if err := unix.Fstat(child, &st); err != nil {
 		return fmt.Errorf("stat %s: %w", disk, err)
 	}
-	mode = mode&0o7777 | st.Mode&unix.S_ISGID
+	mode = mode&0o7777 | uint32(st.Mode)&unix.S_ISGID
 	// Through the descriptor we wrote the IV into: the name could have
 	// been swapped for a symlink in between.
-	if err := unix.Fchmodat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", child), mode, 0); err != nil {
+	if err := fchmodDirFD(child, mode); err != nil {
 		return fmt.Errorf("chmod %s: %w", disk, err)
 	}
 	return nil

@@ -18,7 +18,11 @@
 //
 // Every backing-file access is relative to a directory file descriptor
 // (*at system calls), and directories are opened with openat2 and
-// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, so a symlink planted in CIPHERDIR can
-// never make us operate outside it. The package does not import go-fuse and
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS (at_linux.go; elsewhere one
+// component at a time with O_NOFOLLOW, beneath.go), so a symlink planted in
+// CIPHERDIR can never make us operate outside it. The system calls that
+// only Linux has are in *_linux.go files, with what other systems get
+// instead in *_other.go (or _darwin.go, _freebsd.go); the Linux build is
+// the one tested. The package does not import go-fuse and
 // does not log; callers get wrapped errors.
 package cipherdir

@@ -187,7 +187,7 @@ func (v *Volume) reencryptName(dirfd int, disk, plain string, iv []byte, atRoot 
 			return Repaired{}, err
 		}
 		err = v.PrepareName(dirfd, newDisk, cname, func() error {
-			return unix.Renameat2(dirfd, disk, dirfd, newDisk, unix.RENAME_NOREPLACE)
+			return RenameNoReplace(dirfd, disk, dirfd, newDisk)
 		})
 		if errors.Is(err, unix.EEXIST) {
 			continue

@@ -637,7 +637,7 @@ func (v *Volume) listEntry(dirfd int, disk string, iv []byte, atRoot bool) ListE
 		e.StatErr = fmt.Errorf("stat %s: %w", disk, err)
 		return e
 	}
-	e.Mode, e.CipherSize, e.Size = st.Mode, st.Size, st.Size
+	e.Mode, e.CipherSize, e.Size = uint32(st.Mode), st.Size, st.Size
 	if e.Role != RoleEntry {
 		return e
 	}

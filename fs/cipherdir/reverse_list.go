@@ -72,7 +72,7 @@ func (v *Volume) ReverseListDir(rootfd int, p *VolumePath) ([]ListEntry, error) 
 		if err := unix.Fstatat(dirfd, config.ReverseFilename, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			e.StatErr = fmt.Errorf("stat %s: %w", config.ReverseFilename, err)
 		} else {
-			e.Mode, e.CipherSize, e.Size = st.Mode, st.Size, st.Size
+			e.Mode, e.CipherSize, e.Size = uint32(st.Mode), st.Size, st.Size
 		}
 		out = append(out, e)
 	}
@@ -88,7 +88,7 @@ func (v *Volume) reverseStatEntry(dirfd int, cpath string, e *ListEntry) {
 		e.StatErr = fmt.Errorf("stat %s: %w", e.Step.Plain, err)
 		return
 	}
-	e.Mode, e.CipherSize, e.Size = st.Mode, st.Size, st.Size
+	e.Mode, e.CipherSize, e.Size = uint32(st.Mode), st.Size, st.Size
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		e.CipherSize = v.Content.CipherSize(st.Size)

@@ -16,7 +16,6 @@ package cipherdir
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -140,7 +139,7 @@ func existsAt(dirfd int, name string) bool {
 // without /proc, gets WriteSidecar.
 func (v *Volume) WriteSidecarWhole(dirfd int, disk, cname string) (created bool, err error) {
 	side := nametransform.SidecarName(disk)
-	fd, err := unix.Openat(dirfd, ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, dirIVPerm)
+	fd, err := openTmpfileAt(dirfd, dirIVPerm)
 	if err != nil {
 		return v.WriteSidecar(dirfd, disk, cname)
 	}
@@ -155,7 +154,7 @@ func (v *Volume) WriteSidecarWhole(dirfd int, disk, cname string) (created bool,
 		}
 		b = b[n:]
 	}
-	err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), dirfd, side, unix.AT_SYMLINK_FOLLOW)
+	err = linkTmpfileAt(fd, dirfd, side)
 	switch {
 	case err == unix.EEXIST:
 		if old, rerr := v.ReadSidecar(dirfd, disk); rerr == nil && old == cname {

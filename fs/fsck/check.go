@@ -133,7 +133,7 @@ func Run(dir string, conf *config.File, master []byte, opts Options) (*Report, e
 	if opts.Repair {
 		// One syncfs rather than an fsync per change: every repair is
 		// correct at any instant, this only makes the result durable.
-		if err := unix.Syncfs(rootfd); err != nil {
+		if err := cipherdir.Syncfs(rootfd); err != nil {
 			return nil, fmt.Errorf("syncfs %s: %w", dir, err)
 		}
 	}
@@ -581,7 +581,7 @@ func (c *checker) recordIV(iv []byte, l loc, st *unix.Stat_t) {
 	if _, ok := c.ivs[key]; !ok {
 		c.ivOrder = append(c.ivOrder, key)
 	}
-	c.ivs[key] = append(c.ivs[key], dirRef{loc: l, dev: st.Dev, ino: st.Ino})
+	c.ivs[key] = append(c.ivs[key], dirRef{loc: l, dev: uint64(st.Dev), ino: st.Ino})
 }
 
 // entry checks one entry of a directory: its name, then the object.

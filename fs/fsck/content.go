@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher"
+	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -24,7 +25,7 @@ type buffers struct{ cipher, plain []byte }
 // header: nothing in the file can be read).
 func (c *checker) file(dirfd int, name string, l loc, st *unix.Stat_t) (move []int) {
 	c.rep.Summary.Files++
-	key := [2]uint64{st.Dev, st.Ino}
+	key := [2]uint64{uint64(st.Dev), st.Ino}
 	findings, seen := c.links[key]
 	if !seen {
 		fd, err := openRead(dirfd, name)
@@ -268,7 +269,7 @@ func (c *checker) xattrs(fd int) []finding {
 // regular files get here, but the name could be swapped meanwhile).
 func openRead(dirfd int, name string) (int, error) {
 	const flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
-	fd, err := unix.Openat(dirfd, name, flags|unix.O_NOATIME, 0)
+	fd, err := unix.Openat(dirfd, name, flags|cipherdir.ONoatime, 0)
 	if err == unix.EPERM {
 		fd, err = unix.Openat(dirfd, name, flags, 0)
 	}

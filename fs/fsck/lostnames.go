@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -102,7 +103,7 @@ func (c *checker) nameLost(d *dirState, name string, idx int) {
 				break
 			}
 		}
-		err = unix.Renameat2(d.fd, name, d.fd, disk, unix.RENAME_NOREPLACE)
+		err = cipherdir.RenameNoReplace(d.fd, name, d.fd, disk)
 		if errors.Is(err, unix.EEXIST) {
 			if created {
 				_ = unix.Unlinkat(d.fd, nametransform.SidecarName(disk), 0)

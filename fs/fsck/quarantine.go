@@ -118,7 +118,7 @@ func (c *checker) quarantine(d *dirState, name string, l loc, idxs []int) {
 			break
 		}
 		err = c.v.PrepareName(q.fd, disk, cname, func() error {
-			return unix.Renameat2(d.fd, name, q.fd, disk, unix.RENAME_NOREPLACE)
+			return cipherdir.RenameNoReplace(d.fd, name, q.fd, disk)
 		})
 		switch {
 		case errors.Is(err, unix.EEXIST):

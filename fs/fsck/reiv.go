@@ -108,7 +108,7 @@ func (c *checker) reIV(r dirRef) (string, error) {
 	}
 	defer unix.Close(pfd)
 	var st unix.Stat_t
-	if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Dev != r.dev || st.Ino != r.ino {
+	if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || uint64(st.Dev) != r.dev || st.Ino != r.ino {
 		return "", errors.New("the directory moved while fsck ran (into quarantine?): run veilfs fsck --repair again")
 	}
 	dfd, err := cipherdir.OpenReadDirAt(pfd, base)
@@ -254,7 +254,7 @@ func (c *checker) reivMove(dfd, tfd int) error {
 		// The new long name's sidecar comes first (reused if a crash left
 		// it); NOREPLACE: never clobber, a collision would be a bug.
 		err = c.v.PrepareName(tfd, disk, cname, func() error {
-			return unix.Renameat2(dfd, n, tfd, disk, unix.RENAME_NOREPLACE)
+			return cipherdir.RenameNoReplace(dfd, n, tfd, disk)
 		})
 		if err != nil {
 			return fmt.Errorf("move %s: %w", n, err)
@@ -308,7 +308,7 @@ func (c *checker) reivFinish(pfd int, base, tmp string, dfd, tfd int) error {
 	if err := copyDirAttrs(dfd, tfd, pfd, tmp); err != nil {
 		return err
 	}
-	if err := unix.Renameat2(pfd, tmp, pfd, base, unix.RENAME_EXCHANGE); err != nil {
+	if err := cipherdir.RenameExchange(pfd, tmp, pfd, base); err != nil {
 		return fmt.Errorf("exchange %s and %s: %w", tmp, base, err)
 	}
 	if err := unix.Fsync(pfd); err != nil {
@@ -348,7 +348,7 @@ func copyDirAttrs(dfd, tfd, pfd int, tmp string) error {
 	if err := unix.Fchown(tfd, int(st.Uid), int(st.Gid)); err != nil && !(err == unix.EPERM && unix.Geteuid() != 0) {
 		return fmt.Errorf("chown: %w", err)
 	}
-	if err := unix.Fchmod(tfd, st.Mode&0o7777); err != nil {
+	if err := unix.Fchmod(tfd, uint32(st.Mode)&0o7777); err != nil {
 		return fmt.Errorf("chmod: %w", err)
 	}
 	ts := []unix.Timespec{st.Atim, st.Mtim}

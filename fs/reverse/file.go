@@ -62,15 +62,13 @@ func (n *node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint3
 }
 
 func (r *root) openFile(cpath, ppath string) (*file, error) {
-	how := unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOATIME,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
-	}
-	fd, err := unix.Openat2(r.rootfd, ppath, &how)
+	// cipherdir.OpenBeneath: openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS.
+	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | cipherdir.ONoatime
+	fd, err := cipherdir.OpenBeneath(r.rootfd, ppath, flags)
 	if err == unix.EPERM {
 		// O_NOATIME is for the file's owner (or root) only.
-		how.Flags &^= unix.O_NOATIME
-		fd, err = unix.Openat2(r.rootfd, ppath, &how)
+		flags &^= cipherdir.ONoatime
+		fd, err = cipherdir.OpenBeneath(r.rootfd, ppath, flags)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", cpath, err)
@@ -89,7 +87,7 @@ func (r *root) openFile(cpath, ppath string) (*file, error) {
 	key := cpath
 	if st.Nlink > 1 {
 		key = cipherdir.HardLinkKey(st.Ino)
-		if st.Dev != r.rootDev {
+		if uint64(st.Dev) != r.rootDev {
 			// Another filesystem mounted below the root has its own
 			// inode numbers; its device number keeps them apart.
 			key += fmt.Sprintf(" dev %d", st.Dev)

@@ -82,12 +82,12 @@ func (r *root) touch() { r.requests.Add(1) }
 
 // viewIno is the inode number the view shows for a plaintext stat.
 func (r *root) viewIno(st *unix.Stat_t) uint64 {
-	if st.Dev == r.rootDev {
+	if uint64(st.Dev) == r.rootDev {
 		return st.Ino
 	}
 	r.inoMu.Lock()
 	defer r.inoMu.Unlock()
-	k := devIno{st.Dev, st.Ino}
+	k := devIno{uint64(st.Dev), st.Ino}
 	if ino, ok := r.inos[k]; ok {
 		return ino
 	}
@@ -126,7 +126,7 @@ func MountView(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount, 
 	if vol.Content.Algorithm() != cipher.AESSIV {
 		return nil, fmt.Errorf("reverse mount of %s: the config does not use AES-SIV content encryption, which reverse mode needs", vol.Dir)
 	}
-	fd, err := unix.Open(vol.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(vol.Dir, oPath|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", vol.Dir, err)
 	}
@@ -136,7 +136,7 @@ func MountView(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount, 
 		return nil, fmt.Errorf("stat %s: %w", vol.Dir, err)
 	}
 	r := &root{
-		vol: vol, rootfd: fd, rootDev: st.Dev, exclude: opts.Exclude, log: opts.Logger,
+		vol: vol, rootfd: fd, rootDev: uint64(st.Dev), exclude: opts.Exclude, log: opts.Logger,
 		start: time.Now(), longNames: map[string]string{}, inos: map[devIno]uint64{},
 	}
 	if r.log == nil {
@@ -156,7 +156,7 @@ func MountView(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount, 
 		MaxReadAhead: maxRead,
 		// "ro" for fusermount3, MS_RDONLY for mount(2): see fs.MountVolume.
 		Options:          append(slices.Clone(opts.ExtraMountOptions), "ro"),
-		DirectMountFlags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_RDONLY,
+		DirectMountFlags: directMountFlags,
 		Debug:            opts.Debug,
 		DisableSplice:    true, // reads return encrypted bytes, never a descriptor
 		// Files are served with direct I/O (file.go); without this the

@@ -153,14 +153,6 @@ func (r *root) fillAttr(st *unix.Stat_t, cpath, ppath string, out *fuse.Attr) er
 	return nil
 }
 
-func toSyscallStat(st *unix.Stat_t) *syscall.Stat_t {
-	return &syscall.Stat_t{
-		Dev: st.Dev, Ino: st.Ino, Nlink: st.Nlink, Mode: st.Mode, Uid: st.Uid, Gid: st.Gid,
-		Rdev: st.Rdev, Size: st.Size, Blksize: st.Blksize, Blocks: st.Blocks,
-		Atim: syscall.Timespec(st.Atim), Mtim: syscall.Timespec(st.Mtim), Ctim: syscall.Timespec(st.Ctim),
-	}
-}
-
 // linkTarget reads the symlink at ppath and encrypts its target for cpath.
 func (r *root) linkTarget(cpath, ppath string) (string, error) {
 	dir, base := splitPath(ppath)
@@ -237,7 +229,7 @@ func (n *node) lookupEntry(ctx context.Context, name, cdir, pdir string, out *fu
 		return nil, toErrno(err)
 	}
 	child := &node{r: n.r, cpath: cpath, ppath: ppath, resolved: true}
-	return n.NewInode(ctx, child, fusefs.StableAttr{Mode: st.Mode & unix.S_IFMT, Ino: out.Attr.Ino}), 0
+	return n.NewInode(ctx, child, fusefs.StableAttr{Mode: uint32(st.Mode) & unix.S_IFMT, Ino: out.Attr.Ino}), 0
 }
 
 func (n *node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
@@ -256,7 +248,7 @@ func (n *node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 			if err := r.lstat(ppath, &st); err != nil {
 				return true // gone meanwhile
 			}
-			mode = st.Mode & unix.S_IFMT
+			mode = uint32(st.Mode) & unix.S_IFMT
 		}
 		if !r.visible(ppath, mode == unix.S_IFDIR) {
 			return true

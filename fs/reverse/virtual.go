@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -132,8 +133,7 @@ type configHandle struct{ data []byte }
 
 // readConfig reads the plaintext directory's reverse config.
 func (r *root) readConfig() ([]byte, error) {
-	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS}
-	fd, err := unix.Openat2(r.rootfd, config.ReverseFilename, &how)
+	fd, err := cipherdir.OpenBeneath(r.rootfd, config.ReverseFilename, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", config.ReverseFilename, err)
 	}

@@ -465,7 +465,7 @@ func (j *journal) append(r record) error {
 		if _, err := j.f.Write(l); err != nil {
 			return fmt.Errorf("append to rotation journal %s: %w", j.path, err)
 		}
-		if err := unix.Fdatasync(int(j.f.Fd())); err != nil {
+		if err := cipherdir.Fdatasync(int(j.f.Fd())); err != nil {
 			return fmt.Errorf("fsync rotation journal %s: %w", j.path, err)
 		}
 	}

@@ -190,7 +190,7 @@ func fingerprint(t *testing.T, dir string) map[string]string {
 		case unix.S_IFREG:
 			// O_NOATIME: reading must not change what is compared (the
 			// rotation keeps the ciphertext's times).
-			f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOATIME|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+			f, err := os.OpenFile(p, os.O_RDONLY|cipherdir.ONoatime|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 			if err != nil {
 				return err
 			}
@@ -207,8 +207,9 @@ func fingerprint(t *testing.T, dir string) map[string]string {
 				return err
 			}
 			desc += " -> " + target
-			// readlink has no O_NOATIME: put back the atime it set.
-			ts := []unix.Timespec{unix.NsecToTimespec(st.Atim.Nano()), {Nsec: unix.UTIME_OMIT}}
+			// readlink has no O_NOATIME: put back the atime it set (and
+			// the mtime it had: darwin's x/sys has no UTIME_OMIT).
+			ts := []unix.Timespec{unix.NsecToTimespec(st.Atim.Nano()), unix.NsecToTimespec(st.Mtim.Nano())}
 			if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 				return err
 			}

@@ -169,7 +169,7 @@ func plausibleXattr(v *cipherdir.Volume, stored string) bool {
 // without it the open is retried plainly.
 func openRead(dirfd int, name string) (int, error) {
 	const flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
-	fd, err := unix.Openat(dirfd, name, flags|unix.O_NOATIME, 0)
+	fd, err := unix.Openat(dirfd, name, flags|cipherdir.ONoatime, 0)
 	if err == unix.EPERM {
 		fd, err = unix.Openat(dirfd, name, flags, 0)
 	}
@@ -270,7 +270,7 @@ func (r *rotator) makeCopy(dirfd int, name string, st *unix.Stat_t) error {
 		return err
 	}
 	// After chown, which clears setuid/setgid.
-	if err := unix.Fchmod(dst, st.Mode&0o7777); err != nil {
+	if err := unix.Fchmod(dst, uint32(st.Mode)&0o7777); err != nil {
 		return fmt.Errorf("chmod copy: %w", err)
 	}
 	if err := unix.Fsync(dst); err != nil {

@@ -240,7 +240,7 @@ func (r *rotator) applyPlan(fd int, rel string, plan *record) error {
 			}
 			// NOREPLACE: a new name can only collide with an existing
 			// entry by a 2^-128 accident or a planted entry; never clobber.
-			if err := unix.Renameat2(fd, e.Old, fd, e.New, unix.RENAME_NOREPLACE); err != nil {
+			if err := cipherdir.RenameNoReplace(fd, e.Old, fd, e.New); err != nil {
 				return fmt.Errorf("rename %s to %s: %w", cipherdir.JoinPath(rel, e.Old), e.New, err)
 			}
 			if err := r.fault("rename"); err != nil {
@@ -256,7 +256,7 @@ func (r *rotator) applyPlan(fd int, rel string, plan *record) error {
 		}
 	}
 	for _, x := range plan.Xattrs {
-		if _, err := unix.Fgetxattr(fd, x.Old, nil); err == unix.ENODATA {
+		if _, err := unix.Fgetxattr(fd, x.Old, nil); err == cipherdir.ENOATTR {
 			continue
 		} else if err != nil {
 			return fmt.Errorf("xattr of %s: %w", display(rel), err)
@@ -264,7 +264,7 @@ func (r *rotator) applyPlan(fd int, rel string, plan *record) error {
 		if err := unix.Fsetxattr(fd, x.New, x.Value, 0); err != nil {
 			return fmt.Errorf("set xattr of %s: %w", display(rel), err)
 		}
-		if err := unix.Fremovexattr(fd, x.Old); err != nil && err != unix.ENODATA {
+		if err := unix.Fremovexattr(fd, x.Old); err != nil && err != cipherdir.ENOATTR {
 			return fmt.Errorf("remove old xattr of %s: %w", display(rel), err)
 		}
 	}

@@ -1,0 +1,9 @@
+package cipherdir
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+const direntInoOffset = int(unsafe.Offsetof(unix.Dirent{}.Ino))
