@@ -23,7 +23,7 @@ func statAt(dirfd int, disk string, st *unix.Stat_t) error {
 // length of its plaintext target (read from dirfd/disk).
 func (r *root) fillAttr(st *unix.Stat_t, out *fuse.Attr, dirfd int, disk string) error {
 	out.Ino = st.Ino
-	out.Mode = st.Mode
+	out.Mode = uint32(st.Mode)
 	out.Nlink = uint32(st.Nlink)
 	out.Uid, out.Gid = st.Uid, st.Gid
 	out.Rdev = uint32(st.Rdev)
@@ -62,7 +62,7 @@ func (r *root) fillEntry(dirfd int, disk string, st *unix.Stat_t, out *fuse.Attr
 // content lock). Gen separates an inode number reused for a file of another
 // type.
 func stableAttr(st *unix.Stat_t) fusefs.StableAttr {
-	return fusefs.StableAttr{Mode: st.Mode & syscall.S_IFMT, Ino: st.Ino}
+	return fusefs.StableAttr{Mode: uint32(st.Mode) & syscall.S_IFMT, Ino: st.Ino}
 }
 
 // newChild makes (or finds) the node for a child of n.

@@ -29,7 +29,7 @@ func (f *File) state() (fileState, error) {
 	}
 	size, _ := f.n.r.vol.Content.PlainSize(st.Size)
 	f.csize = st.Size
-	return fileState{size: size, mode: st.Mode, gid: st.Gid}, nil
+	return fileState{size: size, mode: uint32(st.Mode), gid: st.Gid}, nil
 }
 
 // fileID returns the file ID from the header, cached on the node.
@@ -329,7 +329,7 @@ func preadFull(fd int, buf []byte, off int64) (int, error) {
 func (f *File) pwrite(buf []byte, off int64) error {
 	end := off + int64(len(buf))
 	if off < f.csize && end > f.csize && !f.n.r.noFallocate.Load() {
-		err := unix.Fallocate(f.fd, unix.FALLOC_FL_KEEP_SIZE, off, end-off)
+		err := fallocateKeepSize(f.fd, off, end-off)
 		switch err {
 		case nil:
 		case unix.EOPNOTSUPP, unix.ENOSYS:

@@ -8,6 +8,8 @@ import (
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
 )
 
 // File is an open regular file: the ciphertext descriptor and the node
@@ -164,7 +166,7 @@ func (f *File) truncate(size int64) error {
 // Fsync flushes the ciphertext file (called by Node.Fsync).
 func (f *File) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	if flags&fsyncDataOnly != 0 {
-		return toErrno(unix.Fdatasync(f.fd))
+		return toErrno(cipherdir.Fdatasync(f.fd))
 	}
 	return toErrno(unix.Fsync(f.fd))
 }
@@ -220,7 +222,7 @@ func (f *File) Allocate(ctx context.Context, off, size uint64, mode uint32) sysc
 			return f.fail(err)
 		}
 		return 0
-	case unix.FALLOC_FL_KEEP_SIZE:
+	case fallocKeepSize:
 		return 0
 	default:
 		return syscall.EOPNOTSUPP

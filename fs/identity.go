@@ -123,7 +123,7 @@ func (n *Node) awaitMove(name string, parent *fusefs.Inode) bool {
 func (n *Node) openSelf() (fd int, st unix.Stat_t, err error) {
 	fd = -1
 	err = n.atSelf(func(d *dirHandle, disk string) error {
-		pfd, err := unix.Openat(d.fd, disk, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		pfd, err := openPathAt(d.fd, disk)
 		if err != nil {
 			return fmt.Errorf("open %s: %w", disk, err)
 		}

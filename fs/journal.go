@@ -229,7 +229,7 @@ func (f *File) journalBegin(off, end int64, id []byte) error {
 			j.give(fd)
 			return fmt.Errorf("stat for the journal: %w", err)
 		}
-		f.rec = &record{fd: fd, path: path, dev: st.Dev}
+		f.rec = &record{fd: fd, path: path, dev: uint64(st.Dev)}
 	}
 	path := f.rec.path
 	oldLen := 0
@@ -369,7 +369,7 @@ func (r *root) openByIno(path string, dev, ino uint64) (int, string, error) {
 			return -1, false
 		}
 		var st unix.Stat_t
-		if unix.Fstat(fd, &st) != nil || st.Ino != ino || st.Dev != dev || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		if unix.Fstat(fd, &st) != nil || st.Ino != ino || uint64(st.Dev) != dev || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			unix.Close(fd)
 			return -1, false
 		}
@@ -386,7 +386,7 @@ func (r *root) openByIno(path string, dev, ino uint64) (int, string, error) {
 			return nil
 		}
 		if info, err := e.Info(); err == nil {
-			if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Ino == ino && st.Dev == dev {
+			if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Ino == ino && uint64(st.Dev) == dev {
 				found, _ = filepath.Rel(r.vol.Dir, p)
 				return filepath.SkipAll
 			}

@@ -2,9 +2,7 @@ package fs
 
 import (
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"time"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -73,7 +71,7 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		// We clear setuid/setgid on unprivileged writes ourselves
 		// (File.dropPrivileges); the kernel then stops sending a
 		// GETXATTR security.capability before every write.
-		ExtraCapabilities: fuse.CAP_HANDLE_KILLPRIV_V2,
+		ExtraCapabilities: extraCapabilities,
 		// Reads return decrypted bytes, never a descriptor to splice from;
 		// without this go-fuse still tries a splice pipe for every read
 		// (writev into the pipe, then discard: two wasted syscalls, and a
@@ -86,7 +84,7 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		// "ro" is enough for fusermount3; mount(2) takes it as a flag, or
 		// the mount itself would still be listed as rw (findmnt, mountinfo).
 		mo.Options = append(mo.Options, "ro")
-		mo.DirectMountFlags |= unix.MS_RDONLY
+		mo.DirectMountFlags |= msRdonly
 	}
 	// With other users in the mount, the kernel must check their
 	// permissions against our attributes, as for a plain directory.
@@ -131,7 +129,7 @@ func securityOptions(options []string, opts Options) ([]string, uintptr) {
 	})
 	// Never 0: go-fuse takes DirectMountFlags 0 as "its default", which is
 	// nosuid,nodev; the strings below then clear what was opted in.
-	var flags uintptr = unix.MS_NOSUID | unix.MS_NODEV
+	var flags uintptr = msNosuid | msNodev
 	if opts.Suid {
 		options = append(options, "suid")
 	} else {
@@ -143,19 +141,6 @@ func securityOptions(options []string, opts Options) ([]string, uintptr) {
 		options = append(options, "nodev")
 	}
 	return options, flags
-}
-
-// raiseReadahead lets the kernel read ahead maxRequest at a time. FUSE
-// caps readahead at the mount's bdi setting (128 KiB by default) whatever
-// the filesystem offers, so each cold sequential read would cost a round
-// trip per 128 KiB. Only root may change it; for others this is a no-op.
-func raiseReadahead(mountpoint string) {
-	var st unix.Stat_t
-	if err := unix.Stat(mountpoint, &st); err != nil {
-		return
-	}
-	bdi := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
-	_ = os.WriteFile(bdi, []byte(strconv.Itoa(maxRequest>>10)), 0)
 }
 
 // Wait blocks until the filesystem is unmounted, then releases the mount's

@@ -102,7 +102,7 @@ func (n *Node) Setattr(ctx context.Context, f fusefs.FileHandle, in *fuse.SetAtt
 		return n.r.fail("", err)
 	}
 	defer unix.Close(fd)
-	if err := setattrFD(fd, st.Mode&unix.S_IFMT, in); err != nil {
+	if err := setattrFD(fd, uint32(st.Mode)&unix.S_IFMT, in); err != nil {
 		return toErrno(err)
 	}
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -125,17 +125,17 @@ func setattrFD(fd int, typ uint32, in *fuse.SetAttrIn) error {
 			// as lchmod gives.
 			return fmt.Errorf("chmod symlink: %w", unix.EOPNOTSUPP)
 		}
-		if err := unix.Fchmodat(unix.AT_FDCWD, procFD(fd), mode&07777, 0); err != nil {
+		if err := chmodFD(fd, mode&07777); err != nil {
 			return fmt.Errorf("chmod: %w", err)
 		}
 	}
 	if uid, gid, ok := ownerChange(in); ok {
-		if err := unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH); err != nil {
+		if err := chownFD(fd, uid, gid); err != nil {
 			return fmt.Errorf("chown: %w", err)
 		}
 	}
 	if ts, ok := timesChange(in); ok {
-		if err := unix.UtimesNanoAt(unix.AT_FDCWD, procFD(fd), ts, 0); err != nil {
+		if err := utimesFD(fd, ts); err != nil {
 			return fmt.Errorf("utimens: %w", err)
 		}
 	}
@@ -162,11 +162,11 @@ func timesChange(in *fuse.SetAttrIn) ([]unix.Timespec, bool) {
 	pick := func(set, now uint32, sec uint64, nsec uint32) unix.Timespec {
 		switch {
 		case in.Valid&now != 0:
-			return unix.Timespec{Nsec: unix.UTIME_NOW}
+			return unix.Timespec{Nsec: utimeNow}
 		case in.Valid&set != 0:
 			return unix.Timespec{Sec: int64(sec), Nsec: int64(nsec)}
 		default:
-			return unix.Timespec{Nsec: unix.UTIME_OMIT}
+			return unix.Timespec{Nsec: utimeOmit}
 		}
 	}
 	if in.Valid&(fuse.FATTR_ATIME|fuse.FATTR_MTIME|fuse.FATTR_ATIME_NOW|fuse.FATTR_MTIME_NOW) == 0 {

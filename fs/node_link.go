@@ -49,7 +49,7 @@ var _ = (fusefs.NodeMknoder)((*Node)(nil))
 func (n *Node) Mknod(ctx context.Context, name string, mode, rdev uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	n.r.touch()
 	return n.create(ctx, name, out, func(d *dirHandle, disk string) error {
-		return unix.Mknodat(d.fd, disk, mode, int(rdev))
+		return mknodAt(d.fd, disk, mode, rdev)
 	})
 }
 
@@ -76,7 +76,7 @@ func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name strin
 	err = n.r.vol.PrepareName(d.fd, disk, cname, func() error {
 		// The /proc link names the inode openSelf checked (linkat's
 		// AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).
-		return unix.Linkat(unix.AT_FDCWD, procFD(src), d.fd, disk, unix.AT_SYMLINK_FOLLOW)
+		return linkFD(src, d.fd, disk)
 	})
 	if err != nil {
 		return nil, toErrno(err)
@@ -136,11 +136,11 @@ func (n *Node) Rename(ctx context.Context, name string, newParent fusefs.InodeEm
 		return toErrno(err)
 	}
 	sameEntry := src.node == dst.node && srcDisk == dstDisk
-	if !sameEntry && flags&unix.RENAME_EXCHANGE == 0 {
+	if !sameEntry && flags&renameExchange == 0 {
 		n.sidecarFound(src, srcDisk) // a lost name renamed to a real one
 	}
 	// An exchange leaves both names in place, each with its own sidecar.
-	if n.r.vol.IsLong(srcDisk) && !sameEntry && flags&unix.RENAME_EXCHANGE == 0 {
+	if n.r.vol.IsLong(srcDisk) && !sameEntry && flags&renameExchange == 0 {
 		return toErrno(cipherdir.RemoveSidecar(src.fd, srcDisk))
 	}
 	return 0
@@ -150,7 +150,7 @@ func (n *Node) Rename(ctx context.Context, name string, newParent fusefs.InodeEm
 // backing rename refuses because of its IV file, removes that directory
 // first and tries again, as rename(2) over an empty directory must work.
 func (r *root) renameAt(srcfd int, srcDisk string, dstfd int, dstDisk, cname string, flags uint32) error {
-	err := unix.Renameat2(srcfd, srcDisk, dstfd, dstDisk, uint(flags))
+	err := renameAt2(srcfd, srcDisk, dstfd, dstDisk, flags)
 	if (err != unix.ENOTEMPTY && err != unix.EEXIST) || flags != 0 || !r.vol.DirIV {
 		return err
 	}
@@ -163,5 +163,5 @@ func (r *root) renameAt(srcfd int, srcDisk string, dstfd int, dstDisk, cname str
 			return werr
 		}
 	}
-	return unix.Renameat2(srcfd, srcDisk, dstfd, dstDisk, uint(flags))
+	return renameAt2(srcfd, srcDisk, dstfd, dstDisk, flags)
 }

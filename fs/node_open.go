@@ -17,7 +17,7 @@ import (
 // O_DIRECT only concerns the plaintext page cache: ciphertext blocks are
 // not aligned the way direct I/O on the backing file would demand.
 func backingFlags(flags uint32) int {
-	f := int(flags) &^ (unix.O_APPEND | unix.O_TRUNC | unix.O_CREAT | unix.O_EXCL | unix.O_ACCMODE | unix.O_DIRECT)
+	f := int(flags) &^ (unix.O_APPEND | unix.O_TRUNC | unix.O_CREAT | unix.O_EXCL | unix.O_ACCMODE | oDirect)
 	if int(flags)&unix.O_ACCMODE != unix.O_RDONLY {
 		f |= unix.O_RDWR
 	}

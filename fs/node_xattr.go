@@ -6,6 +6,8 @@ import (
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
 	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
 )
 
 // capabilityXattr is queried by the kernel before every write to decide
@@ -47,7 +49,7 @@ var _ = (fusefs.NodeGetxattrer)((*Node)(nil))
 func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	n.r.touch()
 	if attr == capabilityXattr {
-		return 0, syscall.ENODATA
+		return 0, cipherdir.ENOATTR
 	}
 	x, errno := n.xattrTarget(attr)
 	if errno != 0 {

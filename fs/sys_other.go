@@ -1,0 +1,75 @@
+//go:build !linux
+
+package fs
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
+)
+
+// What the FUSE layer uses instead of sys_linux.go's Linux calls. The
+// mount compiles here but is untested (README, "Supported systems"). There
+// is no O_PATH nor /proc/self/fd, through which the Linux build changes a
+// node's own object and never a name: openPathAt refuses, so setattr on a
+// node without an open file (chmod, chown, utimes), readlink, link and
+// the xattr calls fail with ENOTSUP rather than act on a name that may
+// have been swapped.
+
+const (
+	oDirect = 0
+	// The flag values of the Linux FUSE protocol, which the FUSE layer
+	// passes on.
+	fallocKeepSize  = 0x1 // FALLOC_FL_KEEP_SIZE
+	renameNoreplace = 0x1 // RENAME_NOREPLACE
+	renameExchange  = 0x2 // RENAME_EXCHANGE
+	// The utimensat special values of darwin and FreeBSD.
+	utimeNow  = -1
+	utimeOmit = -2
+	// go-fuse passes DirectMountFlags to mount(2) on Linux only; the
+	// option strings ("ro", "nosuid", "nodev") still say it here.
+	msRdonly = 0
+	msNosuid = 0
+	msNodev  = 0
+	// CAP_HANDLE_KILLPRIV_V2 is a Linux FUSE capability.
+	extraCapabilities = 0
+)
+
+var errNotSupported = fmt.Errorf("without O_PATH and /proc/self/fd, not supported on this system: %w", unix.ENOTSUP)
+
+func openPathAt(dirfd int, name string) (int, error) { return -1, errNotSupported }
+
+func chmodFD(fd int, mode uint32) error { return unix.Fchmod(fd, mode) }
+
+func chownFD(fd, uid, gid int) error { return unix.Fchown(fd, uid, gid) }
+
+func utimesFD(fd int, ts []unix.Timespec) error {
+	return fmt.Errorf("utimens: %w", errNotSupported)
+}
+
+func linkFD(fd, dirfd int, name string) error { return errNotSupported }
+
+func mknodAt(dirfd int, name string, mode, rdev uint32) error {
+	return fmt.Errorf("mknod: %w", errNotSupported)
+}
+
+// renameAt2 supports the flags it can do atomically.
+func renameAt2(srcfd int, src string, dstfd int, dst string, flags uint32) error {
+	switch flags {
+	case 0:
+		return unix.Renameat(srcfd, src, dstfd, dst)
+	case renameNoreplace:
+		return cipherdir.RenameNoReplace(srcfd, src, dstfd, dst)
+	case renameExchange:
+		return cipherdir.RenameExchange(srcfd, src, dstfd, dst)
+	}
+	return unix.EINVAL
+}
+
+// fallocateKeepSize: no fallocate here; the caller then writes anyway.
+func fallocateKeepSize(fd int, off, length int64) error { return unix.EOPNOTSUPP }
+
+// raiseReadahead tunes Linux's bdi readahead; nothing to do here.
+func raiseReadahead(mountpoint string) {}
