@@ -536,7 +536,7 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 	// the daemon cannot be ptraced and its /proc/PID/mem, environ and fd
 	// belong to root. The volume's keys live in this process for as long as
 	// it serves; any program the user runs could otherwise copy them.
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+	if err := protectFromDebuggers(); err != nil {
 		logger.Printf("warning: cannot protect the keys from debuggers (PR_SET_DUMPABLE): %v", err)
 	}
 	// runMount told the user why on stderr; a daemon says it in syslog too.

@@ -286,7 +286,7 @@ func detachStdio() {
 	}
 	defer null.Close()
 	for fd := 0; fd <= 2; fd++ {
-		_ = unix.Dup3(int(null.Fd()), fd, 0)
+		_ = dupTo(int(null.Fd()), fd)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"os"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
@@ -205,11 +204,10 @@ func unlockError(err error, dir string) error {
 // it here would end in the kernel's OOM killer, or a boot waiting on an
 // fstab mount, rather than in a message.
 func checkScryptMemory(p cipher.ScryptParams) error {
-	var si unix.Sysinfo_t
-	if unix.Sysinfo(&si) != nil {
+	total, ok := totalMemory()
+	if !ok {
 		return nil // cannot tell: let scrypt try
 	}
-	total := uint64(si.Totalram) * uint64(si.Unit)
 	if need := p.MemoryNeeded(); need > total {
 		return failf(errOpenConf, []string{"the cost was set with --scryptn when the volume was created or its password last changed; unlock it on a machine with more memory and lower it with veilfs passwd --scryptn"},
 			"the password's scrypt cost (N=2^%d, R=%d) needs %d MiB of memory, more than this machine's %d MiB", p.LogN(), p.R, need>>20, total>>20)
