@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli
 
 // nosuid and nodev on every veilfs mount (SECURITY.md, mount flags; issue 14

@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli
 
 // mount(8), /etc/fstab and umount(8) with real mounts (cmd/veilfs/mounthelper.go).

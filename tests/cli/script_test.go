@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package cli pins the user-visible behaviour of the veilfs binary: messages,
 // exit codes (cmd/veilfs/exitcodes.go), and what is (not) left mounted after
 // a failure. Short cases are testscript files in testdata/*.txtar; cases that

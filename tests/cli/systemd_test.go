@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli
 
 // systemd: readiness notification (cmd/veilfs/sdnotify.go) and the unit

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package faults_test checks what veilfs promises when things go wrong
 // underneath it: the daemon killed with SIGKILL in the middle of writes,
 // `veilfs passwd` and `veilfs rotate` killed half-way, and CIPHERDIR's file system running out

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package fsck checks `veilfs fsck` end to end, with the built binary: it
 // agrees with `gocryptfs -fsck` on every fixture volume gocryptfs made,
 // reports a volume broken one way as exactly that problem (through

@@ -8,6 +8,12 @@
 // Cleanup unmounts with retries (a file still open elsewhere makes unmount
 // fail with EBUSY for a moment) and fails the test if the mount stays.
 //
+// The tests run on Linux only. The packages that use Linux-only calls
+// themselves (cli, faults, fsck, hostile, posix, reverse, stress) are
+// //go:build linux; the others and this harness also compile on darwin and
+// FreeBSD, so that `make cross` type-checks them, and RequireFUSE skips
+// every mount there.
+//
 // Environment:
 //
 //	VEILFS_REQUIRE_FUSE=1       missing /dev/fuse fails instead of skipping

@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // stopTimeout bounds a clean unmount before the connection is aborted.
@@ -206,7 +204,7 @@ func Detach(mnt string) {
 		if _, ok := FindMount(mnt); !ok {
 			return
 		}
-		if err := unix.Unmount(mnt, unix.MNT_DETACH); err != nil {
+		if err := lazyUnmount(mnt); err != nil {
 			_ = exec.Command("fusermount3", "-u", "-z", mnt).Run()
 		}
 	}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // unmountRetryFor is how long Unmount keeps retrying while the mount is busy.
@@ -283,7 +281,7 @@ func forceUnmount(mnt string) bool {
 			untrackMount(canonical(mnt))
 			return true
 		}
-		if err := unix.Unmount(canonical(mnt), unix.MNT_DETACH); err != nil {
+		if err := lazyUnmount(canonical(mnt)); err != nil {
 			// Not root: let fusermount try.
 			exec.Command("fusermount3", "-u", "-z", mnt).Run()
 		}

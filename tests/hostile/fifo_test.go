@@ -1,3 +1,5 @@
+//go:build linux
+
 package hostile_test
 
 // FIFOs planted where veilfs opens a file of its own by a fixed name in

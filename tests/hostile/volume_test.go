@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package hostile_test attacks a volume the way someone who can write
 // CIPHERDIR (a sync service, a shared disk, a stolen laptop put back) can:
 // one attack per row of a table, each on a fresh copy of the same volume,

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package reverse checks `veilfs mount --reverse` end to end: the read-only
 // ciphertext view of a plaintext directory (FORMAT §10). A copy of the view
 // must be a valid forward volume (veilfs and gocryptfs read it back, and

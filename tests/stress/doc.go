@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package stress holds the long-running randomized tests of a veilfs mount:
 //
 //   - TestFSX, a data exerciser in the spirit of xfstests' fsx: a seeded,
