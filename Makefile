@@ -61,7 +61,7 @@ E2E_TIMEOUT  ?= 10m
 # Every package except the black-box tests/ tree and fs/ (fs runs under -race).
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e '/tests/' -e '/tests$$' -e '/fs$$' -e '/fs/')
 
-.PHONY: all help build man completions docs demo deps test unit race fuzz fuzz-short e2e stress vet check-deps install uninstall deb clean
+.PHONY: all help build man completions docs demo deps test unit race fuzz fuzz-short e2e stress vet cross check-deps install uninstall deb clean
 
 all: build
 
@@ -72,13 +72,14 @@ help:
 	@echo "make docs        rewrite the help blocks of docs/*.md from the help texts (tests/cli checks them)"
 	@echo "make demo        throwaway volume: init, mount, write, show ciphertext, unmount (needs FUSE)"
 	@echo "make deps        install what the tests use if missing: $(DEPS_PACKAGES) (Debian, as root)"
-	@echo "make test        vet + unit + race(fs) + fuzz 5s/target + end-to-end tests (what CI runs)"
+	@echo "make test        vet + cross + unit + race(fs) + fuzz 5s/target + end-to-end tests (what CI runs)"
 	@echo "make unit        unit tests of all packages outside tests/ and fs/"
 	@echo "make race        go test -race ./fs/..."
 	@echo "make fuzz        every fuzz target for FUZZTIME (default 60s) each"
 	@echo "make e2e         go test ./tests/... with FUSE and gocryptfs required"
 	@echo "make stress      long tests/stress run: fsx-style exerciser, then concurrency under a -race daemon (~30 min)"
 	@echo "make vet         go vet ./..."
+	@echo "make cross       go vet ./... with GOOS=darwin and GOOS=freebsd: it compiles there (nothing runs; seconds)"
 	@echo "make check-deps  import-direction rules (tests/arch)"
 	@echo "make install     install veilfs, mount.veilfs, the man page, completions, systemd user units (PREFIX=$(PREFIX), DESTDIR)"
 	@echo "make uninstall   remove what make install installed (same PREFIX and DESTDIR)"
@@ -147,6 +148,13 @@ deps:
 vet:
 	$(GO) vet ./...
 
+# veilfs is tested on Linux only; this checks that it still compiles for
+# darwin and FreeBSD. go vet type-checks the test files too; the tests/
+# packages tagged linux are left out there. Seconds, no cgo.
+CROSS_GOOS ?= darwin freebsd
+cross:
+	@set -e; for os in $(CROSS_GOOS); do echo "GOOS=$$os $(GO) vet ./..."; GOOS=$$os $(GO) vet ./...; done
+
 unit:
 	$(GO) test -timeout $(UNIT_TIMEOUT) $(UNIT_PKGS)
 
@@ -201,7 +209,7 @@ stress:
 		$(GO) test -count=1 -timeout $(STRESS_TIMEOUT) -v ./tests/stress/
 
 # The end-to-end run comes last so CI sees go test's own summary as the final lines.
-test: deps vet unit race fuzz-short e2e
+test: deps vet cross unit race fuzz-short e2e
 
 # The mount helper comes last and is the one file that may be skipped: a
 # user who owns PREFIX (/usr/local, say) but not /sbin still gets the rest;
