@@ -4,6 +4,7 @@ package fs
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -16,7 +17,8 @@ import (
 // node's own object and never a name: openPathAt refuses, so setattr on a
 // node without an open file (chmod, chown, utimes), readlink, link and
 // the xattr calls fail with ENOTSUP rather than act on a name that may
-// have been swapped.
+// have been swapped; through an open file they work (fchmod, fchown,
+// futimes).
 
 const (
 	oDirect = 0
@@ -45,8 +47,27 @@ func chmodFD(fd int, mode uint32) error { return unix.Fchmod(fd, mode) }
 
 func chownFD(fd, uid, gid int) error { return unix.Fchown(fd, uid, gid) }
 
+// utimesFD sets the times of the open file fd with futimes (microseconds),
+// resolving utimeNow and utimeOmit itself: there is no futimens.
 func utimesFD(fd int, ts []unix.Timespec) error {
-	return fmt.Errorf("utimens: %w", errNotSupported)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	cur := []unix.Timespec{st.Atim, st.Mtim}
+	now := time.Now().UnixNano()
+	tv := make([]unix.Timeval, 2)
+	for i := range tv {
+		switch {
+		case i >= len(ts) || ts[i].Nsec == utimeOmit:
+			tv[i] = unix.NsecToTimeval(cur[i].Nano())
+		case ts[i].Nsec == utimeNow:
+			tv[i] = unix.NsecToTimeval(now)
+		default:
+			tv[i] = unix.NsecToTimeval(ts[i].Nano())
+		}
+	}
+	return unix.Futimes(fd, tv)
 }
 
 func linkFD(fd, dirfd int, name string) error { return errNotSupported }
