@@ -40,8 +40,8 @@ import (
 )
 
 const (
-	daemonFlag    = "internal-daemon"
-	daemonMaster  = "masterkey"
+	daemonFlag   = "internal-daemon"
+	daemonMaster = "masterkey"
 	// daemonAssumed: the master key, for a volume without a usable
 	// gocryptfs.conf, opened with the format options passed along.
 	daemonAssumed = "masterkey-assumed-format"
