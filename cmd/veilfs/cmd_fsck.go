@@ -113,6 +113,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 	}
 	f, _, err := readConfig(dir, false, c.stderr)
 	var k *unlocked
+	var unusable string // why gocryptfs.conf could not be used, when the master key stood in
 	switch {
 	case err == nil && ff.given():
 		return refuseFormatFlags(dir)
@@ -122,10 +123,13 @@ func runFsck(c *cli, cmd *command, args []string) error {
 		if err := ff.validate(); err != nil {
 			return err
 		}
-		if f, k, err = c.unlockAssumed(u, ff, dir, err); err != nil {
+		cause := err
+		if f, k, err = c.unlockAssumed(u, ff, dir, cause); err != nil {
 			return err
 		}
 		defer k.wipe()
+		unusable = fmt.Sprintf("%s; checked with the master key and the format assumed (%s); write a new %s: veilfs init --masterkey-file FILE [format options] %s",
+			messageOf(cause), describeFormat(ff.options()), config.Filename, dir)
 	}
 	if err != nil && k == nil {
 		if errors.Is(err, errCipherDir) {
@@ -159,7 +163,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 
 	// No bar with --json: its reader is a program.
 	bar := newFileBar(c.stderr, asJSON, "checking ")
-	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, IVMemory: ivMemoryFile(dir), LongNameMemory: longNameMemoryFile(dir), Progress: func(p fsck.Progress) {
+	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, IVMemory: ivMemoryFile(dir), LongNameMemory: longNameMemoryFile(dir), UnusableConfig: unusable, Progress: func(p fsck.Progress) {
 		bar.set(p.Files, p.TotalFiles, p.Bytes, p.TotalBytes)
 	}})
 	bar.clear()

@@ -45,6 +45,13 @@ type Options struct {
 	// it its synthetic name (lostnames.go).
 	LongNameMemory string
 
+	// UnusableConfig, when set, says why the volume's gocryptfs.conf could
+	// not be used: conf is then a config assumed from the format options
+	// and checked with the master key (veilfs fsck --masterkey-file). The
+	// volume stays broken until a config is written, so it is reported as
+	// a problem of its own.
+	UnusableConfig string
+
 	// fault, in tests, is called at every step of a repair that changes
 	// CIPHERDIR; an error it returns stops fsck there, as a crash would.
 	fault func(step string) error
@@ -105,6 +112,10 @@ func Run(dir string, conf *config.File, master []byte, opts Options) (*Report, e
 		rep:   newReport(dir, opts.Repair),
 		ivs:   map[string][]dirRef{},
 		links: map[[2]uint64][]finding{},
+	}
+	if opts.UnusableConfig != "" {
+		c.rep.add(Problem{Kind: BadConfig, Severity: BadConfig.Severity(), CipherPath: config.Filename,
+			Detail: opts.UnusableConfig})
 	}
 	for _, p := range unlockerProblems(conf, master) {
 		c.rep.add(p)
