@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -97,7 +98,11 @@ func populate(t *testing.T, mnt string, small bool) {
 	must(t, err)
 	_, err = f.WriteAt([]byte("start"), 0)
 	must(t, err)
-	_, err = f.WriteAt([]byte("end"), 10<<20)
+	end := int64(10 << 20)
+	if small {
+		end = 1 << 20 // still a hole of whole blocks, a tenth of the bytes to hash
+	}
+	_, err = f.WriteAt([]byte("end"), end)
 	must(t, err)
 	must(t, f.Close())
 	must(t, os.Link(filepath.Join(mnt, "a/one"), filepath.Join(mnt, "a/b/c/one-link")))
@@ -281,6 +286,17 @@ func newVolume(t *testing.T, opts config.CreateOptions, small bool) (string, []b
 	return dir, master, snapshot(t, dir, master, false)
 }
 
+// copyVolume copies the CIPHERDIR tmpl, keeping modes, times, hard links
+// and holes (cp -a), into a new temporary directory.
+func copyVolume(t *testing.T, tmpl string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "cipher")
+	if out, err := exec.Command("cp", "-a", tmpl, dir).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v: %s", err, out)
+	}
+	return dir
+}
+
 // unlockForRun does what veilfs rotate does before Run: the password
 // unlocks the pending rotation's target config if there is one, else the
 // volume's config. It returns the volume's config and the key.
@@ -410,14 +426,21 @@ func TestRotateResumeAtEveryStep(t *testing.T) {
 				format = config.FormatChange{XChaCha: true, LongNameMax: 62}
 			}
 			steps := map[string]int{}
-			// Each stop point gets a fresh volume, with fresh random names
-			// and so its own directory order: stop point N is not always
+			// Each stop point gets a copy of one volume made per sweep
+			// (mounting and filling a fresh one every time made this the
+			// slowest test under -race, past its timeout on a loaded
+			// machine). Each sweep's volume has its own random names and
+			// so its own directory order, so stop point N is not always
 			// the same step, and by chance one sweep can miss a step
 			// altogether. A sweep that missed one is run again (the step
 			// counts add up), up to three in all.
 			for sweep := 1; ; sweep++ {
+				tmpl, oldMaster, _ := newVolume(t, k.opts, true)
 				for stop := 1; ; stop++ {
-					dir, oldMaster, before := newVolume(t, k.opts, true)
+					// Its own snapshot: cp reads the template, which
+					// moves the template's atimes.
+					dir := copyVolume(t, tmpl)
+					before := snapshot(t, dir, oldMaster, false)
 					n := 0
 					errStop := errors.New("injected stop")
 					_, err := Run(dir, loadConf(t, dir), oldMaster, Options{
