@@ -169,17 +169,7 @@ func substituteUnlockerKey(t *testing.T, dir, label string, pub, key []byte) {
 	u["SealedMasterKey"] = sealed
 	u["EncryptedPublicKey"] = cipher.SealPublicKey(key, pub, aad)
 	delete(m, "VeilfsFormat")
-	out, err := json.MarshalIndent(m, "", "\t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "gocryptfs.conf")
-	if err := os.Chmod(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, append(out, '\n'), 0o400); err != nil {
-		t.Fatal(err)
-	}
+	writeConfigJSON(t, dir, m)
 }
 
 // plantFile writes a one-block file encrypted with key into CIPHERDIR's
@@ -193,6 +183,81 @@ func plantFile(t *testing.T, dir string, key []byte) {
 	id := cipher.NewFileID()
 	data := append(cipher.MarshalHeader(id), c.SealBlock(nil, []byte("planted"), 0, id)...)
 	if err := os.WriteFile(filepath.Join(dir, "AAAAAAAAAAAAAAAAAAAAAA"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLegacyUnlockerWarns: an entry written before the key commitment (no
+// KeyCommitment field) still opens the volume, and every command that sees
+// it says so and how to re-enrol it, because nothing in it stops a
+// substituted key (SECURITY.md, "Extra unlockers").
+func TestLegacyUnlockerWarns(t *testing.T) {
+	harness.RequireFUSE(t)
+	dir := filepath.Join(t.TempDir(), "cipher")
+	pw := harness.Passfile(t, harness.DefaultPassword)
+	res := harness.Run(t, "", "init", "--scryptn", "10", "--passfile", pw, dir)
+	if res.Code != 0 {
+		t.Fatalf("init: %v", res)
+	}
+	master := masterKeyOf(t, res.Stdout)
+	keyfile := filepath.Join(t.TempDir(), "old.key")
+	if res := harness.Run(t, "", "keys", "add", "--passfile", pw, "--new-keyfile", keyfile, "--label", "old", dir); res.Code != 0 {
+		t.Fatalf("keys add: %v", res)
+	}
+	// Rewrite the entry as an older veilfs wrote it: the private key bound
+	// to the plain associated data, no commitment.
+	m, u := readConfigJSON(t, dir, "old")
+	kf, err := os.ReadFile(keyfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek, err := cipher.KeyfileKEK(kf, bytesField(t, u, "KeyfileSalt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, pub, err := cipher.NewX25519Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aad := unlockerAAD(u)
+	u["EncryptedPrivateKey"] = cipher.SealPrivateKey(kek, priv, aad)
+	u["EncryptedPublicKey"] = cipher.SealPublicKey(master, pub, aad)
+	if u["SealedMasterKey"], err = cipher.SealKey(pub, master, aad); err != nil {
+		t.Fatal(err)
+	}
+	delete(u, "KeyCommitment")
+	writeConfigJSON(t, dir, m)
+
+	const warning = `unlocker "old" was made by a veilfs older than key commitments`
+	res = harness.Run(t, "", "keys", "list", dir)
+	if res.Code != 0 || !strings.Contains(res.Stderr, `"old" made by a veilfs older than key commitments`) || !strings.Contains(res.Stderr, "veilfs rotate") {
+		t.Errorf("keys list: want the legacy warning and the rotate hint, got %v", res)
+	}
+	res = harness.Run(t, "", "ls", "--keyfile", keyfile, dir)
+	if res.Code != 0 || !strings.Contains(res.Stderr, warning) {
+		t.Errorf("ls --keyfile: want it to open with the warning, got %v", res)
+	}
+	// A rotation re-enrols it: committed from then on, no warning.
+	if res := harness.Run(t, "", "rotate", "--quiet", "--keyfile", keyfile, "--new-passfile", pw, dir); res.Code != 0 {
+		t.Fatalf("rotate: %v", res)
+	}
+	if res := harness.Run(t, "", "ls", "--keyfile", keyfile, dir); res.Code != 0 || strings.Contains(res.Stderr, warning) {
+		t.Errorf("ls --keyfile after rotate: want no warning, got %v", res)
+	}
+}
+
+// writeConfigJSON writes m as CIPHERDIR/gocryptfs.conf, mode 0400.
+func writeConfigJSON(t *testing.T, dir string, m map[string]any) {
+	t.Helper()
+	out, err := json.MarshalIndent(m, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "gocryptfs.conf")
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, append(out, '\n'), 0o400); err != nil {
 		t.Fatal(err)
 	}
 }
