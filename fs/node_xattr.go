@@ -102,7 +102,21 @@ func (n *Node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 		return errno
 	}
 	defer x.close()
-	return toErrno(unix.Setxattr(x.path, x.stored, n.r.vol.EncryptXattrValue(data), int(flags)))
+	return setxattrErrno(unix.Setxattr(x.path, x.stored, n.r.vol.EncryptXattrValue(data), int(flags)))
+}
+
+// setxattrErrno maps the error of a backing setxattr. The stored value is
+// longer than the user's (FORMAT §7: 32 bytes more, 40 with XChaCha20), so
+// a value the kernel let through, of at most 64 KiB, can come out over
+// the kernel's 64 KiB limit, and the backing setxattr then fails with
+// E2BIG. To the user that is a full attribute space, as on ext4, where
+// such a value does not fit either: ENOSPC, the error of every other
+// attribute that does not fit (docs/faq.md, "How many xattrs").
+func setxattrErrno(err error) syscall.Errno {
+	if err == unix.E2BIG {
+		return syscall.ENOSPC
+	}
+	return toErrno(err)
 }
 
 var _ = (fusefs.NodeRemovexattrer)((*Node)(nil))
