@@ -20,7 +20,8 @@ func statAt(dirfd int, disk string, st *unix.Stat_t) error {
 
 // fillAttr converts a ciphertext stat into the plaintext attributes: the
 // size of a regular file is its plaintext size, the size of a symlink the
-// length of its plaintext target (read from dirfd/disk).
+// length of its plaintext target (from its stored length, or read from
+// dirfd/disk when that does not tell).
 func (r *root) fillAttr(st *unix.Stat_t, out *fuse.Attr, dirfd int, disk string) error {
 	out.Ino = st.Ino
 	out.Mode = uint32(st.Mode)
@@ -40,6 +41,12 @@ func (r *root) fillAttr(st *unix.Stat_t, out *fuse.Attr, dirfd int, disk string)
 		size, _ := r.vol.Content.PlainSize(st.Size)
 		out.Size = uint64(size)
 	case unix.S_IFLNK:
+		// From the stored length, not by reading the link: a readlink
+		// would move its atime on the backing filesystem (relatime).
+		if size, ok := r.vol.LinkTargetSize(st.Size); ok {
+			out.Size = uint64(size)
+			break
+		}
 		target, err := r.readlinkAt(dirfd, disk)
 		if err != nil {
 			return err

@@ -216,6 +216,39 @@ func TestLinkTargets(t *testing.T) {
 	}
 }
 
+// TestLinkTargetSize: the plaintext length worked out from the stored
+// length is the real one for every target length a volume accepts, and a
+// stored length no target gives is left to reading the link.
+func TestLinkTargetSize(t *testing.T) {
+	for name, opts := range map[string]config.CreateOptions{"default": {}, "aessiv": {AESSIV: true}, "xchacha": {XChaCha: true}, "plaintext": {PlaintextNames: true}} {
+		t.Run(name, func(t *testing.T) {
+			v, _ := newTestVolume(t, opts)
+			for n := 0; ; n++ {
+				stored, err := v.EncryptLink(strings.Repeat("t", n))
+				if errors.Is(err, ErrTargetTooLong) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, ok := v.LinkTargetSize(int64(len(stored))); !ok || got != int64(n) {
+					t.Fatalf("target of %d bytes stored in %d: size %d, %v", n, len(stored), got, ok)
+				}
+			}
+			if opts.PlaintextNames {
+				return
+			}
+			// "/etc/passwd" planted in place of an encrypted target, and a
+			// length base64 cannot have.
+			for _, bad := range []int64{11, 4*10 + 1} {
+				if size, ok := v.LinkTargetSize(bad); ok {
+					t.Errorf("stored length %d: size %d, want it left to readlink", bad, size)
+				}
+			}
+		})
+	}
+}
+
 func TestReadDirents(t *testing.T) {
 	dir := t.TempDir()
 	want := map[string]bool{}

@@ -52,6 +52,30 @@ func (v *Volume) DecryptLink(stored string) (string, error) {
 	return string(plain), nil
 }
 
+// LinkTargetSize returns the plaintext length of a symlink target from
+// the length of its stored content (the backing link's st_size), without
+// reading the link: a readlink on the backing filesystem moves the link's
+// atime (relatime), so an lstat after lutimes would report another atime
+// than the one just set. The length follows from FORMAT §6: unpadded
+// base64 of nonce ‖ ciphertext ‖ tag. With padded base64 (no Raw64) the
+// padding is only seen in the content, and a length no EncryptLink can
+// produce is left to the content to judge (DecryptLink reports it): ok is
+// false for both, and the caller reads the link.
+func (v *Volume) LinkTargetSize(stored int64) (size int64, ok bool) {
+	switch {
+	case v.PlaintextNames || stored == 0:
+		return stored, true
+	case !v.Names.Raw64() || stored%4 == 1:
+		return 0, false
+	}
+	size = stored*6/8 - int64(v.Content.Overhead()) // base64.RawURLEncoding.DecodedLen
+	if size <= 0 {
+		// An empty target is stored empty, so a sealed one holds a byte.
+		return 0, false
+	}
+	return size, true
+}
+
 // EncryptXattrValue seals an xattr value (FORMAT §7); empty stays empty.
 func (v *Volume) EncryptXattrValue(value []byte) []byte {
 	if len(value) == 0 {
