@@ -48,12 +48,16 @@ func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fu
 
 var _ = (fusefs.NodeGetattrer)((*Node)(nil))
 
-// Getattr prefers the open file when there is one: it still works after the
-// last name of the file was unlinked.
+// Getattr prefers the open file or directory when there is one: it still
+// works after the last name of the file was unlinked, or another directory
+// was renamed over the directory's.
 func (n *Node) Getattr(ctx context.Context, f fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	n.r.touch()
 	if fh, ok := f.(*File); ok {
 		return fh.Getattr(ctx, out)
+	}
+	if df, ok := f.(*dirFile); ok && df.fd >= 0 {
+		return df.getattr(out)
 	}
 	var st unix.Stat_t
 	var cpath string // of a damaged symlink target, for the report
