@@ -4,10 +4,14 @@
 //
 //   - TestFSX, a data exerciser in the spirit of xfstests' fsx: a seeded,
 //     random sequence of read, write, truncate, mmap read and write,
-//     fallocate, O_DIRECT read, append, rename (descriptors open),
-//     close+reopen, fsync and a periodic remount on one file,
-//     checked against an in-memory model after every operation, on every
-//     volume kind (default, --xchacha, --aessiv, --plaintextnames);
+//     fallocate (mode 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE with and
+//     without KEEP_SIZE), SEEK_DATA/SEEK_HOLE, O_DIRECT read, append,
+//     rename (descriptors open), close+reopen, fsync and a periodic
+//     remount on one file, checked against an in-memory model after every
+//     operation, on every volume kind (default, --xchacha, --aessiv,
+//     --plaintextnames). A probe at the start ("fsx probe:" lines) tries
+//     the fallocate modes that punch or zero and leaves out those the
+//     mount refuses (a read of the same range takes their place);
 //   - TestConcurrency, goroutines and child processes writing disjoint
 //     regions of shared files, reading them, and creating, renaming, linking
 //     and deleting in shared directories, with a hang watchdog, a lost-write

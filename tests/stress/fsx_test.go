@@ -65,6 +65,8 @@ func (o fsxOp) String() string {
 	case "truncate":
 		s += fmt.Sprintf(" to 0x%x", o.n)
 	case "reopen", "fsync", "remount", "rename":
+	case "seek":
+		s += fmt.Sprintf(" from 0x%x", o.off)
 	default:
 		s += fmt.Sprintf(" 0x%x..0x%x (len 0x%x)", o.off, o.off+o.n, o.n)
 	}
@@ -97,6 +99,9 @@ type fsx struct {
 	counts   map[string]int
 	buf      []byte // page-aligned scratch buffer (O_DIRECT needs alignment)
 	maxSize  int64
+	// lacks maps an operation the filesystem refused in the probe to the
+	// reason; it is replaced by a read of the same range.
+	lacks map[string]string
 }
 
 func runFSX(t *testing.T, k volumeKind, seed uint64, ops int, maxLen int64) {
@@ -124,6 +129,7 @@ func runFSX(t *testing.T, k volumeKind, seed uint64, ops int, maxLen int64) {
 	}()
 
 	mustf(t, os.Mkdir(filepath.Join(x.mntDir, "sub"), 0o755), "mkdir sub")
+	x.probe()
 	fd, err := unix.Open(x.path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
 	mustf(t, err, "create %s", x.path)
 	x.fd = fd
@@ -184,6 +190,7 @@ var fsxWeights = []struct {
 	{"read", 14}, {"write", 20}, {"dread", 5}, {"truncate", 8},
 	{"mapread", 7}, {"mapwrite", 8}, {"falloc", 4}, {"fallockeep", 3},
 	{"append", 3}, {"reopen", 4}, {"fsync", 3}, {"rename", 2},
+	{"punch", 3}, {"zero", 2}, {"zerokeep", 2}, {"seek", 3},
 }
 
 var fsxTotalWeight = func() int {
@@ -314,9 +321,21 @@ func (x *fsx) step(i int) {
 		}
 		o.off = x.genOff(x.size())
 		o.n = x.genLen(o.off, x.size())
-	case "falloc", "fallockeep":
+	case "falloc", "fallockeep", "punch", "zero", "zerokeep":
 		o.off = x.genOff(x.maxLen)
 		o.n = x.genLen(o.off, x.maxLen)
+		if x.lacks[op] != "" {
+			// Refused by the filesystem (see probe): the same range is
+			// read instead, so the rest of the sequence stays the same.
+			o.name = "read"
+		}
+	case "seek":
+		o.off = x.genOff(x.maxLen)
+		if x.rng.IntN(2) == 0 {
+			o.note = "SEEK_DATA"
+		} else {
+			o.note = "SEEK_HOLE"
+		}
 	case "reopen":
 		if x.rng.IntN(10) == 0 {
 			o.note = "O_TRUNC"
@@ -395,6 +414,22 @@ func (x *fsx) do(o *fsxOp) {
 			return
 		}
 		x.verifyRange(max(0, o.off-1), o.n+2)
+	case "punch", "zero", "zerokeep":
+		mode := fsxFallocMode(o.name)
+		if err := unix.Fallocate(x.fd, mode, o.off, o.n); err != nil {
+			x.fail("fallocate(%s): %v", fsxModeName(mode), err)
+			return
+		}
+		end := o.off + o.n
+		if o.name == "zero" && end > x.size() {
+			x.modelResize(end)
+		}
+		if o.off < x.size() {
+			clear(x.model[o.off:min(end, x.size())])
+		}
+		x.verifyRange(max(0, o.off-blk), o.n+2*blk)
+	case "seek":
+		x.seekCheck(o)
 	case "reopen":
 		x.closeAll()
 		flags := unix.O_RDWR | unix.O_CLOEXEC
@@ -685,4 +720,139 @@ func (x *fsx) fail(format string, args ...any) {
 		fmt.Fprintf(&b, "full operation log: %s\n", f.Name())
 	}
 	t.Fatal(b.String())
+}
+
+// fsxFallocMode is the fallocate mode of an operation that frees or zeros
+// a range.
+func fsxFallocMode(op string) uint32 {
+	switch op {
+	case "punch":
+		return unix.FALLOC_FL_PUNCH_HOLE | unix.FALLOC_FL_KEEP_SIZE
+	case "zero":
+		return unix.FALLOC_FL_ZERO_RANGE
+	case "zerokeep":
+		return unix.FALLOC_FL_ZERO_RANGE | unix.FALLOC_FL_KEEP_SIZE
+	}
+	panic("not a zeroing operation: " + op)
+}
+
+func fsxModeName(mode uint32) string {
+	var parts []string
+	for _, m := range []struct {
+		bit  uint32
+		name string
+	}{
+		{unix.FALLOC_FL_PUNCH_HOLE, "PUNCH_HOLE"}, {unix.FALLOC_FL_ZERO_RANGE, "ZERO_RANGE"},
+		{unix.FALLOC_FL_KEEP_SIZE, "KEEP_SIZE"},
+	} {
+		if mode&m.bit != 0 {
+			parts = append(parts, m.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, "|")
+}
+
+// probe tries, on a scratch file, what the run could otherwise only find
+// out by failing: the fallocate modes that punch or zero a range (an
+// operation the filesystem refuses is left out), and whether SEEK_HOLE
+// finds holes (the seek operation runs either way: answering EOF for
+// SEEK_HOLE and the offset itself for SEEK_DATA is valid, if useless).
+// Each finding is logged as a "fsx probe:" line.
+func (x *fsx) probe() {
+	x.lacks = map[string]string{}
+	p := filepath.Join(x.mntDir, "probe.dat")
+	defer os.Remove(p)
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+	mustf(x.t, err, "create %s", p)
+	defer unix.Close(fd)
+	data := bytes.Repeat([]byte{0xa5}, 4*blk)
+	_, err = unix.Pwrite(fd, data, 0)
+	mustf(x.t, err, "write %s", p)
+	for _, op := range []string{"punch", "zero", "zerokeep"} {
+		mode := fsxFallocMode(op)
+		if err := unix.Fallocate(fd, mode, blk, blk); err != nil {
+			x.lacks[op] = err.Error()
+			x.t.Logf("fsx probe: %s: fallocate(%s): %v: %s disabled", x.kind.name, fsxModeName(mode), err, op)
+		} else {
+			x.t.Logf("fsx probe: %s: fallocate(%s): ok: %s enabled", x.kind.name, fsxModeName(mode), op)
+		}
+	}
+	// Block 0 data, blocks 1-2 a hole, block 3 data.
+	mustf(x.t, unix.Ftruncate(fd, 0), "truncate %s", p)
+	_, err = unix.Pwrite(fd, data[:blk], 0)
+	mustf(x.t, err, "write %s", p)
+	_, err = unix.Pwrite(fd, data[:blk], 3*blk)
+	mustf(x.t, err, "write %s", p)
+	hole, herr := unix.Seek(fd, 0, unix.SEEK_HOLE)
+	dataAt, derr := unix.Seek(fd, blk, unix.SEEK_DATA)
+	x.t.Logf("fsx probe: %s: file with data in blocks 0 and 3 (size 0x%x): SEEK_HOLE from 0 = 0x%x (%v), SEEK_DATA from 0x%x = 0x%x (%v); holes found: %v",
+		x.kind.name, 4*blk, hole, errText(herr), blk, dataAt, errText(derr), herr == nil && hole < 4*blk)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+// seekCheck checks SEEK_DATA or SEEK_HOLE from o.off against the model. A
+// filesystem may report a range of zeros as data, so the model (which does
+// not know where the holes are) can check only that what is skipped or
+// reported as a hole reads as zeros, and ENXIO at and after EOF.
+func (x *fsx) seekCheck(o *fsxOp) {
+	size := x.size()
+	whence := unix.SEEK_DATA
+	if o.note == "SEEK_HOLE" {
+		whence = unix.SEEK_HOLE
+	}
+	got, err := unix.Seek(x.fd, o.off, whence)
+	if o.off >= size {
+		if err != unix.ENXIO {
+			x.fail("%s from 0x%x at or past EOF 0x%x = 0x%x, %v; want ENXIO", o.note, o.off, size, got, err)
+		}
+		return
+	}
+	if whence == unix.SEEK_DATA {
+		if err == unix.ENXIO {
+			got, err = size, nil // no data up to EOF
+		}
+		if err != nil || got < o.off || got > size {
+			x.fail("SEEK_DATA from 0x%x = 0x%x, %v; want in [0x%x, 0x%x) or ENXIO", o.off, got, err, o.off, size)
+			return
+		}
+		x.zerosIn(o.off, got, "skipped by SEEK_DATA")
+		return
+	}
+	if err != nil || got < o.off || got > size {
+		x.fail("SEEK_HOLE from 0x%x = 0x%x, %v; want in [0x%x, 0x%x]", o.off, got, err, o.off, size)
+		return
+	}
+	if got == size {
+		return // the implicit hole at EOF
+	}
+	// A hole: it must read as zeros up to the next data, which must
+	// come after it.
+	next, err := unix.Seek(x.fd, got, unix.SEEK_DATA)
+	if err == unix.ENXIO {
+		next, err = size, nil
+	}
+	if err != nil || next <= got || next > size {
+		x.fail("SEEK_DATA from the hole SEEK_HOLE reported at 0x%x = 0x%x, %v; want in (0x%x, 0x%x) or ENXIO", got, next, err, got, size)
+		return
+	}
+	x.zerosIn(got, next, fmt.Sprintf("the hole SEEK_HOLE from 0x%x reported", o.off))
+}
+
+// zerosIn fails unless the model holds zeros in [from, to).
+func (x *fsx) zerosIn(from, to int64, what string) {
+	for i := from; i < to; i++ {
+		if x.model[i] != 0 {
+			x.fail("0x%x..0x%x, %s, holds data at 0x%x: byte %s", from, to, what, i, x.describe(x.model[i], i))
+			return
+		}
+	}
 }
