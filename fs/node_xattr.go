@@ -2,12 +2,15 @@ package fs
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"syscall"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/nametransform"
 )
 
 // capabilityXattr is queried by the kernel before every write to decide
@@ -25,6 +28,17 @@ type xattrTarget struct {
 
 func (x *xattrTarget) close() { unix.Close(x.fd) }
 
+// holdsUserXattrs reports whether a backing object of mode can carry
+// user. xattrs: on Linux only regular files and directories can. On a
+// symlink, FIFO, socket or device node the attributes that root may set
+// there (trusted., security.) are stored under XattrTrustedPrefix
+// instead (FORMAT §7), as ext4 keeps them on such objects; user. ones the
+// kernel refuses before asking us (EPERM), as on ext4. Elsewhere there is
+// no trusted. namespace, and nothing changes.
+func holdsUserXattrs(mode uint32) bool {
+	return runtime.GOOS != "linux" || mode&unix.S_IFMT == unix.S_IFREG || mode&unix.S_IFMT == unix.S_IFDIR
+}
+
 // xattrTarget encrypts the attribute name and opens the node's object.
 // The calls go through the magic /proc link of that descriptor, which
 // reaches exactly the inode openSelf checked, a symlink itself rather than
@@ -36,9 +50,12 @@ func (n *Node) xattrTarget(attr string) (*xattrTarget, syscall.Errno) {
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	fd, _, err := n.openSelf()
+	fd, st, err := n.openSelf()
 	if err != nil {
 		return nil, n.r.fail("", err)
+	}
+	if !holdsUserXattrs(uint32(st.Mode)) && !nametransform.IsACLName(attr) && !strings.HasPrefix(attr, "user.") {
+		stored = nametransform.AsTrustedXattr(stored)
 	}
 	return &xattrTarget{fd: fd, path: procFD(fd), stored: stored}, 0
 }
@@ -138,7 +155,7 @@ var _ = (fusefs.NodeListxattrer)((*Node)(nil))
 // are not ours, or do not decrypt, are left out (FORMAT §7).
 func (n *Node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
 	n.r.touch()
-	fd, _, err := n.openSelf() // see xattrTarget
+	fd, st, err := n.openSelf() // see xattrTarget
 	if err != nil {
 		return 0, n.r.fail("", err)
 	}
@@ -149,6 +166,9 @@ func (n *Node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 	}
 	var out []byte
 	for _, stored := range splitNul(raw) {
+		if strings.HasPrefix(stored, nametransform.XattrTrustedPrefix) && holdsUserXattrs(uint32(st.Mode)) {
+			continue // not where veilfs puts them
+		}
 		name, err := n.r.vol.Names.DecryptXattrName(stored)
 		if err != nil {
 			continue

@@ -170,9 +170,20 @@ func TestXattrNames(t *testing.T) {
 		if p, err := tr.DecryptXattrName(s); err != nil || p != n {
 			t.Errorf("round trip %q: %q %v", n, p, err)
 		}
+		// On a symlink they are stored under trusted.gocryptfs. instead.
+		ts := AsTrustedXattr(s)
+		if ts != XattrTrustedPrefix+strings.TrimPrefix(s, XattrStorePrefix) {
+			t.Errorf("AsTrustedXattr(%q) = %q", s, ts)
+		}
+		if p, err := tr.DecryptXattrName(ts); err != nil || p != n {
+			t.Errorf("round trip %q under %s: %q %v", n, XattrTrustedPrefix, p, err)
+		}
+	}
+	if _, err := tr.DecryptXattrName(XattrTrustedPrefix + "abc"); !errors.Is(err, ErrCorruptName) {
+		t.Errorf("%q: %v, want a corrupt name", XattrTrustedPrefix+"abc", err)
 	}
 	// Foreign attributes are not ours.
-	for _, n := range []string{"user.foo", "security.capability", "user.gocryptfs", "trusted.gocryptfs.abc"} {
+	for _, n := range []string{"user.foo", "security.capability", "user.gocryptfs", "trusted.gocryptfs", "trusted.foo"} {
 		if _, err := tr.DecryptXattrName(n); !errors.Is(err, ErrNotEncryptedXattr) {
 			t.Errorf("%q: %v", n, err)
 		}

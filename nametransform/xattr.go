@@ -10,6 +10,12 @@ import (
 const (
 	// XattrStorePrefix starts every encrypted xattr name on the backing file.
 	XattrStorePrefix = "user.gocryptfs."
+	// XattrTrustedPrefix takes the place of XattrStorePrefix on backing
+	// objects that cannot carry user. xattrs (symlinks, FIFOs, sockets,
+	// device nodes on Linux), for the attributes of other namespaces
+	// (trusted., security.) that the kernel lets root set there: a veilfs
+	// extension of §7, which gocryptfs does not list.
+	XattrTrustedPrefix = "trusted.gocryptfs."
 	// XattrNameMax is the longest plaintext xattr name: the stored name must
 	// fit the kernel's 255-byte limit (15 + B64 of 176 bytes = 250).
 	XattrNameMax = 175
@@ -68,9 +74,15 @@ func (t *Transform) EncryptXattrName(name string) (string, error) {
 	return XattrStorePrefix + t.encrypt(name, []byte(xattrNameIV)), nil
 }
 
+// AsTrustedXattr returns the name that stored (of EncryptXattrName, not an
+// ACL name) has under XattrTrustedPrefix.
+func AsTrustedXattr(stored string) string {
+	return XattrTrustedPrefix + strings.TrimPrefix(stored, XattrStorePrefix)
+}
+
 // DecryptXattrName returns the plaintext name of a backing-file xattr (§7).
-// ACL names pass through. A name without XattrStorePrefix returns
-// ErrNotEncryptedXattr; one that fails strict decoding, decrypts to an
+// ACL names pass through. A name without XattrStorePrefix or
+// XattrTrustedPrefix returns ErrNotEncryptedXattr; one that fails strict decoding, decrypts to an
 // invalid name, or decrypts to an ACL name (an obsolete scheme) returns
 // ErrCorruptName. In all error cases the caller skips the attribute.
 func (t *Transform) DecryptXattrName(stored string) (string, error) {
@@ -78,6 +90,9 @@ func (t *Transform) DecryptXattrName(stored string) (string, error) {
 		return stored, nil
 	}
 	enc, ok := strings.CutPrefix(stored, XattrStorePrefix)
+	if !ok {
+		enc, ok = strings.CutPrefix(stored, XattrTrustedPrefix)
+	}
 	if !ok {
 		return "", fmt.Errorf("decrypt xattr name: %w", ErrNotEncryptedXattr)
 	}

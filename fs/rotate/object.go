@@ -150,6 +150,16 @@ func (r *rotator) hasOldXattr(fd int) (bool, error) {
 	return false, nil
 }
 
+// underNewKey reports whether the encrypted xattr stored = value is under
+// the new key already, judged as hasOldXattr judges.
+func (r *rotator) underNewKey(stored string, value []byte) bool {
+	if len(value) > 0 {
+		_, err := r.new.DecryptXattrValue(value)
+		return err == nil
+	}
+	return plausibleXattr(r.new, stored)
+}
+
 func plausibleXattr(v *cipherdir.Volume, stored string) bool {
 	n, err := v.Names.DecryptXattrName(stored)
 	if err != nil {
@@ -244,6 +254,9 @@ func (r *rotator) makeCopy(dirfd int, name string, st *unix.Stat_t) error {
 		}
 		if err := unix.Symlinkat(stored, dirfd, tmpName); err != nil {
 			return fmt.Errorf("create symlink copy: %w", err)
+		}
+		if err := r.rekeyTrustedXattrs(dirfd, name, tmpName); err != nil {
+			return err
 		}
 		if err := chown(unix.Fchownat(dirfd, tmpName, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW)); err != nil {
 			return err
@@ -416,9 +429,14 @@ func (r *rotator) copyXattrs(src, dst int) error {
 }
 
 func listXattrs(fd int) ([]string, error) {
+	return listXattrsWith(func(b []byte) (int, error) { return unix.Flistxattr(fd, b) })
+}
+
+// listXattrsWith lists the xattr names that list (a listxattr call) gives.
+func listXattrsWith(list func([]byte) (int, error)) ([]string, error) {
 	for size := 1024; ; size *= 4 {
 		buf := make([]byte, size)
-		n, err := unix.Flistxattr(fd, buf)
+		n, err := list(buf)
 		if err == unix.ERANGE && size < 1<<20 {
 			continue
 		}
@@ -439,9 +457,14 @@ func listXattrs(fd int) ([]string, error) {
 }
 
 func getXattr(fd int, name string) ([]byte, error) {
+	return getXattrWith(func(b []byte) (int, error) { return unix.Fgetxattr(fd, name, b) })
+}
+
+// getXattrWith reads the value that get (a getxattr call) gives.
+func getXattrWith(get func([]byte) (int, error)) ([]byte, error) {
 	for size := 256; ; size *= 4 {
 		buf := make([]byte, size)
-		n, err := unix.Fgetxattr(fd, name, buf)
+		n, err := get(buf)
 		if err == unix.ERANGE && size < 1<<20 {
 			continue
 		}

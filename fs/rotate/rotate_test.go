@@ -115,6 +115,12 @@ func populate(t *testing.T, mnt string, small bool) {
 	must(t, unix.Setxattr(filepath.Join(mnt, "empty"), "user.only-empty", nil, 0))
 	must(t, unix.Setxattr(filepath.Join(mnt, "a"), "user.dir", []byte("dir value"), 0))
 	must(t, unix.Setxattr(filepath.Join(mnt, long), "user.dir-empty", nil, 0))
+	if os.Geteuid() == 0 {
+		// Kept under trusted.gocryptfs. on the backing objects (FORMAT §7).
+		must(t, unix.Lsetxattr(filepath.Join(mnt, "link"), "trusted.on-link", []byte("link value"), 0))
+		must(t, unix.Lsetxattr(filepath.Join(mnt, "link"), "security.empty", nil, 0))
+		must(t, unix.Lsetxattr(filepath.Join(mnt, "a/fifo"), "trusted.on-fifo", []byte("fifo value"), 0))
+	}
 	must(t, os.Chown(filepath.Join(mnt, "a/one"), 1234, 5678))
 	past := time.Date(2020, 1, 2, 3, 4, 5, 600, time.UTC)
 	for _, p := range []string{"a/big", "empty", "sparse", "a/b", "a"} {
@@ -201,17 +207,15 @@ func describe(t *testing.T, mnt string, content map[string]string) map[string]st
 		var st unix.Stat_t
 		must(t, unix.Lstat(p, &st))
 		var xs []string
-		if st.Mode&unix.S_IFMT != unix.S_IFLNK {
-			names, err := listXattrsPath(p)
+		names, err := listXattrsPath(p)
+		must(t, err)
+		for _, n := range names {
+			v := make([]byte, 1024)
+			k, err := unix.Lgetxattr(p, n, v)
 			must(t, err)
-			for _, n := range names {
-				v := make([]byte, 1024)
-				k, err := unix.Getxattr(p, n, v)
-				must(t, err)
-				xs = append(xs, n+"="+string(v[:k]))
-			}
-			slices.Sort(xs)
+			xs = append(xs, n+"="+string(v[:k]))
 		}
+		slices.Sort(xs)
 		links := slices.Clone(inodes[st.Ino])
 		slices.Sort(links)
 		desc := fmt.Sprintf("mode=%o uid=%d gid=%d size=%d nlink=%d mtime=%d.%d xattrs=%q links=%q",
@@ -226,7 +230,7 @@ func describe(t *testing.T, mnt string, content map[string]string) map[string]st
 
 func listXattrsPath(p string) ([]string, error) {
 	buf := make([]byte, 4096)
-	n, err := unix.Listxattr(p, buf)
+	n, err := unix.Llistxattr(p, buf)
 	if err != nil {
 		return nil, err
 	}

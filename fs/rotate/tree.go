@@ -200,9 +200,21 @@ func (r *rotator) rewriteDir(fd int, rel string, ino uint64, atRoot bool) error 
 			if err != nil {
 				return err
 			}
-		case unix.S_IFREG, unix.S_IFLNK:
+		case unix.S_IFREG:
 			if err := r.rewriteObject(fd, rel, name, &st); err != nil {
 				return err
+			}
+		default:
+			if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				if err := r.rewriteObject(fd, rel, name, &st); err != nil {
+					return err
+				}
+			}
+			// The xattrs of a FIFO, socket or device node, which is
+			// kept, and of a symlink that needed no copy (plaintext
+			// names), are rekeyed in place; a copy has them already.
+			if err := r.rekeyTrustedXattrs(fd, name, name); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
 			}
 		}
 		disk, cname, err := r.new.DiskName(plain, iv, atRoot)
