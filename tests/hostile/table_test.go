@@ -60,6 +60,12 @@ func nonCanonical(name string) string {
 	return name[:len(name)-1] + string(alpha[last|1])
 }
 
+// symlinkStatNote explains why a planted symlink stats: the size of a
+// symlink comes from its stored length, not from reading the target (a
+// readlink would move its atime, and lutimes would not hold).
+const symlinkStatNote = "stat shows the symlink: its size comes from the stored length without reading it (#16, lutimes); " +
+	"reading the target, which open and readlink do, finds the damage"
+
 func attacks() []attack {
 	vb := func(v *vol) string { return v.c("victim.bin") }
 	return []attack{
@@ -238,12 +244,14 @@ func attacks() []attack {
 			}},
 
 		// --- other object types, escapes (FORMAT §1, §6) ---
-		{group: "objects", name: "symlink to a file outside in place of a file", want: "stat EIO; logged", touches: victim, probe: readVictim,
+		{group: "objects", name: "symlink to a file outside in place of a file", want: "stat: symlink, open EIO; logged", touches: victim, probe: readVictim,
+			note: symlinkStatNote,
 			do: func(v *vol) {
 				v.must(os.Remove(vb(v)))
 				v.must(os.Symlink(filepath.Join(v.outside, "secret"), vb(v)))
 			}},
-		{group: "objects", name: "symlink to the (moved) directory outside in place of a directory", want: "stat EIO; stat EIO; create EIO; logged", touches: dTouch,
+		{group: "objects", name: "symlink to the (moved) directory outside in place of a directory", want: "stat: symlink; stat EIO; create EIO; logged", touches: dTouch,
+			note: symlinkStatNote,
 			probe: func(v *vol) string {
 				return v.statProbe("d") + "; " + v.readProbe("d/inner.txt") + "; " + v.createProbe("d")
 			},
