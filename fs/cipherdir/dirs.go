@@ -21,17 +21,28 @@ func (v *Volume) Mkdir(dirfd int, disk string, mode uint32) error {
 		}
 		return nil
 	}
-	if err := unix.Mkdirat(dirfd, disk, 0o700); err != nil {
+	// Made 0700, for us alone until its IV is in, and then given its
+	// mode. In a directory with a default ACL (veilfs mount --acl) the
+	// new directory's group and other bits (the ACL's mask and other
+	// entry) come from the inherited ACL as much as from the mode: it is
+	// made with the mode asked for, and only its owner bits, which must
+	// let us write the IV, are put right afterwards.
+	inherits := hasDefaultACL(dirfd)
+	first := uint32(0o700)
+	if inherits {
+		first |= mode & 0o7777
+	}
+	if err := unix.Mkdirat(dirfd, disk, first); err != nil {
 		return fmt.Errorf("mkdir %s: %w", disk, err)
 	}
-	err := v.initDir(dirfd, disk, mode)
+	err := v.initDir(dirfd, disk, mode, inherits)
 	if err != nil {
 		_ = unix.Unlinkat(dirfd, disk, unix.AT_REMOVEDIR)
 	}
 	return err
 }
 
-func (v *Volume) initDir(dirfd int, disk string, mode uint32) error {
+func (v *Volume) initDir(dirfd int, disk string, mode uint32, inherits bool) error {
 	child, err := OpenDirAt(dirfd, disk)
 	if err != nil {
 		return err
@@ -47,6 +58,11 @@ func (v *Volume) initDir(dirfd int, disk string, mode uint32) error {
 		return fmt.Errorf("stat %s: %w", disk, err)
 	}
 	mode = mode&0o7777 | uint32(st.Mode)&unix.S_ISGID
+	if inherits {
+		// Group and other as the ACL made them; the owner's bits are
+		// the mode's as far as the ACL's owner entry allows.
+		mode = mode&^0o777 | uint32(st.Mode)&0o077 | mode&uint32(st.Mode)&0o700
+	}
 	// Through the descriptor we wrote the IV into: the name could have
 	// been swapped for a symlink in between.
 	if err := fchmodDirFD(child, mode); err != nil {

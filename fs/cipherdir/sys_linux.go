@@ -7,6 +7,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// hasDefaultACL reports whether the directory open at fd (O_PATH or not)
+// has a default ACL, which the directories made in it inherit.
+func hasDefaultACL(fd int) bool {
+	n, err := unix.Getxattr(fmt.Sprintf("/proc/self/fd/%d", fd), "system.posix_acl_default", nil)
+	return err == nil && n > 0
+}
+
 // fchmodDirFD sets the mode of the directory open at fd, an O_PATH
 // descriptor (on which fchmod fails), through /proc/self/fd.
 func fchmodDirFD(fd int, mode uint32) error {

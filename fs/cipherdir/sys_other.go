@@ -4,6 +4,9 @@ package cipherdir
 
 import "golang.org/x/sys/unix"
 
+// hasDefaultACL: veilfs serves ACLs on Linux only.
+func hasDefaultACL(fd int) bool { return false }
+
 // fchmodDirFD sets the mode of the directory open at fd (a plain read-only
 // descriptor where there is no O_PATH).
 func fchmodDirFD(fd int, mode uint32) error {
