@@ -202,31 +202,30 @@ func (f *File) Release(ctx context.Context) syscall.Errno {
 
 var _ = (fusefs.FileAllocater)((*File)(nil))
 
-// Allocate implements fallocate modes 0 (grow with zeros) and KEEP_SIZE
-// (a no-op beyond preallocation). Punching holes would need re-encryption
-// of partial blocks and is refused, as gocryptfs does.
+// Allocate implements fallocate modes 0 (grow with zeros), KEEP_SIZE (a
+// no-op beyond preallocation), PUNCH_HOLE|KEEP_SIZE (the kernel refuses
+// PUNCH_HOLE alone), and ZERO_RANGE with or without KEEP_SIZE (holes.go):
+// veilfs makes no preallocation promise, so zeroing and punching are one.
 func (f *File) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
+	var err error
 	switch mode {
 	case 0:
 		f.n.contentMu.Lock()
 		defer f.n.contentMu.Unlock()
-		end := int64(off + size)
-		st, err := f.state()
-		if err != nil {
-			return toErrno(err)
+		var st fileState
+		if st, err = f.state(); err == nil && int64(off+size) > st.size {
+			err = f.truncateLocked(int64(off + size))
 		}
-		if end <= st.size {
-			return 0
-		}
-		if err := f.truncateLocked(end); err != nil {
-			return f.fail(err)
-		}
-		return 0
 	case fallocKeepSize:
 		return 0
+	case fallocPunchHole | fallocKeepSize, fallocZeroRange | fallocKeepSize, fallocZeroRange:
+		f.n.contentMu.Lock()
+		defer f.n.contentMu.Unlock()
+		err = f.zeroRange(int64(off), int64(size), mode&fallocKeepSize != 0)
 	default:
 		return syscall.EOPNOTSUPP
 	}
+	return f.fail(err)
 }
 
 // fsyncDataOnly is FUSE_FSYNC_FDATASYNC in fuse_fsync_in.fsync_flags.

@@ -47,6 +47,8 @@ var battery = []posixCase{
 	{"o_excl", caseOExcl},
 	{"o_append_pwrite", caseAppendPwrite},
 	{"fallocate", caseFallocate},
+	{"fallocate_punch_hole", casePunchHole},
+	{"fallocate_zero_range", caseZeroRange},
 	{"fsync", caseFsync},
 	{"mmap", caseMmap},
 	{"attrs_on_every_reply", caseAttrsEveryReply},
