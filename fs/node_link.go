@@ -135,12 +135,16 @@ func (n *Node) Rename(ctx context.Context, name string, newParent fusefs.InodeEm
 	if err != nil {
 		return toErrno(err)
 	}
-	sameEntry := src.node == dst.node && srcDisk == dstDisk
-	if !sameEntry && flags&renameExchange == 0 {
-		n.sidecarFound(src, srcDisk) // a lost name renamed to a real one
+	// An exchange leaves both names in place, each with its own sidecar,
+	// and a whiteout takes the place of the source under the source's
+	// name, which its sidecar still holds: without it the whiteout would
+	// not list, and its directory could never be removed.
+	srcStays := src.node == dst.node && srcDisk == dstDisk || flags&(renameExchange|renameWhiteout) != 0
+	if srcStays {
+		return 0
 	}
-	// An exchange leaves both names in place, each with its own sidecar.
-	if n.r.vol.IsLong(srcDisk) && !sameEntry && flags&renameExchange == 0 {
+	n.sidecarFound(src, srcDisk) // a lost name renamed to a real one
+	if n.r.vol.IsLong(srcDisk) {
 		return toErrno(cipherdir.RemoveSidecar(src.fd, srcDisk))
 	}
 	return 0
@@ -148,10 +152,12 @@ func (n *Node) Rename(ctx context.Context, name string, newParent fusefs.InodeEm
 
 // renameAt renames and, when the target is an empty directory that the
 // backing rename refuses because of its IV file, removes that directory
-// first and tries again, as rename(2) over an empty directory must work.
+// first and tries again, as rename(2) over an empty directory must work;
+// with RENAME_WHITEOUT too (overlayfs). RENAME_NOREPLACE and
+// RENAME_EXCHANGE never replace a directory, so their error stands.
 func (r *root) renameAt(srcfd int, srcDisk string, dstfd int, dstDisk, cname string, flags uint32) error {
 	err := renameAt2(srcfd, srcDisk, dstfd, dstDisk, flags)
-	if (err != unix.ENOTEMPTY && err != unix.EEXIST) || flags != 0 || !r.vol.DirIV {
+	if (err != unix.ENOTEMPTY && err != unix.EEXIST) || flags&^renameWhiteout != 0 || !r.vol.DirIV {
 		return err
 	}
 	if rmErr := r.vol.Rmdir(dstfd, dstDisk); rmErr != nil {

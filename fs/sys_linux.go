@@ -19,6 +19,9 @@ const (
 	fallocKeepSize = unix.FALLOC_FL_KEEP_SIZE
 	// renameExchange is RENAME_EXCHANGE in a rename's flags.
 	renameExchange = unix.RENAME_EXCHANGE
+	// renameWhiteout is RENAME_WHITEOUT: the source name stays, as a
+	// whiteout (a 0,0 character device) for overlayfs.
+	renameWhiteout = unix.RENAME_WHITEOUT
 	// utimeNow and utimeOmit are the utimensat special values.
 	utimeNow  = unix.UTIME_NOW
 	utimeOmit = unix.UTIME_OMIT

@@ -27,6 +27,7 @@ const (
 	fallocKeepSize  = 0x1 // FALLOC_FL_KEEP_SIZE
 	renameNoreplace = 0x1 // RENAME_NOREPLACE
 	renameExchange  = 0x2 // RENAME_EXCHANGE
+	renameWhiteout  = 0x4 // RENAME_WHITEOUT, which renameAt2 refuses
 	// The utimensat special values of darwin and FreeBSD.
 	utimeNow  = -1
 	utimeOmit = -2
@@ -35,6 +36,12 @@ const (
 	msRdonly = 0
 	msNosuid = 0
 	msNodev  = 0
+	// The atime flags of mount(2) (atime.go), Linux's values: they only
+	// track the options here, which reach mount_fusefs as strings.
+	msNoatime     = 0x400
+	msNodiratime  = 0x800
+	msRelatime    = 0x200000
+	msStrictatime = 0x1000000
 	// CAP_HANDLE_KILLPRIV_V2 is a Linux FUSE capability.
 	extraCapabilities = 0
 )
@@ -94,3 +101,7 @@ func fallocateKeepSize(fd int, off, length int64) error { return unix.EOPNOTSUPP
 
 // raiseReadahead tunes Linux's bdi readahead; nothing to do here.
 func raiseReadahead(mountpoint string) {}
+
+// lazyAtime: there is no portable way to ask; strictatime is not
+// warned about here.
+func lazyAtime(fd int) bool { return false }
