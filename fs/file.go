@@ -228,5 +228,22 @@ func (f *File) Allocate(ctx context.Context, off, size uint64, mode uint32) sysc
 	return f.fail(err)
 }
 
+var _ = (fusefs.FileLseeker)((*File)(nil))
+
+// Lseek answers SEEK_DATA and SEEK_HOLE from where the backing file's
+// holes are (seek.go); the kernel handles the other whence values.
+func (f *File) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, syscall.Errno) {
+	if whence != seekData && whence != seekHole {
+		return 0, syscall.EINVAL
+	}
+	f.n.contentMu.RLock()
+	defer f.n.contentMu.RUnlock()
+	pos, err := f.seek(int64(off), whence)
+	if err != nil {
+		return 0, f.fail(err)
+	}
+	return uint64(pos), 0
+}
+
 // fsyncDataOnly is FUSE_FSYNC_FDATASYNC in fuse_fsync_in.fsync_flags.
 const fsyncDataOnly = 1

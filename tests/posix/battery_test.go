@@ -49,6 +49,7 @@ var battery = []posixCase{
 	{"fallocate", caseFallocate},
 	{"fallocate_punch_hole", casePunchHole},
 	{"fallocate_zero_range", caseZeroRange},
+	{"seek_data_hole", caseSeekHoles},
 	{"fsync", caseFsync},
 	{"mmap", caseMmap},
 	{"attrs_on_every_reply", caseAttrsEveryReply},
