@@ -76,6 +76,7 @@ func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 	if err != nil {
 		return nil, toErrno(err)
 	}
+	n.r.quietReads(fd, true)
 	defer unix.Close(fd)
 	entries, bad, odd, err := n.list(d, fd, false)
 	if err == nil && (bad > 0 || odd > 0) {

@@ -88,6 +88,7 @@ func (n *Node) openFileIn(d *dirHandle, disk string, flags uint32) (*File, error
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", disk, err)
 	}
+	n.r.quietReads(fd, false)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
@@ -129,6 +130,7 @@ func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out 
 		if fd, err = unix.Openat(d.fd, disk, bflags, mode&07777); err != nil {
 			return fmt.Errorf("create %s: %w", disk, err)
 		}
+		n.r.quietReads(fd, false)
 		return nil
 	})
 	if errno == syscall.EEXIST && flags&syscall.O_EXCL == 0 {

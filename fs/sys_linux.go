@@ -29,6 +29,11 @@ const (
 	msRdonly = unix.MS_RDONLY
 	msNosuid = unix.MS_NOSUID
 	msNodev  = unix.MS_NODEV
+	// The atime flags of mount(2) (atime.go).
+	msNoatime     = unix.MS_NOATIME
+	msNodiratime  = unix.MS_NODIRATIME
+	msRelatime    = unix.MS_RELATIME
+	msStrictatime = unix.MS_STRICTATIME
 	// extraCapabilities are the FUSE capabilities Mount asks for.
 	extraCapabilities = fuse.CAP_HANDLE_KILLPRIV_V2
 )
@@ -84,4 +89,14 @@ func raiseReadahead(mountpoint string) {
 	}
 	bdi := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
 	_ = os.WriteFile(bdi, []byte(strconv.Itoa(maxRequest>>10)), 0)
+}
+
+// lazyAtime reports whether the filesystem of fd updates access times less
+// often than strictatime would (mounted relatime or noatime).
+func lazyAtime(fd int) bool {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return false
+	}
+	return st.Flags&(unix.ST_RELATIME|unix.ST_NOATIME) != 0
 }
