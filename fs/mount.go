@@ -93,9 +93,14 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 	// anyway; default_permissions would then only cost a GETATTR of the
 	// parent before every create and unlink (the operation before changed
 	// it). gocryptfs makes the same choice.
-	if opts.AllowOther {
+	//
+	// With ACLs the kernel checks permissions itself too, against the
+	// ACLs it reads from us (FUSE's POSIX_ACL capability turns
+	// default_permissions on; said here so that the mount table shows it).
+	if opts.AllowOther || opts.ACL {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
+	mo.EnableAcl = opts.ACL
 	top := r.newNode()
 	server, err := fusefs.Mount(mountpoint, top, &fusefs.Options{
 		MountOptions:   mo,

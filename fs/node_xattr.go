@@ -19,6 +19,24 @@ import (
 // file capabilities.
 const capabilityXattr = "security.capability"
 
+// POSIX ACLs (FORMAT §7): system.posix_acl_access and
+// system.posix_acl_default are stored under their own names with their
+// values as they are, as gocryptfs stores them, so that either reads the
+// ACLs the other wrote, and the backing filesystem keeps the mode in step
+// with them. They are served on an --acl mount only (Options.ACL), where
+// the kernel enforces them. Without it they answer EOPNOTSUPP, as on a
+// filesystem mounted noacl, and are left out of listings: an ACL that is
+// stored but not enforced would promise a protection that is not there.
+
+// aclErrno is the answer to a request about the attribute attr before any
+// I/O: EOPNOTSUPP for an ACL when the mount has no ACLs, else 0.
+func (n *Node) aclErrno(attr string) syscall.Errno {
+	if nametransform.IsACLName(attr) && !n.r.opts.ACL {
+		return syscall.EOPNOTSUPP
+	}
+	return 0
+}
+
 // xattrTarget is where one attribute of a node lives on disk.
 type xattrTarget struct {
 	fd     int    // O_PATH descriptor of the node's own object (openSelf)
@@ -68,6 +86,9 @@ func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 	if attr == capabilityXattr {
 		return 0, cipherdir.ENOATTR
 	}
+	if errno := n.aclErrno(attr); errno != 0 {
+		return 0, errno
+	}
 	x, errno := n.xattrTarget(attr)
 	if errno != 0 {
 		return 0, errno
@@ -77,9 +98,11 @@ func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 	if err != nil {
 		return 0, toErrno(err)
 	}
-	value, err := n.r.vol.DecryptXattrValue(raw)
-	if err != nil {
-		return 0, n.fail(err)
+	value := raw
+	if !nametransform.IsACLName(attr) {
+		if value, err = n.r.vol.DecryptXattrValue(raw); err != nil {
+			return 0, n.fail(err)
+		}
 	}
 	if len(dest) < len(value) {
 		return uint32(len(value)), syscall.ERANGE
@@ -114,12 +137,18 @@ func (n *Node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 	if attr == capabilityXattr {
 		return syscall.EOPNOTSUPP
 	}
+	if errno := n.aclErrno(attr); errno != 0 {
+		return errno
+	}
 	x, errno := n.xattrTarget(attr)
 	if errno != 0 {
 		return errno
 	}
 	defer x.close()
-	return setxattrErrno(unix.Setxattr(x.path, x.stored, n.r.vol.EncryptXattrValue(data), int(flags)))
+	if !nametransform.IsACLName(attr) {
+		data = n.r.vol.EncryptXattrValue(data)
+	}
+	return setxattrErrno(unix.Setxattr(x.path, x.stored, data, int(flags)))
 }
 
 // setxattrErrno maps the error of a backing setxattr. The stored value is
@@ -141,6 +170,9 @@ var _ = (fusefs.NodeRemovexattrer)((*Node)(nil))
 // Removexattr removes one attribute.
 func (n *Node) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	n.r.touch()
+	if errno := n.aclErrno(attr); errno != 0 {
+		return errno
+	}
 	x, errno := n.xattrTarget(attr)
 	if errno != 0 {
 		return errno
@@ -151,8 +183,9 @@ func (n *Node) Removexattr(ctx context.Context, attr string) syscall.Errno {
 
 var _ = (fusefs.NodeListxattrer)((*Node)(nil))
 
-// Listxattr lists the decrypted attribute names; backing attributes that
-// are not ours, or do not decrypt, are left out (FORMAT §7).
+// Listxattr lists the decrypted attribute names, and the ACLs on an --acl
+// mount; backing attributes that are not ours, or do not decrypt, are
+// left out (FORMAT §7).
 func (n *Node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
 	n.r.touch()
 	fd, st, err := n.openSelf() // see xattrTarget
@@ -170,7 +203,7 @@ func (n *Node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 			continue // not where veilfs puts them
 		}
 		name, err := n.r.vol.Names.DecryptXattrName(stored)
-		if err != nil {
+		if err != nil || n.aclErrno(name) != 0 {
 			continue
 		}
 		out = append(append(out, name...), 0)

@@ -27,6 +27,10 @@ type Options struct {
 	// opt-in of the user sets them (SECURITY.md, mount flags).
 	Suid bool
 	Dev  bool
+	// ACL serves POSIX ACLs (system.posix_acl_access and _default,
+	// node_xattr.go), enforced by the kernel: the mount gets FUSE's
+	// POSIX_ACL capability and default_permissions. gocryptfs -acl.
+	ACL bool
 	// Logger receives corruption reports and undecryptable names, with
 	// ciphertext paths only. nil discards them.
 	Logger *log.Logger

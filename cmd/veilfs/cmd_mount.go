@@ -94,6 +94,9 @@ Options:
                              plant a setuid-root program
       --dev                  let device nodes in the volume work (root only);
                              without it the mount is always nodev
+      --acl                  POSIX ACLs (setfacl, getfacl), enforced by the kernel
+                             (default_permissions); stored as gocryptfs -acl
+                             stores them. Without it setfacl fails (EOPNOTSUPP)
   -o, --options OPTS         comma-separated mount options: see Mount options below
       --debug                log every FUSE request (with --foreground; very verbose;
                              names appear in the log in the clear)
@@ -143,6 +146,7 @@ type mountFlags struct {
 	// -o veilfs_dev); see mountoptions.go for why -o suid is not one.
 	suid    bool
 	dev     bool
+	acl     bool // --acl, -o acl: POSIX ACLs (fs.Options.ACL)
 	debug   bool
 	options []string
 	idle    time.Duration
@@ -173,6 +177,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	fs.BoolVar(&o.allowOther, "allow-other", false, "allow access by other users")
 	fs.BoolVar(&o.suid, "suid", false, "let setuid and setgid bits take effect")
 	fs.BoolVar(&o.dev, "dev", false, "let device nodes work")
+	fs.BoolVar(&o.acl, "acl", false, "POSIX ACLs, enforced by the kernel")
 	fs.StringArrayVarP(&o.options, "options", "o", nil, "comma-separated mount options")
 	fs.BoolVar(&o.debug, "debug", false, "log every FUSE request")
 	fs.DurationVar(&o.idle, "idle", 0, "unmount after `DURATION` without use")
@@ -353,6 +358,10 @@ func mountOptions(o *mountFlags) (veilfs.Options, []string, error) {
 		return veilfs.Options{}, nil, failf(errUsage, []string{"remove --suid, --dev, veilfs_suid and veilfs_dev: a reverse view's files are ciphertext, nothing in it runs or is a device"},
 			"--suid and --dev have no meaning with --reverse")
 	}
+	if o.acl && o.reverse {
+		return veilfs.Options{}, nil, failf(errUsage, []string{"remove --acl (or -o acl)"},
+			"--acl has no meaning with --reverse: the view is read-only ciphertext")
+	}
 	if (o.suid || o.dev) && os.Geteuid() != 0 {
 		// fusermount3 would ignore them with a warning and mount nosuid,nodev.
 		return veilfs.Options{}, nil, failf(errUsage, []string{"mount as root, or remove --suid and --dev (veilfs_suid, veilfs_dev)"},
@@ -363,6 +372,7 @@ func mountOptions(o *mountFlags) (veilfs.Options, []string, error) {
 		AllowOther:        o.allowOther,
 		Suid:              o.suid,
 		Dev:               o.dev,
+		ACL:               o.acl,
 		JournalDir:        journalBase(),
 		ExtraMountOptions: kernel,
 	}
@@ -623,6 +633,9 @@ func statusOptions(o *mountFlags) []string {
 	}
 	if o.dev {
 		opts = append(opts, "dev")
+	}
+	if o.acl {
+		opts = append(opts, "acl")
 	}
 	if o.idle > 0 {
 		opts = append(opts, "idle="+o.idle.String())

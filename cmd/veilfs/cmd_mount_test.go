@@ -127,6 +127,7 @@ func TestMountOptionsHelp(t *testing.T) {
 		{[]string{"default_permissions", "noatime", "nodev", "nosuid", "noexec", "sync", "dirsync"}, optKernel, "passed on to the kernel"},
 		{[]string{"suid", "dev"}, optIgnored, "ignored: mount.fuse3 adds them to every mount"},
 		{[]string{"veilfs_suid", "veilfs_dev"}, optVeilfs, "as --suid, --dev"},
+		{[]string{"acl"}, optVeilfs, "as --acl"},
 	} {
 		if !strings.Contains(mountOptionsHelp, tt.line) {
 			t.Errorf("mount options help lacks %q", tt.line)

@@ -78,6 +78,9 @@ func spawnDaemon(c *cli, s *secret, o *mountFlags, dir, mnt string) error {
 	if o.dev {
 		args = append(args, "--dev")
 	}
+	if o.acl {
+		args = append(args, "--acl")
+	}
 	if o.idle > 0 {
 		args = append(args, "--idle="+o.idle.String())
 	}

@@ -10,7 +10,7 @@ package main
 // would fail.
 //
 //	veilfs      ro, rw, allow_other, passfile=FILE, keyfile=FILE, masterkey-file=FILE,
-//	            reverse, exclude-from=FILE, veilfs_suid, veilfs_dev
+//	            reverse, exclude-from=FILE, veilfs_suid, veilfs_dev, acl
 //	dropped     defaults auto noauto user users nouser owner group nofail _netdev
 //	            _rnetdev user=* comment=* x-* X-*; suid and dev (see below)
 //	default     relatime diratime nostrictatime loud: what a new mount does
@@ -47,6 +47,7 @@ const mountOptionsHelp = `Mount options:
   reverse                      as --reverse
   exclude-from=FILE            as --exclude-from (repeatable)
   veilfs_suid, veilfs_dev      as --suid, --dev
+  acl                          as --acl
   default_permissions, noatime, nodev, nosuid, noexec, sync, dirsync, ...
                                passed on to the kernel (unknown options too)
   suid, dev                    ignored: mount.fuse3 adds them to every mount, so
@@ -80,7 +81,7 @@ func classifyMountOption(opt string) optionAction {
 	name, _, _ := strings.Cut(opt, "=")
 	switch name {
 	case "ro", "rw", "allow_other", "passfile", "keyfile", "masterkey-file", "reverse", "exclude-from",
-		"veilfs_suid", "veilfs_dev":
+		"veilfs_suid", "veilfs_dev", "acl":
 		return optVeilfs
 	case "defaults", "auto", "noauto", "user", "users", "nouser", "owner", "group",
 		"nofail", "_netdev", "_rnetdev", "comment":
@@ -150,6 +151,8 @@ func applyVeilfsOption(o *mountFlags, opt string) error {
 		o.suid = true
 	case "veilfs_dev":
 		o.dev = true
+	case "acl":
+		o.acl = true
 	case "exclude-from":
 		if !hasValue || value == "" {
 			return failf(errUsage, nil, "mount option exclude-from needs a file: exclude-from=FILE")
