@@ -132,9 +132,9 @@ demo: build
 # groff-base (man page rendering) and bash-completion (the completion test)
 # are small; zsh and fish are not installed: their tests skip without them.
 # syncthing and unison are the real sync clients of tests/sync.
-DEPS_PACKAGES = gocryptfs fuse3 attr groff-base bash-completion rsync syncthing unison
+DEPS_PACKAGES = gocryptfs fuse3 attr acl groff-base bash-completion rsync syncthing unison
 deps:
-	@if command -v gocryptfs >/dev/null && command -v fusermount3 >/dev/null && command -v getfattr >/dev/null \
+	@if command -v gocryptfs >/dev/null && command -v fusermount3 >/dev/null && command -v getfattr >/dev/null && command -v setfacl >/dev/null \
 		&& command -v groff >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] && command -v rsync >/dev/null \
 		&& command -v syncthing >/dev/null && command -v unison >/dev/null; then \
 		exit 0; \
