@@ -96,6 +96,8 @@ help:
 	@echo "make bench-rotate veilfs rotate throughput on 10,000 files / 1 GiB (root, ~1 min)"
 	@echo "make bench-ops   FUSE requests per opcode of untar/ls -lR/cat/rm -rf, veilfs vs loopback and gocryptfs (root, ~1.5 min)"
 	@echo "make bench-reverse veilfs --reverse vs gocryptfs -reverse: 1 GiB read, Go tree, incremental rsync, peak RSS (FUSE, ~3 min)"
+	@echo "make xfstests    xfstests' generic quick group (first 160) over FUSE, veilfs and gocryptfs -> bin/xfstests/table.md (root; XFSTESTS_DIR= a built xfstests; not in make test)"
+	@echo "make pjdfstest   pjdfstest's prove -r on veilfs, gocryptfs and a plain directory -> bin/xfstests/pjdfstest.md (root; PJDFSTEST_DIR=; not in make test)"
 
 build:
 	CGO_ENABLED=$(CGO_ENABLED) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT)/veilfs ./cmd/veilfs
@@ -289,3 +291,13 @@ bench-rotate:
 
 bench-reverse:
 	GO=$(GO) ./bench/reverse.sh
+
+# External conformance suites, not part of `make test`: they need trees of
+# xfstests and pjdfstest built outside this repository (docs/xfstests.md).
+# FS=veilfs, gocryptfs or both (the default here) for xfstests.
+.PHONY: xfstests pjdfstest
+xfstests:
+	FS=$${FS:-both} ./tests/xfstests/run.sh
+
+pjdfstest:
+	./tests/xfstests/pjdfstest.sh
