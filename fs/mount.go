@@ -80,6 +80,11 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		Logger:        opts.Logger,
 	}
 	mo.Options, mo.DirectMountFlags = securityOptions(mo.Options, opts)
+	mo.Options, mo.DirectMountFlags = atimeMountOptions(mo.Options, mo.DirectMountFlags)
+	if flags, _ := atimeFlags(opts.ExtraMountOptions); flags&msStrictatime != 0 && lazyAtime(r.rootfd) {
+		r.log.Printf("strictatime: reads update access times only as the filesystem of %s does (relatime or noatime): "+
+			"veilfs sees the atimes of the files there", vol.Dir)
+	}
 	if opts.ReadOnly {
 		// "ro" is enough for fusermount3; mount(2) takes it as a flag, or
 		// the mount itself would still be listed as rw (findmnt, mountinfo).

@@ -15,12 +15,16 @@ package main
 //	            _rnetdev user=* comment=* x-* X-*; suid and dev (see below)
 //	default     relatime diratime nostrictatime loud: what a new mount does
 //	            anyway; FUSE's mount(2) refuses them by name
-//	warned      strictatime norelatime nodiratime iversion noiversion silent:
-//	            dropped with a warning, a veilfs mount cannot apply them yet
+//	warned      iversion noiversion silent: dropped with a warning, a veilfs
+//	            mount cannot apply them yet
 //	refused     extpass=, masterkey= (secrets and commands do not belong in
 //	            the mount table), nosymfollow, mand
 //	kernel      everything else, as is: default_permissions, noatime, nodev,
-//	            nosuid, noexec, exec, sync, dirsync, lazytime, ...
+//	            nosuid, noexec, exec, sync, dirsync, lazytime, ...; the atime
+//	            options (noatime, nodiratime, strictatime, norelatime) become
+//	            mount flags (as root; fusermount3 sets only noatime), and the
+//	            daemon reads CIPHERDIR without updating access times where
+//	            they say so (fs/atime.go)
 //
 // suid and dev are dropped because they cannot be told from mount.fuse3's
 // defaults: as root it appends "dev,suid" to every mount whose options do
@@ -56,9 +60,14 @@ const mountOptionsHelp = `Mount options:
   defaults, auto, noauto, user, users, nouser, owner, group, nofail, _netdev,
   comment=..., x-systemd.*, x-gvfs-*, other x-* and X-*
                                for mount(8), fstab and systemd: ignored
+  strictatime, nodiratime, norelatime
+                               mount flags, as noatime (as root: fusermount3 sets
+                               only noatime); access times are those of the files
+                               in CIPHERDIR, updated as its filesystem does
+                               (relatime, as a rule) except where noatime or
+                               nodiratime say not to
   relatime, diratime           ignored: a new mount has them anyway
-  strictatime, nodiratime, norelatime, iversion, silent
-                               ignored, and veilfs says so: it cannot apply them yet
+  iversion, silent             ignored, and veilfs says so: it cannot apply them yet
   extpass=, masterkey=, nosymfollow, mand
                                refused (a command or a key does not belong in the
                                mount table: use passfile=)
@@ -91,7 +100,7 @@ func classifyMountOption(opt string) optionAction {
 		return optIgnored
 	case "relatime", "diratime", "nostrictatime", "loud":
 		return optDefault
-	case "strictatime", "norelatime", "nodiratime", "iversion", "noiversion", "silent":
+	case "iversion", "noiversion", "silent":
 		return optUnsupported
 	case "extpass", "masterkey", "nosymfollow", "mand":
 		return optRefused
