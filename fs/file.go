@@ -185,6 +185,7 @@ var _ = (fusefs.FileReleaser)((*File)(nil))
 // file fragmented (partially written pages are not up to date), and the
 // next reader is better served by a fresh cache filled by readahead.
 func (f *File) Release(ctx context.Context) syscall.Errno {
+	f.n.releaseTmpfile(f)
 	var st unix.Stat_t
 	stamp := cacheStamp{}
 	f.n.contentMu.Lock()

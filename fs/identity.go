@@ -121,6 +121,10 @@ func (n *Node) awaitMove(name string, parent *fusefs.Inode) bool {
 // (xattrs, link, chmod, chown, utimes, readlink) act on it through
 // procFD, so the object checked is the object changed.
 func (n *Node) openSelf() (fd int, st unix.Stat_t, err error) {
+	// A file of Tmpfile with no name has no path to resolve.
+	if fd, ok, err := n.openNameless(&st); ok {
+		return fd, st, err
+	}
 	fd = -1
 	err = n.atSelf(func(d *dirHandle, disk string) error {
 		pfd, err := openPathAt(d.fd, disk)

@@ -59,7 +59,7 @@ var _ = (fusefs.NodeLinker)((*Node)(nil))
 // bound to the file ID, not to the name (FORMAT §4.3).
 func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	n.r.touch()
-	src, _, err := target.(*Node).openSelf()
+	src, err := target.(*Node).linkSource()
 	if err != nil {
 		return nil, n.r.fail("", err)
 	}

@@ -70,12 +70,16 @@ func stampOf(st *unix.Stat_t) cacheStamp {
 // stays; otherwise (another machine's write arriving through the sync
 // folder, say) both are dropped.
 func (n *Node) openFile(flags uint32) (*File, syscall.Errno) {
-	var f *File
-	err := n.atSelf(func(d *dirHandle, disk string) error {
-		var err error
-		f, err = n.openFileIn(d, disk, flags)
-		return err
-	})
+	// A file of Tmpfile with no name (open of its /proc/self/fd link)
+	// has no path to resolve.
+	f, ok, err := n.reopenNameless(flags)
+	if !ok {
+		err = n.atSelf(func(d *dirHandle, disk string) error {
+			var err error
+			f, err = n.openFileIn(d, disk, flags)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, n.r.fail("", err)
 	}
@@ -89,6 +93,12 @@ func (n *Node) openFileIn(d *dirHandle, disk string, flags uint32) (*File, error
 		return nil, fmt.Errorf("open %s: %w", disk, err)
 	}
 	n.r.quietReads(fd, false)
+	return n.fileOf(fd, disk)
+}
+
+// fileOf makes fd, just opened as n's backing file (disk names it in
+// errors), a File of n; it closes fd if that fails.
+func (n *Node) fileOf(fd int, disk string) (*File, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)

@@ -186,6 +186,9 @@ type Node struct {
 	idMu   sync.Mutex
 	fileID []byte
 	stamp  cacheStamp
+
+	// tmp is set on a file made by Tmpfile (node_tmpfile.go).
+	tmp atomic.Pointer[tmpfile]
 }
 
 func (r *root) newNode() *Node { return &Node{r: r} }
