@@ -94,7 +94,7 @@ help:
 	@echo "make bench-mem   veilfs daemon peak RSS while streaming a 4 GiB file in and out (root)"
 	@echo "make bench-soak  veilfs daemon RSS over 10 min of mixed workloads; fails on growth (root; SOAK_SECONDS=60 for a quick check)"
 	@echo "make bench-rotate veilfs rotate throughput on 10,000 files / 1 GiB (root, ~1 min)"
-	@echo "make bench-ops   FUSE requests per opcode of untar/ls -lR/cat/rm -rf, veilfs vs loopback and gocryptfs (root, ~1.5 min)"
+	@echo "make bench-ops   FUSE requests per opcode and file, time per request (fuse tracepoints) of untar/ls -lR/cat/rm -rf, veilfs vs loopback/gocryptfs/securefs (root, ~2 min; TREE_DIR=/usr/local/go/src/net: quick)"
 	@echo "make bench-reverse veilfs --reverse vs gocryptfs -reverse: 1 GiB read, Go tree, incremental rsync, peak RSS (FUSE, ~3 min)"
 	@echo "make xfstests    xfstests' generic quick group (first 160) over FUSE, veilfs and gocryptfs -> bin/xfstests/table.md (root; XFSTESTS_DIR= a built xfstests; not in make test)"
 	@echo "make pjdfstest   pjdfstest's prove -r on veilfs, gocryptfs and a plain directory -> bin/xfstests/pjdfstest.md (root; PJDFSTEST_DIR=; not in make test)"

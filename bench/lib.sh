@@ -2,8 +2,7 @@
 # mounting a fresh volume of each system, unmounting, and undoing all of it on exit.
 #
 # The sourcing script sets: LOGDIR, LOGFILE, PASSWORD, VEILFS, LOOPBACK, ROOT, GO,
-# INSTALL, BUILD, BENCH_DIR, and optionally FUSE_DEBUG=1 (mount_system starts the
-# daemons with their FUSE request log on), DIE_STATUS (exit status of die, default 1)
+# INSTALL, BUILD, BENCH_DIR, and optionally DIE_STATUS (exit status of die, default 1)
 # and TREE_DIR (for pack_tree). Sourcing installs the EXIT/INT/TERM/HUP traps.
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" | tee -a "$LOGFILE" >&2; }
@@ -74,9 +73,7 @@ drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 # mount_system NAME DIR creates a fresh volume under DIR (DIR/backing is the
 # backing or cipher directory, DIR/mnt the mountpoint) and mounts it. It sets MNT
 # (where the workloads run), MOUNTPOINT (DIR/mnt, "" for native) and DAEMON (the
-# serving process's PID, "" for native). The daemon logs to $LOGDIR/NAME.log; with
-# FUSE_DEBUG=1 that log also has one "rx N: OPCODE ..." line per FUSE request
-# (loopback -debug, gocryptfs -fusedebug, veilfs --debug; not securefs).
+# serving process's PID, "" for native). The daemon logs to $LOGDIR/NAME.log.
 start_daemon() { # command...: start a foreground daemon in the background
 	"$@" </dev/null >>"$SYSLOG" 2>&1 &
 	DAEMON=$!
@@ -93,15 +90,6 @@ mount_system() {
 	DAEMON=""
 	MNT=$M
 	MOUNTPOINT=$M
-	local dbg=()
-	if [[ ${FUSE_DEBUG:-0} == 1 ]]; then
-		case $name in
-		loopback) dbg=(-debug) ;;
-		gocryptfs) dbg=(-fusedebug) ;;
-		veilfs) dbg=(--debug) ;;
-		*) log "$name: no FUSE request log (FUSE_DEBUG=1)"; return 1 ;;
-		esac
-	fi
 	case $name in
 	native)
 		MNT=$B
@@ -109,11 +97,11 @@ mount_system() {
 		return 0
 		;;
 	loopback)
-		start_daemon "$LOOPBACK" "${dbg[@]}" "$B" "$M"
+		start_daemon "$LOOPBACK" "$B" "$M"
 		;;
 	gocryptfs)
 		gocryptfs -init -q -scryptn 10 -passfile "$P" "$B" >>"$SYSLOG" 2>&1 || return 1
-		start_daemon gocryptfs -fg -q "${dbg[@]}" -passfile "$P" "$B" "$M"
+		start_daemon gocryptfs -fg -q -passfile "$P" "$B" "$M"
 		;;
 	securefs)
 		# --pass puts the password in argv: acceptable for a throwaway bench volume.
@@ -125,7 +113,7 @@ mount_system() {
 		;;
 	veilfs)
 		"$VEILFS" init --scryptn 10 --passfile "$P" "$B" >>"$SYSLOG" 2>&1 || return 1
-		start_daemon "$VEILFS" mount --foreground "${dbg[@]}" --passfile "$P" "$B" "$M"
+		start_daemon "$VEILFS" mount --foreground --passfile "$P" "$B" "$M"
 		;;
 	*)
 		log "unknown system $name"
