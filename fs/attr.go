@@ -74,7 +74,9 @@ func stableAttr(st *unix.Stat_t) fusefs.StableAttr {
 
 // newChild makes (or finds) the node for a child of n.
 func (n *Node) newChild(ctx context.Context, st *unix.Stat_t) *fusefs.Inode {
-	return n.NewInode(ctx, n.r.newNode(), stableAttr(st))
+	// An inode that is already known keeps its node, made from a stat of
+	// the same object.
+	return n.NewInode(ctx, n.r.newNode(uint64(st.Dev)), stableAttr(st))
 }
 
 // readlinkAt reads and decrypts the target of symlink disk in dirfd.

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -35,7 +36,12 @@ import (
 // format): it lives in a runtime directory (tmpfs), one subdirectory per
 // mount, with a pool of record files that open handles take in turn.
 // Before a ciphertext write the handle's record gets the bytes the write
-// will overwrite and the file's old size; after the write it is wiped. The next mount of the same
+// will overwrite and the file's old size; after the write it is wiped.
+// Record files are mapped into the daemon (MAP_SHARED), so a record is
+// written and wiped by plain stores into the page cache, which a killed
+// process leaves behind as surely as a write(2): a write that appends
+// costs no system call for its journal, one that overwrites one (the pread
+// of the old bytes). The next mount of the same
 // CIPHERDIR finds the subdirectory of a daemon that no longer runs and puts
 // every recorded write back to its old state.
 //
@@ -86,41 +92,107 @@ type journal struct {
 	lock int    // descriptor holding the flock on dir's lock file, or -1
 
 	mu    sync.Mutex
-	free  []int // descriptors of idle, empty record files
-	count int   // record files created so far
+	free  []*slot // idle, empty record files
+	count int     // record files created so far
 }
 
+// slot is one record file and its shared mapping.
+type slot struct {
+	fd  int
+	mem []byte // the whole file, MAP_SHARED
+}
+
+// slotMin is the size a record file starts at: a record of a write that
+// overwrites one block, with a path of up to a few KiB. Larger writes grow
+// the slot they use (grow).
+const slotMin = 16 << 10
+
 // take returns an empty record file.
-func (j *journal) take() (int, error) {
+func (j *journal) take() (*slot, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if n := len(j.free); n > 0 {
-		fd := j.free[n-1]
+		s := j.free[n-1]
 		j.free = j.free[:n-1]
-		return fd, nil
+		return s, nil
 	}
 	fd, err := unix.Open(filepath.Join(j.dir, "slot-"+strconv.Itoa(j.count)),
-		unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o600)
+		unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return -1, fmt.Errorf("open journal record: %w", err)
+		return nil, fmt.Errorf("open journal record: %w", err)
+	}
+	s := &slot{fd: fd}
+	if err := s.grow(slotMin); err != nil {
+		unix.Close(fd)
+		return nil, err
 	}
 	j.count++
-	return fd, nil
+	return s, nil
+}
+
+// grow makes the record file at least size bytes long and maps all of it.
+// The space is allocated, not just a hole, so that storing into the
+// mapping can never fault for want of space (SIGBUS on a full tmpfs):
+// running out shows as an error here, before the write it would journal.
+func (s *slot) grow(size int) error {
+	if size <= len(s.mem) {
+		return nil
+	}
+	size = max(size, 2*len(s.mem))
+	if err := unix.Fallocate(s.fd, 0, 0, int64(size)); err != nil {
+		if err != unix.EOPNOTSUPP {
+			return fmt.Errorf("allocate journal record: %w", err)
+		}
+		// No fallocate (not tmpfs): a sparse file, as a write(2) would make.
+		if err := unix.Ftruncate(s.fd, int64(size)); err != nil {
+			return fmt.Errorf("size journal record: %w", err)
+		}
+	}
+	mem, err := unix.Mmap(s.fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("map journal record: %w", err)
+	}
+	s.unmap()
+	s.mem = mem
+	return nil
+}
+
+func (s *slot) unmap() {
+	if s.mem != nil {
+		unix.Munmap(s.mem)
+		s.mem = nil
+	}
 }
 
 // give returns a record file, emptied by its last journalEnd, to the pool.
-func (j *journal) give(fd int) {
+func (j *journal) give(s *slot) {
 	j.mu.Lock()
-	j.free = append(j.free, fd)
+	j.free = append(j.free, s)
 	j.mu.Unlock()
 }
 
 // journalDirFor names the journal directory of CIPHERDIR dir for this
-// process: <base>/<hash of dir>-<pid>.
+// mount: <base>/<hash of dir>-<pid>-<random>. The PID says whose it is
+// to a reader without the lock (an older veilfs's directory, which has
+// none); the random part keeps two mounts of one process apart, so that
+// one mount's removal of its directory at unmount can never take another's.
 func journalDirFor(base, dir string) (prefix, own string) {
 	sum := sha256.Sum256([]byte(dir))
 	prefix = filepath.Join(base, hex.EncodeToString(sum[:8]))
-	return prefix, fmt.Sprintf("%s-%d", prefix, os.Getpid())
+	return prefix, fmt.Sprintf("%s-%d-%s", prefix, os.Getpid(), rand.Text()[:8])
+}
+
+// journalPID is the PID in the name of journal directory d, one of
+// prefix's: <prefix>-<pid>, as older versions named them, or
+// <prefix>-<pid>-<random>.
+func journalPID(prefix, d string) (int, bool) {
+	rest, ok := strings.CutPrefix(d, prefix+"-")
+	if !ok {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(rest)
+	return pid, err == nil
 }
 
 // openJournal recovers what dead daemons of the same CIPHERDIR left behind
@@ -146,11 +218,9 @@ func openJournal(base string, r *root) (*journal, error) {
 // createLockedDir creates dir with its lock file already locked, and
 // returns the lock's descriptor. The directory is made under another name
 // and renamed into place, so no other mount can see it unlocked and take
-// it for a dead daemon's. If dir exists, another mount of this process
-// uses it: it is shared, as the name says it is this process's.
+// it for a dead daemon's.
 func createLockedDir(dir string) (int, error) {
 	tmp := filepath.Join(filepath.Dir(dir), ".new-"+filepath.Base(dir))
-	os.RemoveAll(tmp) // a leftover of this PID's earlier life
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return -1, err
 	}
@@ -164,16 +234,12 @@ func createLockedDir(dir string) (int, error) {
 		os.RemoveAll(tmp)
 		return -1, fmt.Errorf("lock: %w", err)
 	}
-	rerr := os.Rename(tmp, dir)
-	if rerr == nil {
-		return fd, nil
+	if err := os.Rename(tmp, dir); err != nil {
+		unix.Close(fd)
+		os.RemoveAll(tmp)
+		return -1, fmt.Errorf("create: %w", err)
 	}
-	unix.Close(fd)
-	os.RemoveAll(tmp)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return -1, fmt.Errorf("create: %w", rerr)
-	}
-	return -1, nil
+	return fd, nil
 }
 
 // remove deletes the journal after a clean unmount.
@@ -182,8 +248,9 @@ func (j *journal) remove() {
 		return
 	}
 	j.mu.Lock()
-	for _, fd := range j.free {
-		unix.Close(fd)
+	for _, s := range j.free {
+		s.unmap()
+		unix.Close(s.fd)
 	}
 	j.free = nil
 	j.mu.Unlock()
@@ -197,10 +264,8 @@ func (j *journal) remove() {
 // record is a File's journal record file, opened on its first write. The
 // node's content lock serialises the writes that use it.
 type record struct {
-	fd   int
+	slot *slot
 	path string // ciphertext path when the record was opened
-	dev  uint64 // device of the file, for recovery to find the right inode
-	buf  []byte
 }
 
 // journalBegin records that ciphertext [off, end) of f is about to change:
@@ -212,7 +277,7 @@ func (f *File) journalBegin(off, end int64, id []byte) error {
 		return nil
 	}
 	if f.rec == nil {
-		fd, err := j.take()
+		s, err := j.take()
 		if err != nil {
 			return err
 		}
@@ -222,14 +287,7 @@ func (f *File) journalBegin(off, end int64, id []byte) error {
 		if err != nil {
 			path = ""
 		}
-		// The device too, once per handle rather than per write: the
-		// data path counts its system calls.
-		var st unix.Stat_t
-		if err := unix.Fstat(f.fd, &st); err != nil {
-			j.give(fd)
-			return fmt.Errorf("stat for the journal: %w", err)
-		}
-		f.rec = &record{fd: fd, path: path, dev: uint64(st.Dev)}
+		f.rec = &record{slot: s, path: path}
 	}
 	path := f.rec.path
 	oldLen := 0
@@ -237,19 +295,18 @@ func (f *File) journalBegin(off, end int64, id []byte) error {
 		oldLen = int(min(end, f.csize) - off)
 	}
 	size := journalHeader + len(path) + oldLen
-	if cap(f.rec.buf) < size {
-		f.rec.buf = make([]byte, size)
+	if err := f.rec.slot.grow(size); err != nil {
+		return err
 	}
-	b := f.rec.buf[:size]
+	// The old bytes go straight into the mapping; the magic and checksum,
+	// stored last, make the record count (see undoRecord).
+	b := f.rec.slot.mem[:size]
 	if oldLen > 0 {
 		if _, err := preadFull(f.fd, b[journalHeader+len(path):], off); err != nil {
 			return fmt.Errorf("save old bytes for the journal: %w", err)
 		}
 	}
-	encodeRecord(b, f.n.StableAttr().Ino, f.rec.dev, id, f.csize, off, path)
-	if err := pwriteFull(f.rec.fd, b, 0); err != nil {
-		return fmt.Errorf("write journal record: %w", err)
-	}
+	encodeRecord(b, f.n.StableAttr().Ino, f.n.dev, id, f.csize, off, path)
 	return nil
 }
 
@@ -257,7 +314,6 @@ func (f *File) journalBegin(off, end int64, id []byte) error {
 // are already in place after them, and seals it with its checksum.
 func encodeRecord(b []byte, ino, dev uint64, id []byte, oldSize, off int64, path string) {
 	oldLen := len(b) - journalHeader - len(path)
-	copy(b, journalMagic[:])
 	binary.LittleEndian.PutUint64(b[recIno:], ino)
 	binary.LittleEndian.PutUint64(b[recDev:], dev)
 	copy(b[recFileID:recFileID+cipher.FileIDSize], id)
@@ -267,6 +323,7 @@ func encodeRecord(b []byte, ino, dev uint64, id []byte, oldSize, off int64, path
 	binary.LittleEndian.PutUint16(b[recPathLen:], uint16(len(path)))
 	copy(b[journalHeader:], path)
 	binary.LittleEndian.PutUint32(b[4:], crc32.ChecksumIEEE(b[8:]))
+	copy(b, journalMagic[:])
 }
 
 // journalEnd empties the record: the write is complete. Wiping the magic
@@ -274,15 +331,14 @@ func encodeRecord(b []byte, ino, dev uint64, id []byte, oldSize, off int64, path
 // replay a write that completed.
 func (f *File) journalEnd() {
 	if f.rec != nil {
-		var zero [len(journalMagic)]byte
-		_ = pwriteFull(f.rec.fd, zero[:], 0)
+		clear(f.rec.slot.mem[:len(journalMagic)])
 	}
 }
 
 // journalClose returns the record file to the pool (at release).
 func (f *File) journalClose() {
 	if f.rec != nil {
-		f.n.r.journal.give(f.rec.fd)
+		f.n.r.journal.give(f.rec.slot)
 		f.rec = nil
 	}
 }
@@ -292,15 +348,15 @@ func (f *File) journalClose() {
 func recoverJournals(prefix string, r *root) error {
 	dirs, _ := filepath.Glob(prefix + "-*")
 	for _, d := range dirs {
-		pid, err := strconv.Atoi(strings.TrimPrefix(d, prefix+"-"))
-		if err != nil {
+		pid, ok := journalPID(prefix, d)
+		if !ok {
 			continue
 		}
 		lock, alive := lockDeadJournal(d, pid)
 		if alive {
 			continue
 		}
-		err = recoverJournal(d, r)
+		err := recoverJournal(d, r)
 		if lock >= 0 {
 			unix.Close(lock)
 		}

@@ -4,6 +4,7 @@ package fs
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"log"
 	"os"
@@ -226,5 +227,108 @@ func TestJournalPIDReuse(t *testing.T) {
 	}
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("journal of a live daemon (it holds the lock) was removed: %v", err)
+	}
+}
+
+// TestJournalLiveRecord checks the records a mount writes itself, into its
+// mapped record files, rather than records the test encodes: a record of a
+// whole 100,000-byte file (larger than a new record file, so the file
+// grows) is taken from a live mount's journal as a kill would leave it,
+// the ciphertext is torn, and the next mount must put the file back.
+func TestJournalLiveRecord(t *testing.T) {
+	v := newJournalVolume(t)
+	m, _, mnt := v.mount(t)
+	plain := make([]byte, 100000)
+	rand.Read(plain)
+	if err := os.WriteFile(filepath.Join(mnt, "big"), plain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfile := findCipherFile(t, v.cdir, int64(cipher.HeaderSize+24*4128+(100000-24*4096)+32))
+	ct, err := os.ReadFile(cfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := m.top.GetChild("big")
+	if ch == nil {
+		t.Fatal("no node for big after writing it")
+	}
+	n := ch.Operations().(*Node)
+	f, errno := n.openFile(syscall.O_RDWR)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	n.contentMu.Lock()
+	_, err = f.state()
+	var id []byte
+	if err == nil {
+		id, err = f.fileID()
+	}
+	if err == nil {
+		err = f.journalBegin(cipher.HeaderSize, f.csize, id)
+	}
+	n.contentMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The record file as a kill now would leave it: the one that holds a
+	// record (the writer's handle may not be released yet, and its record
+	// file is another, emptied one).
+	slots, err := filepath.Glob(filepath.Join(m.root.journal.dir, "slot-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec []byte
+	for _, s := range slots {
+		if b, err := os.ReadFile(s); err == nil && bytes.HasPrefix(b, journalMagic[:]) {
+			if rec != nil {
+				t.Fatalf("more than one live record in %v", slots)
+			}
+			rec = b
+		}
+	}
+	if rec == nil {
+		t.Fatalf("no live record in the journal's record files %v", slots)
+	}
+	if len(rec) <= slotMin {
+		t.Fatalf("record file of %d bytes: it did not grow past %d for a %d-byte record", len(rec), slotMin, len(ct))
+	}
+	f.Release(context.Background())
+	m.Unmount()
+	v.deadJournal(t, deadPID, true, rec)
+
+	torn := append([]byte(nil), ct...)
+	for i := 50000; i < 60000; i++ {
+		torn[i] ^= 0x5a
+	}
+	torn = append(torn, bytes.Repeat([]byte{7}, 5000)...)
+	if err := os.WriteFile(cfile, torn, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, sink, mnt := v.mount(t)
+	defer m.Unmount()
+	if got, err := os.ReadFile(filepath.Join(mnt, "big")); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("after recovery: %d bytes, %v; want the %d bytes written", len(got), err, len(plain))
+	}
+	if !strings.Contains(sink.String(), "undid the write in flight to "+cfile) {
+		t.Fatalf("recovery not logged:\n%s", sink.String())
+	}
+}
+
+// TestJournalPID: the PID in a journal directory's name, as this version
+// names them (with a random part, so that two mounts of one process of the
+// same CIPHERDIR do not share one) and as older versions did.
+func TestJournalPID(t *testing.T) {
+	prefix, own := journalDirFor("/run/veilfs", "/data/vault")
+	if pid, ok := journalPID(prefix, own); !ok || pid != os.Getpid() {
+		t.Errorf("journalPID(%s) = %d, %v; want %d", own, pid, ok, os.Getpid())
+	}
+	if _, again := journalDirFor("/run/veilfs", "/data/vault"); again == own {
+		t.Errorf("two mounts got the same journal directory %s", own)
+	}
+	for d, want := range map[string]int{prefix + "-123": 123, prefix + "-77-abcdefgh": 77, prefix + "-x": -1, prefix + "x-1": -1} {
+		pid, ok := journalPID(prefix, d)
+		if (want < 0 && ok) || (want >= 0 && (!ok || pid != want)) {
+			t.Errorf("journalPID(%s) = %d, %v; want %d", d, pid, ok, want)
+		}
 	}
 }

@@ -106,7 +106,7 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		mo.Options = append(mo.Options, "default_permissions")
 	}
 	mo.EnableAcl = opts.ACL
-	top := r.newNode()
+	top := r.newNode(uint64(st.Dev))
 	server, err := fusefs.Mount(mountpoint, top, &fusefs.Options{
 		MountOptions:   mo,
 		EntryTimeout:   &timeout,

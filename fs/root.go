@@ -170,6 +170,9 @@ func (r *root) absCipherPath(cpath string) string {
 type Node struct {
 	fusefs.Inode
 	r *root
+	// dev is the device of the backing object, fixed when the node is
+	// made (the journal records it; the inode number is StableAttr's).
+	dev uint64
 
 	// dirMu guards dir and dirExpiry (directories only): see dircache.go.
 	dirMu     sync.Mutex
@@ -191,7 +194,7 @@ type Node struct {
 	tmp atomic.Pointer[tmpfile]
 }
 
-func (r *root) newNode() *Node { return &Node{r: r} }
+func (r *root) newNode(dev uint64) *Node { return &Node{r: r, dev: dev} }
 
 // dirHandle is a directory node's ciphertext directory, held for the
 // duration of one operation.
