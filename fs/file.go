@@ -171,11 +171,9 @@ func (f *File) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	return toErrno(unix.Fsync(f.fd))
 }
 
-var _ = (fusefs.FileFlusher)((*File)(nil))
-
-// Flush runs on every close(2) of a descriptor; writes are already on
-// their way to the backing file, so there is nothing to do.
-func (f *File) Flush(ctx context.Context) syscall.Errno { return 0 }
+// No Flush: every open returns FOPEN_NOFLUSH (openFlags), and a FLUSH that
+// still comes (an older kernel) has nothing to do, which go-fuse answers
+// by itself when the handle has no Flush method.
 
 var _ = (fusefs.FileReleaser)((*File)(nil))
 

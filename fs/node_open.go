@@ -24,6 +24,18 @@ func backingFlags(flags uint32) int {
 	return f | unix.O_NOFOLLOW | unix.O_CLOEXEC
 }
 
+// openFlags are the FOPEN_ flags of every open regular file (Open,
+// Create, Tmpfile). FOPEN_NOFLUSH: the kernel sends no FLUSH on close(2),
+// one request per close saved (issue #17). A FLUSH would have nothing to
+// do here: writes reach the backing file before they return, POSIX locks
+// stay in the kernel (no Getlk/Setlk, EnableLocks off), and there is no
+// writeback cache (the kernel would ignore NOFLUSH under one). A dirty
+// page of a shared mapping is no longer written at close but at munmap,
+// msync or the kernel's own writeback, as on a local filesystem. A
+// kernel older than the flag ignores it, and go-fuse answers its FLUSH
+// with OK, as File.Flush did.
+const openFlags = fuse.FOPEN_NOFLUSH
+
 var _ = (fusefs.NodeOpener)((*Node)(nil))
 
 // Open opens the ciphertext file.
@@ -44,12 +56,12 @@ func (f *File) finishOpen(ctx context.Context, flags uint32) (fusefs.FileHandle,
 			f.Release(ctx)
 			return nil, 0, toErrno(err)
 		}
-		return f, 0, 0
+		return f, openFlags, 0
 	}
 	if f.unchanged {
-		return f, fuse.FOPEN_KEEP_CACHE, 0
+		return f, openFlags | fuse.FOPEN_KEEP_CACHE, 0
 	}
-	return f, 0, 0
+	return f, openFlags, 0
 }
 
 // cacheStamp identifies a version of a backing file. Any write changes its
@@ -156,7 +168,7 @@ func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out 
 	node.idMu.Lock()
 	node.fileID, node.stamp = nil, cacheStamp{}
 	node.idMu.Unlock()
-	return inode, node.newFile(fd), 0, 0
+	return inode, node.newFile(fd), openFlags, 0
 }
 
 // openExisting serves a CREATE for a name that appeared in CIPHERDIR after

@@ -82,7 +82,7 @@ func (n *Node) Tmpfile(ctx context.Context, flags, mode uint32, out *fuse.EntryO
 	node.idMu.Unlock()
 	f := node.newFile(fd)
 	node.tmp.Store(&tmpfile{open: []*File{f}, excl: flags&syscall.O_EXCL != 0})
-	return inode, f, 0, 0
+	return inode, f, openFlags, 0
 }
 
 // ownNewFile gives the new file open at fd to the calling user, as
