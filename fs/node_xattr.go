@@ -19,6 +19,17 @@ import (
 // file capabilities.
 const capabilityXattr = "security.capability"
 
+// selinuxXattr, the SELinux label, is an unsupported attribute on veilfs,
+// as on a filesystem without SELinux labelling: get, set and remove
+// answer EOPNOTSUPP without I/O and a stored one is not listed (FORMAT
+// §7). ls -l asks every file for it; ENODATA (no label yet) made it ask
+// again for the next file, while EOPNOTSUPP makes coreutils take the
+// whole filesystem for unlabelled and stop asking: one request per file
+// saved (issue #17). Where SELinux is enforced, the policy labels a FUSE
+// mount as a whole (genfscon) and the kernel answers for the label without
+// asking us, so no label of ours was ever used.
+const selinuxXattr = "security.selinux"
+
 // POSIX ACLs (FORMAT §7): system.posix_acl_access and
 // system.posix_acl_default are stored under their own names with their
 // values as they are, as gocryptfs stores them, so that either reads the
@@ -28,10 +39,12 @@ const capabilityXattr = "security.capability"
 // filesystem mounted noacl, and are left out of listings: an ACL that is
 // stored but not enforced would promise a protection that is not there.
 
-// aclErrno is the answer to a request about the attribute attr before any
-// I/O: EOPNOTSUPP for an ACL when the mount has no ACLs, else 0.
-func (n *Node) aclErrno(attr string) syscall.Errno {
-	if nametransform.IsACLName(attr) && !n.r.opts.ACL {
+// unsupportedErrno is the answer to a request about the attribute attr
+// before any I/O: EOPNOTSUPP for an attribute the mount does not support
+// (an ACL when it has no ACLs, the SELinux label always), else 0.
+// Listxattr leaves such attributes out.
+func (n *Node) unsupportedErrno(attr string) syscall.Errno {
+	if attr == selinuxXattr || nametransform.IsACLName(attr) && !n.r.opts.ACL {
 		return syscall.EOPNOTSUPP
 	}
 	return 0
@@ -86,7 +99,7 @@ func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 	if attr == capabilityXattr {
 		return 0, cipherdir.ENOATTR
 	}
-	if errno := n.aclErrno(attr); errno != 0 {
+	if errno := n.unsupportedErrno(attr); errno != 0 {
 		return 0, errno
 	}
 	x, errno := n.xattrTarget(attr)
@@ -137,7 +150,7 @@ func (n *Node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 	if attr == capabilityXattr {
 		return syscall.EOPNOTSUPP
 	}
-	if errno := n.aclErrno(attr); errno != 0 {
+	if errno := n.unsupportedErrno(attr); errno != 0 {
 		return errno
 	}
 	x, errno := n.xattrTarget(attr)
@@ -170,7 +183,7 @@ var _ = (fusefs.NodeRemovexattrer)((*Node)(nil))
 // Removexattr removes one attribute.
 func (n *Node) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	n.r.touch()
-	if errno := n.aclErrno(attr); errno != 0 {
+	if errno := n.unsupportedErrno(attr); errno != 0 {
 		return errno
 	}
 	x, errno := n.xattrTarget(attr)
@@ -184,8 +197,9 @@ func (n *Node) Removexattr(ctx context.Context, attr string) syscall.Errno {
 var _ = (fusefs.NodeListxattrer)((*Node)(nil))
 
 // Listxattr lists the decrypted attribute names, and the ACLs on an --acl
-// mount; backing attributes that are not ours, or do not decrypt, are
-// left out (FORMAT §7).
+// mount; backing attributes that are not ours, do not decrypt, or name an
+// attribute the mount does not support (unsupportedErrno) are left out
+// (FORMAT §7).
 func (n *Node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
 	n.r.touch()
 	fd, st, err := n.openSelf() // see xattrTarget
@@ -203,7 +217,7 @@ func (n *Node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 			continue // not where veilfs puts them
 		}
 		name, err := n.r.vol.Names.DecryptXattrName(stored)
-		if err != nil || n.aclErrno(name) != 0 {
+		if err != nil || n.unsupportedErrno(name) != 0 {
 			continue
 		}
 		out = append(append(out, name...), 0)
