@@ -58,8 +58,14 @@ func (n *node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint3
 	}
 	// Direct I/O: the kernel must neither keep bytes of an older version
 	// nor cut reads at a size it cached before the file changed.
-	return f, fuse.FOPEN_DIRECT_IO, 0
+	return f, fuse.FOPEN_DIRECT_IO | noFlush, 0
 }
+
+// noFlush is in the open flags of every file of the view: the kernel then
+// sends no FLUSH on close(2), which a read-only view has nothing to do
+// for; one request saved per file a backup reads (issue #17). go-fuse
+// answers the FLUSH of a kernel older than the flag with OK.
+const noFlush = fuse.FOPEN_NOFLUSH
 
 func (r *root) openFile(cpath, ppath string) (*file, error) {
 	// cipherdir.OpenBeneath: openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS.

@@ -58,6 +58,13 @@ func requireFUSE(t *testing.T) {
 // mountView mounts the reverse view of plain (which setup fills first).
 func mountView(t *testing.T, opts config.CreateOptions, excl *Excluder, setup func(plain string)) *view {
 	t.Helper()
+	return mountViewWith(t, opts, setup, Options{Exclude: excl})
+}
+
+// mountViewWith is mountView with mount options; their Logger is the
+// view's own.
+func mountViewWith(t *testing.T, opts config.CreateOptions, setup func(plain string), mopts Options) *view {
+	t.Helper()
 	requireFUSE(t)
 	v := &view{plain: t.TempDir(), mnt: t.TempDir(), log: &logSink{}}
 	if setup != nil {
@@ -76,7 +83,8 @@ func mountView(t *testing.T, opts config.CreateOptions, excl *Excluder, setup fu
 	if v.vol, err = cipherdir.OpenWithConfig(v.plain, conf, master); err != nil {
 		t.Fatal(err)
 	}
-	if v.m, err = MountView(v.mnt, v.vol, Options{Exclude: excl, Logger: log.New(v.log, "", 0)}); err != nil {
+	mopts.Logger = log.New(v.log, "", 0)
+	if v.m, err = MountView(v.mnt, v.vol, mopts); err != nil {
 		t.Fatalf("mount: %v", err)
 	}
 	done := make(chan struct{})

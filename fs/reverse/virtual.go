@@ -105,7 +105,7 @@ func (v *virtual) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, ui
 		return nil, 0, syscall.EROFS
 	}
 	if v.data != nil {
-		return nil, 0, 0
+		return nil, noFlush, 0
 	}
 	conf, err := v.r.readConfig()
 	if err != nil {
@@ -114,7 +114,7 @@ func (v *virtual) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, ui
 	}
 	// The config may change (veilfs passwd): each open sees the current
 	// file, whole.
-	return &configHandle{data: conf}, fuse.FOPEN_DIRECT_IO, 0
+	return &configHandle{data: conf}, fuse.FOPEN_DIRECT_IO | noFlush, 0
 }
 
 func (v *virtual) Read(ctx context.Context, f fusefs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
