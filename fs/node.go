@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -246,9 +245,9 @@ func (n *Node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 
 // ownNewEntry gives a new entry to the user who created it when the daemon
 // runs as root for other users (--allow-other), as a plain directory would.
-func ownNewEntry(ctx context.Context, dirfd int, disk string) error {
+func (r *root) ownNewEntry(ctx context.Context, dirfd int, disk string) error {
 	caller, ok := fuse.FromContext(ctx)
-	if !ok || os.Getuid() != 0 || (caller.Uid == 0 && caller.Gid == 0) {
+	if !ok || !r.asRoot || (caller.Uid == 0 && caller.Gid == 0) {
 		return nil
 	}
 	if err := unix.Fchownat(dirfd, disk, int(caller.Uid), int(caller.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {

@@ -19,10 +19,11 @@ var _ = (fusefs.NodeMkdirer)((*Node)(nil))
 func (n *Node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	n.r.touch()
 	return n.create(ctx, name, out, func(d *dirHandle, disk string) error {
-		if err := n.r.vol.Mkdir(d.fd, disk, mode); err != nil {
+		iv, err := n.r.vol.Mkdir(d.fd, disk, mode)
+		if err != nil {
 			return err
 		}
-		n.rememberDir(d, disk)
+		n.rememberDir(d, disk, iv)
 		return nil
 	})
 }
@@ -203,7 +204,7 @@ func (n *Node) create(ctx context.Context, name string, out *fuse.EntryOut, mk f
 	if err := n.r.vol.PrepareName(d.fd, disk, cname, func() error { return mk(d, disk) }); err != nil {
 		return nil, toErrno(err)
 	}
-	if err := ownNewEntry(ctx, d.fd, disk); err != nil {
+	if err := n.r.ownNewEntry(ctx, d.fd, disk); err != nil {
 		return nil, toErrno(err)
 	}
 	var st unix.Stat_t

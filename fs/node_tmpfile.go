@@ -64,7 +64,7 @@ func (n *Node) Tmpfile(ctx context.Context, flags, mode uint32, out *fuse.EntryO
 	}
 	n.r.quietReads(fd, false)
 	var st unix.Stat_t
-	err = ownNewFile(ctx, fd)
+	err = n.r.ownNewFile(ctx, fd)
 	if err == nil {
 		err = unix.Fstat(fd, &st)
 	}
@@ -87,9 +87,9 @@ func (n *Node) Tmpfile(ctx context.Context, flags, mode uint32, out *fuse.EntryO
 
 // ownNewFile gives the new file open at fd to the calling user, as
 // ownNewEntry does for a named one.
-func ownNewFile(ctx context.Context, fd int) error {
+func (r *root) ownNewFile(ctx context.Context, fd int) error {
 	caller, ok := fuse.FromContext(ctx)
-	if !ok || unix.Getuid() != 0 || (caller.Uid == 0 && caller.Gid == 0) {
+	if !ok || !r.asRoot || (caller.Uid == 0 && caller.Gid == 0) {
 		return nil
 	}
 	if err := chownFD(fd, int(caller.Uid), int(caller.Gid)); err != nil {

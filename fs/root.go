@@ -3,6 +3,7 @@ package fs
 import (
 	"io"
 	"log"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,9 @@ type Options struct {
 // root is the state shared by all nodes of one mount. It lives as long as
 // the mount; nothing here is package-global.
 type root struct {
+	// asRoot: the daemon runs as root, and so gives new entries to their
+	// creators (ownNewEntry); asked once rather than per create.
+	asRoot  bool
 	vol     *cipherdir.Volume
 	rootfd  int // CIPHERDIR, opened once at mount time
 	journal *journal
@@ -71,7 +75,8 @@ type root struct {
 
 	start       time.Time // for monotonic cache expiry times; Stats.Started
 	stats       counters
-	ivs         *syncmem.IVs // nil without Options.IVMemory
+	ivs         *syncmem.IVs       // nil without Options.IVMemory
+	longNames   *syncmem.LongNames // nil without Options.LongNameMemory; also vol.LongNames
 	corruptions atomic.Uint64
 	corruptSeen onceSet      // ciphertext objects counted in corruptions (reportCorruption)
 	cachedDirs  atomic.Int32 // directory descriptors held by nodes
@@ -93,16 +98,22 @@ func newRoot(vol *cipherdir.Volume, opts Options) (*root, error) {
 	if logger == nil {
 		logger = log.New(io.Discard, "", 0)
 	}
+	var names *syncmem.LongNames
 	if opts.LongNameMemory != "" {
-		vol.LongNames = syncmem.OpenLongNames(opts.LongNameMemory)
+		names = syncmem.OpenLongNames(opts.LongNameMemory)
+		vol.LongNames = names
 	}
 	r := &root{vol: vol, rootfd: fd, opts: opts, log: logger, bufs: newBufferPool(vol), start: time.Now(),
-		ivs: syncmem.OpenIVs(opts.IVMemory)}
+		ivs: syncmem.OpenIVs(opts.IVMemory), longNames: names, asRoot: os.Getuid() == 0}
 	r.halfSyncGrace.Store(int64(halfSyncGrace))
 	return r, nil
 }
 
-func (r *root) close() { _ = unix.Close(r.rootfd) }
+func (r *root) close() {
+	_ = unix.Close(r.rootfd)
+	r.ivs.Close()
+	r.longNames.Close()
+}
 
 // reportCorruption logs damage found in the ciphertext object at cpath,
 // and counts the object once: the count is of damaged objects, as status

@@ -183,6 +183,11 @@ var displayRe = regexp.MustCompile(`(?s)^(.*) \(conflict ([^()/]+)\)(\.[^.]*)?$`
 // ParseConflictDisplay reverses ConflictDisplayName: the original plaintext
 // name and the label. ok is false when name has no conflict marker.
 func ParseConflictDisplay(name string) (plain, label string, ok bool) {
+	// Every lookup asks; almost no name has the marker, and this test is
+	// two orders of magnitude cheaper than the regexp's.
+	if !strings.Contains(name, " (conflict ") {
+		return "", "", false
+	}
 	m := displayRe.FindStringSubmatch(name)
 	if m == nil || m[1] == "" {
 		return "", "", false

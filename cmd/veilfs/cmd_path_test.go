@@ -33,7 +33,7 @@ func pathTestVolume(t *testing.T) (dir string, names map[string]string) {
 		}
 		rel := cipherdir.JoinPath(parent, disk)
 		if isDir {
-			err = vol.Mkdir(dirfd, disk, 0o755)
+			_, err = vol.Mkdir(dirfd, disk, 0o755)
 		} else {
 			id := cipher.NewFileID()
 			err = os.WriteFile(filepath.Join(dir, rel), vol.Content.SealBlocks(cipher.MarshalHeader(id), content, 0, id), 0o644)

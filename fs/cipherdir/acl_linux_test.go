@@ -31,7 +31,7 @@ func posixACL(entries ...[3]uint32) []byte {
 // chmod after the IV is written.
 func TestMkdirInheritsDefaultACL(t *testing.T) {
 	v, root := newTestVolume(t, config.CreateOptions{})
-	if err := v.Mkdir(root, "d", 0o755); err != nil {
+	if _, err := v.Mkdir(root, "d", 0o755); err != nil {
 		t.Fatal(err)
 	}
 	const (
@@ -58,7 +58,7 @@ func TestMkdirInheritsDefaultACL(t *testing.T) {
 		{"closed", 0o700, 0o700},
 		{"ro", 0o555, 0o555},
 	} {
-		if err := v.Mkdir(d, tc.name, tc.mode); err != nil {
+		if _, err := v.Mkdir(d, tc.name, tc.mode); err != nil {
 			t.Fatal(err)
 		}
 		var st unix.Stat_t

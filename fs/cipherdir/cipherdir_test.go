@@ -166,7 +166,7 @@ func TestPlaintextNamesReservesConfig(t *testing.T) {
 // directory with content is refused with ENOTEMPTY and keeps its IV.
 func TestMkdirRmdir(t *testing.T) {
 	v, root := newTestVolume(t, config.CreateOptions{})
-	if err := v.Mkdir(root, "d", 0o500); err != nil {
+	if _, err := v.Mkdir(root, "d", 0o500); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(filepath.Join(v.Dir, "d"))
@@ -278,7 +278,7 @@ func TestReadDirents(t *testing.T) {
 // directory keeps the inherited setgid bit.
 func TestMkdirInheritsSetgid(t *testing.T) {
 	v, root := newTestVolume(t, config.CreateOptions{})
-	if err := v.Mkdir(root, "g", 0o755); err != nil {
+	if _, err := v.Mkdir(root, "g", 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := unix.Chmod(filepath.Join(v.Dir, "g"), 0o2775); err != nil {
@@ -289,7 +289,7 @@ func TestMkdirInheritsSetgid(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(g)
-	if err := v.Mkdir(g, "sub", 0o755); err != nil {
+	if _, err := v.Mkdir(g, "sub", 0o755); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(filepath.Join(v.Dir, "g", "sub"))

@@ -13,13 +13,14 @@ import (
 // Mkdir creates directory disk in dirfd with its gocryptfs.diriv and then
 // gives it mode (FORMAT §5.6). The directory is created 0700 so the IV can be
 // written even when mode forbids it; a directory whose IV cannot be written
-// is removed again, so no IV-less directory is ever left behind.
-func (v *Volume) Mkdir(dirfd int, disk string, mode uint32) error {
+// is removed again, so no IV-less directory is ever left behind. It returns
+// the new directory's IV (nil on a volume without per-directory IVs).
+func (v *Volume) Mkdir(dirfd int, disk string, mode uint32) (iv []byte, err error) {
 	if !v.DirIV || v.PlaintextNames {
 		if err := unix.Mkdirat(dirfd, disk, mode); err != nil {
-			return fmt.Errorf("mkdir %s: %w", disk, err)
+			return nil, fmt.Errorf("mkdir %s: %w", disk, err)
 		}
-		return nil
+		return nil, nil
 	}
 	// Made 0700, for us alone until its IV is in, and then given its
 	// mode. In a directory with a default ACL (veilfs mount --acl) the
@@ -33,22 +34,24 @@ func (v *Volume) Mkdir(dirfd int, disk string, mode uint32) error {
 		first |= mode & 0o7777
 	}
 	if err := unix.Mkdirat(dirfd, disk, first); err != nil {
-		return fmt.Errorf("mkdir %s: %w", disk, err)
+		return nil, fmt.Errorf("mkdir %s: %w", disk, err)
 	}
-	err := v.initDir(dirfd, disk, mode, inherits)
-	if err != nil {
+	iv = make([]byte, nametransform.DirIVLen)
+	rand.Read(iv)
+	if err := v.initDir(dirfd, disk, iv, mode, inherits); err != nil {
 		_ = unix.Unlinkat(dirfd, disk, unix.AT_REMOVEDIR)
+		return nil, err
 	}
-	return err
+	return iv, nil
 }
 
-func (v *Volume) initDir(dirfd int, disk string, mode uint32, inherits bool) error {
+func (v *Volume) initDir(dirfd int, disk string, iv []byte, mode uint32, inherits bool) error {
 	child, err := OpenDirAt(dirfd, disk)
 	if err != nil {
 		return err
 	}
 	defer closeFD(child)
-	if err := WriteDirIV(child); err != nil {
+	if err := createDirIV(child, iv); err != nil {
 		return fmt.Errorf("mkdir %s: %w", disk, err)
 	}
 	// A directory created in a setgid directory inherits the setgid bit

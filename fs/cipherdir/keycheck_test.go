@@ -114,7 +114,7 @@ func mkdirs(t *testing.T, v *Volume, names ...string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := v.Mkdir(fd, disk, 0o700); err != nil {
+		if _, err := v.Mkdir(fd, disk, 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -52,7 +52,8 @@ func makePath(t *testing.T, v *Volume, root int, p string, content []byte) strin
 		if unix.Fstatat(dirfd, disk, &st, unix.AT_SYMLINK_NOFOLLOW) == unix.ENOENT {
 			err = v.PrepareName(dirfd, disk, cname, func() error {
 				if !last || isDir {
-					return v.Mkdir(dirfd, disk, 0o755)
+					_, err := v.Mkdir(dirfd, disk, 0o755)
+					return err
 				}
 				var data []byte
 				if content != nil {

@@ -95,7 +95,7 @@ func (tv *tvol) mkdir(p string) {
 	tv.t.Helper()
 	fd, _, disk, cname := tv.resolve(p)
 	defer unix.Close(fd)
-	if err := tv.v.PrepareName(fd, disk, cname, func() error { return tv.v.Mkdir(fd, disk, 0o755) }); err != nil {
+	if err := tv.v.PrepareName(fd, disk, cname, func() error { _, err := tv.v.Mkdir(fd, disk, 0o755); return err }); err != nil {
 		tv.t.Fatal(err)
 	}
 }

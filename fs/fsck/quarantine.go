@@ -55,7 +55,7 @@ func (c *checker) quarantineDir() (*quarantine, error) {
 			return nil, err
 		}
 		// 0700: what lands here is broken, and maybe private.
-		err = c.v.PrepareName(c.rootfd, disk, cname, func() error { return c.v.Mkdir(c.rootfd, disk, 0o700) })
+		err = c.v.PrepareName(c.rootfd, disk, cname, func() error { _, err := c.v.Mkdir(c.rootfd, disk, 0o700); return err })
 		if errors.Is(err, unix.EEXIST) {
 			continue
 		}

@@ -165,7 +165,7 @@ func (c *checker) reIV(r dirRef) (string, error) {
 	if err := c.fault("reiv-start"); err != nil {
 		return "", err
 	}
-	if err := c.v.Mkdir(pfd, tmp, 0o700); err != nil {
+	if _, err := c.v.Mkdir(pfd, tmp, 0o700); err != nil {
 		return "", err
 	}
 	tfd, err := cipherdir.OpenReadDirAt(pfd, tmp)

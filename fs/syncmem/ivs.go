@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -34,6 +33,7 @@ const maxMemory = 64 << 20
 type IVs struct {
 	path  string
 	mu    sync.Mutex
+	out   appender
 	ivs   map[string][][]byte // ciphertext directory path -> IVs; nil until loaded
 	known map[string]struct{} // every IV in ivs
 }
@@ -44,7 +44,17 @@ func OpenIVs(path string) *IVs {
 	if path == "" {
 		return nil
 	}
-	return &IVs{path: path}
+	return &IVs{path: path, out: appender{path: path}}
+}
+
+// Close closes the memory file, if a Record opened it.
+func (m *IVs) Close() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.out.close()
+	m.mu.Unlock()
 }
 
 // Record notes the IV of the directory at ciphertext path cpath. Failures
@@ -58,15 +68,7 @@ func (m *IVs) Record(cpath string, iv []byte) {
 	m.load()
 	m.ivs[cpath] = append(m.ivs[cpath], bytes.Clone(iv))
 	m.known[string(iv)] = struct{}{}
-	if err := os.MkdirAll(filepath.Dir(m.path), 0o700); err != nil {
-		return
-	}
-	f, err := os.OpenFile(m.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	f.WriteString(hex.EncodeToString(iv) + " " + cpath + "\n")
+	m.out.append(hex.EncodeToString(iv) + " " + cpath + "\n")
 }
 
 // Recall returns the IVs remembered for the directory at cpath.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,6 +37,7 @@ type LongNames struct {
 	readOnly bool
 
 	mu     sync.Mutex
+	out    appender
 	loaded bool
 	names  map[[sha256.Size]byte]string
 	limit  int64 // maxMemory; smaller in tests
@@ -58,7 +58,17 @@ func OpenLongNames(path string) *LongNames {
 	if path == "" {
 		return nil
 	}
-	return &LongNames{path: path, limit: maxMemory}
+	return &LongNames{path: path, limit: maxMemory, out: appender{path: path}}
+}
+
+// Close closes the memory file, if a Record opened it.
+func (m *LongNames) Close() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.out.close()
+	m.mu.Unlock()
 }
 
 // ReadLongNames returns the memory in the file path for recalling only:
@@ -95,7 +105,7 @@ func (m *LongNames) Record(cname string) {
 	if m.cut {
 		line = "\n" + line
 	}
-	if m.appendLine(line) == nil {
+	if m.out.append(line) == nil {
 		m.size += int64(len(line))
 		m.cut = false
 	}
@@ -201,19 +211,3 @@ func (m *LongNames) load() {
 	}
 }
 
-// appendLine adds line to the file, with one write so that two processes
-// appending at once do not mix their lines.
-func (m *LongNames) appendLine(line string) error {
-	if err := os.MkdirAll(filepath.Dir(m.path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(m.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(line)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
