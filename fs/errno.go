@@ -63,6 +63,17 @@ func (r *root) fail(cpath string, err error) syscall.Errno {
 	return toErrno(err)
 }
 
+// failAt is fail for the entry disk of d, whose path is worked out only
+// when there is corruption to report: it costs a name encryption per
+// directory level, and the common failure (ENOENT from a lookup) has
+// nothing to report.
+func (r *root) failAt(d *dirHandle, disk string, err error) syscall.Errno {
+	if !isCorruption(err) {
+		return toErrno(err)
+	}
+	return r.fail(d.childPath(disk), err)
+}
+
 // fail maps err, about n's own backing object, to an errno, reporting
 // corruption with n's ciphertext path, worked out only when there is
 // something to report.

@@ -281,13 +281,9 @@ func (f *File) journalBegin(off, end int64, id []byte) error {
 		if err != nil {
 			return err
 		}
-		// Worked out once per handle; recovery finds the file by inode
-		// number if it was renamed since.
-		path, err := f.n.cipherPath()
-		if err != nil {
-			path = ""
-		}
-		f.rec = &record{slot: s, path: path}
+		// Recovery finds the file by inode number where a rename made
+		// the path stale.
+		f.rec = &record{slot: s, path: f.n.cipherPathHint()}
 	}
 	path := f.rec.path
 	oldLen := 0

@@ -332,3 +332,29 @@ func TestJournalPID(t *testing.T) {
 		}
 	}
 }
+
+// TestCipherPathHint: the path a journal record names for a file made by
+// Create (given by Create itself, without working it out through the
+// tree) is the file's ciphertext path.
+func TestCipherPathHint(t *testing.T) {
+	v := newJournalVolume(t)
+	m, _, mnt := v.mount(t)
+	defer m.Unmount()
+	if err := os.MkdirAll(filepath.Join(mnt, "a", "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "a", "b", "new"), bytes.Repeat([]byte{1}, 12345), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := m.top.GetChild("a").GetChild("b").GetChild("new").Operations().(*Node)
+	want, err := filepath.Rel(v.cdir, findCipherFile(t, v.cdir, int64(cipher.HeaderSize+3*4128+(12345-3*4096)+32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.pathHint.Load(); got == nil || *got != want {
+		t.Fatalf("path hint of a created file: %v, want %s", got, want)
+	}
+	if p, err := n.cipherPath(); err != nil || p != want {
+		t.Fatalf("cipherPath: %q %v, want %s", p, err, want)
+	}
+}

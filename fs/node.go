@@ -37,7 +37,7 @@ func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fu
 		}
 	}
 	if err != nil {
-		return nil, n.r.fail(d.childPath(disk), err)
+		return nil, n.r.failAt(d, disk, err)
 	}
 	if n.r.vol.IsLong(disk) {
 		n.r.vol.RememberEntry(name, d.iv, d.root)

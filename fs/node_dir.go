@@ -39,7 +39,7 @@ func (n *Node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	}
 	defer d.close()
 	if err := n.r.vol.Rmdir(d.fd, disk); err != nil {
-		return n.r.fail(d.childPath(disk), err)
+		return n.r.failAt(d, disk, err)
 	}
 	if child := n.GetChild(name); child != nil {
 		child.Operations().(*Node).dropDir()
@@ -209,7 +209,7 @@ func (n *Node) create(ctx context.Context, name string, out *fuse.EntryOut, mk f
 	}
 	var st unix.Stat_t
 	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
-		return nil, n.r.fail(d.childPath(disk), err)
+		return nil, n.r.failAt(d, disk, err)
 	}
 	return n.newChild(ctx, &st), 0
 }

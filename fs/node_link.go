@@ -83,7 +83,7 @@ func (n *Node) Link(ctx context.Context, target fusefs.InodeEmbedder, name strin
 	}
 	var st unix.Stat_t
 	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
-		return nil, n.r.fail(d.childPath(disk), err)
+		return nil, n.r.failAt(d, disk, err)
 	}
 	return n.newChild(ctx, &st), 0
 }

@@ -8,6 +8,8 @@ import (
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/fs/cipherdir"
 )
 
 // backingFlags turns the open flags of a plaintext open into those for the
@@ -146,8 +148,10 @@ var _ = (fusefs.NodeCreater)((*Node)(nil))
 func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, fusefs.FileHandle, uint32, syscall.Errno) {
 	n.r.touch()
 	var fd = -1
+	var created string // the new file's name on disk
 	inode, errno := n.create(ctx, name, out, func(d *dirHandle, disk string) error {
 		var err error
+		created = disk
 		bflags := backingFlags(flags) | unix.O_CREAT | unix.O_EXCL
 		if fd, err = unix.Openat(d.fd, disk, bflags, mode&07777); err != nil {
 			return fmt.Errorf("create %s: %w", disk, err)
@@ -168,6 +172,10 @@ func (n *Node) Create(ctx context.Context, name string, flags, mode uint32, out 
 	node.idMu.Lock()
 	node.fileID, node.stamp = nil, cacheStamp{}
 	node.idMu.Unlock()
+	// Known here for the price of the parent's, which its other new
+	// files share (the journal's hint).
+	hint := cipherdir.JoinPath(n.cipherPathHint(), created)
+	node.pathHint.Store(&hint)
 	return inode, node.newFile(fd), openFlags, 0
 }
 
@@ -187,7 +195,7 @@ func (n *Node) openExisting(ctx context.Context, name string, flags uint32, out 
 	}
 	var st unix.Stat_t
 	if err := n.r.fillEntry(d.fd, disk, &st, &out.Attr); err != nil {
-		return nil, nil, 0, n.r.fail(d.childPath(disk), err)
+		return nil, nil, 0, n.r.failAt(d, disk, err)
 	}
 	inode := n.newChild(ctx, &st)
 	f, err := inode.Operations().(*Node).openFileIn(d, disk, flags)

@@ -203,6 +203,9 @@ type Node struct {
 
 	// tmp is set on a file made by Tmpfile (node_tmpfile.go).
 	tmp atomic.Pointer[tmpfile]
+	// pathHint is the ciphertext path as it was when first needed
+	// (cipherPathHint).
+	pathHint atomic.Pointer[string]
 }
 
 func (r *root) newNode(dev uint64) *Node { return &Node{r: r, dev: dev} }
@@ -287,6 +290,24 @@ func (r *root) existingName(d *dirHandle, name string) (string, error) {
 		return obj, nil
 	}
 	return disk, nil
+}
+
+// cipherPathHint returns n's ciphertext path as it was when it was first
+// asked for, or given by Create, and "" if it cannot be worked out: a hint
+// for the undo journal, whose recovery checks the inode it finds there and
+// looks for the inode elsewhere when a rename made the hint stale. Working
+// the path out costs a name encryption per directory level, which a
+// journal record, written on a file's first write, should not pay.
+func (n *Node) cipherPathHint() string {
+	if p := n.pathHint.Load(); p != nil {
+		return *p
+	}
+	p, err := n.cipherPath()
+	if err != nil {
+		return ""
+	}
+	n.pathHint.Store(&p)
+	return p
 }
 
 // cipherPath returns the ciphertext path of n relative to CIPHERDIR; it is

@@ -210,4 +210,3 @@ func (m *LongNames) load() {
 		}
 	}
 }
-
