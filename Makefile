@@ -88,7 +88,7 @@ help:
 	@echo "make uninstall   remove what make install installed (same PREFIX and DESTDIR)"
 	@echo "make deb         bin/veilfs_VERSION_ARCH.deb, with dpkg-deb (layout of make install PREFIX=/usr)"
 	@echo "make clean       remove bin/"
-	@echo "make bench       side-by-side benchmark vs native/loopback/gocryptfs/securefs -> bench/results.md + .png (root, ~10 min)"
+	@echo "make bench       side-by-side benchmark vs native/loopback/gocryptfs/securefs -> bench/results.md + .png (root, 6 reps, ~15 min)"
 	@echo "make bench-quick the same, small sizes and 1 rep (~2 min)"
 	@echo "make bench-go    go test -bench of the cipher and name hot paths (BENCHTIME=$(BENCHTIME) each, < 1 min)"
 	@echo "make bench-mem   veilfs daemon peak RSS while streaming a 4 GiB file in and out (root)"

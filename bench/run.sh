@@ -28,7 +28,7 @@
 # because it is dropped on open.
 #
 # Knobs (environment):
-#   REPS=3 SEQ_MB=1024 FIO_MB=256 FIO_RUNTIME=10 WL_TIMEOUT=600 COLD=0
+#   REPS=6 SEQ_MB=1024 FIO_MB=256 FIO_RUNTIME=10 WL_TIMEOUT=600 COLD=0
 #   SYSTEMS="native loopback gocryptfs securefs veilfs"
 #   WORKLOADS="seqwrite seqread untar lsR catall rmrf randwrite randread"
 #   TREE_DIR=/usr/local/go/src (the tree packed for untar; --quick uses .../src/net)
@@ -72,7 +72,7 @@ done
 if [[ $QUICK == 1 ]]; then
 	: "${REPS:=1}" "${SEQ_MB:=64}" "${FIO_MB:=32}" "${FIO_RUNTIME:=3}" "${TREE_DIR:=/usr/local/go/src/net}"
 fi
-REPS=${REPS:-3}
+REPS=${REPS:-6}
 SEQ_MB=${SEQ_MB:-1024}
 FIO_MB=${FIO_MB:-256}
 FIO_RUNTIME=${FIO_RUNTIME:-10}
