@@ -139,7 +139,7 @@ func (s *slot) grow(size int) error {
 		return nil
 	}
 	size = max(size, 2*len(s.mem))
-	if err := unix.Fallocate(s.fd, 0, 0, int64(size)); err != nil {
+	if err := allocate(s.fd, int64(size)); err != nil {
 		if err != unix.EOPNOTSUPP {
 			return fmt.Errorf("allocate journal record: %w", err)
 		}

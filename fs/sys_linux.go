@@ -78,6 +78,12 @@ func fallocateKeepSize(fd int, off, length int64) error {
 	return unix.Fallocate(fd, unix.FALLOC_FL_KEEP_SIZE, off, length)
 }
 
+// allocate gives fd the space of its first size bytes (a journal record
+// file, which is then mapped).
+func allocate(fd int, size int64) error {
+	return unix.Fallocate(fd, 0, 0, size)
+}
+
 // raiseReadahead lets the kernel read ahead maxRequest at a time. FUSE
 // caps readahead at the mount's bdi setting (128 KiB by default) whatever
 // the filesystem offers, so each cold sequential read would cost a round

@@ -99,6 +99,9 @@ func renameAt2(srcfd int, src string, dstfd int, dst string, flags uint32) error
 // fallocateKeepSize: no fallocate here; the caller then writes anyway.
 func fallocateKeepSize(fd int, off, length int64) error { return unix.EOPNOTSUPP }
 
+// allocate: no fallocate here; the journal then extends the file instead.
+func allocate(fd int, size int64) error { return unix.EOPNOTSUPP }
+
 // raiseReadahead tunes Linux's bdi readahead; nothing to do here.
 func raiseReadahead(mountpoint string) {}
 
