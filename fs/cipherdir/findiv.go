@@ -40,7 +40,7 @@ func (v *Volume) MatchDirIV(dirfd int, atRoot bool, cands []DirIVCandidate) (mat
 	if v.PlaintextNames || !v.DirIV {
 		return nil, 0, nil
 	}
-	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := scanDir(dirfd)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open directory: %w", err)
 	}

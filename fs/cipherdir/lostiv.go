@@ -22,7 +22,7 @@ import (
 // LostIVs returns the IVs of the conflict copies of gocryptfs.diriv in the
 // directory dirfd that differ from its own iv.
 func LostIVs(dirfd int, iv []byte) ([][]byte, error) {
-	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := scanDir(dirfd)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (v *Volume) RepairLostIV(dirfd int, iv []byte, atRoot bool, more ...[]byte)
 	if len(lost) == 0 {
 		return nil, nil
 	}
-	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := scanDir(dirfd)
 	if err != nil {
 		return nil, err
 	}

@@ -237,7 +237,7 @@ func (v *Volume) ConflictDiskName(dirfd int, name string, iv []byte, atRoot bool
 	if _, _, ok := nametransform.ParseConflictDisplay(name); !ok || v.PlaintextNames {
 		return "", unix.ENOENT
 	}
-	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := scanDir(dirfd)
 	if err != nil {
 		return "", err
 	}
