@@ -100,6 +100,9 @@ if [ -z "$TESTS" ]; then echo "$tests" | tr ' ' '\n' >"$OUT/tests.list"; fi
 # dot of the type fuse.X for X, and one more dot makes the mount fail.
 work=$(mktemp -d /tmp/veilfs-xfstests-XXXXXX)
 case $work in *.*) die "the temporary directory $work has a dot in its path (TMPDIR?)" ;; esac
+# Searchable by all: tests that switch to the user fsgqa (generic/193,
+# chown and chmod as a user) reach TEST_DIR through it; mktemp makes 0700.
+chmod 755 "$work"
 
 cleanup() {
 	set +e
