@@ -41,6 +41,9 @@ func (n *Node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if err := n.r.vol.Rmdir(d.fd, disk); err != nil {
 		return n.r.failAt(d, disk, err)
 	}
+	if n.r.ivs != nil {
+		n.r.ivs.Forget(d.childPath(disk))
+	}
 	if child := n.GetChild(name); child != nil {
 		child.Operations().(*Node).dropDir()
 	}

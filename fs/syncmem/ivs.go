@@ -30,6 +30,12 @@ const maxMemory = 64 << 20
 // and a sync client can recreate a directory without its gocryptfs.diriv
 // (a rename on one machine racing an edit inside it on another): the
 // memory is then the copy the volume no longer has.
+//
+// A directory this mount removes has no IV left to protect: Forget drops
+// it, and appends "forget CIPHERTEXT-PATH", so that a mount that creates
+// and removes directories all day (a build tree, a package cache) holds
+// the IVs of the directories that exist, not of every one there ever was.
+// Older versions skip such a line (its first field is no IV).
 type IVs struct {
 	path  string
 	mu    sync.Mutex
@@ -69,6 +75,34 @@ func (m *IVs) Record(cpath string, iv []byte) {
 	m.ivs[cpath] = append(m.ivs[cpath], bytes.Clone(iv))
 	m.known[string(iv)] = struct{}{}
 	m.out.append(hex.EncodeToString(iv) + " " + cpath + "\n")
+}
+
+// forgetTag starts the line Forget appends.
+const forgetTag = "forget"
+
+// Forget drops what is remembered for the directory at cpath, which was
+// just removed. Failures to write are ignored, as in Record.
+func (m *IVs) Forget(cpath string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.load()
+	ivs, ok := m.ivs[cpath]
+	if !ok {
+		return
+	}
+	m.drop(cpath, ivs)
+	m.out.append(forgetTag + " " + cpath + "\n")
+}
+
+// drop removes cpath and its IVs from the maps; m.mu is held.
+func (m *IVs) drop(cpath string, ivs [][]byte) {
+	delete(m.ivs, cpath)
+	for _, iv := range ivs {
+		delete(m.known, string(iv))
+	}
 }
 
 // Recall returns the IVs remembered for the directory at cpath.
@@ -128,6 +162,10 @@ func (m *IVs) load() {
 	sc := bufio.NewScanner(io.LimitReader(f, maxMemory))
 	for sc.Scan() {
 		h, p, ok := strings.Cut(sc.Text(), " ")
+		if ok && h == forgetTag {
+			m.drop(p, m.ivs[p])
+			continue
+		}
 		iv, err := hex.DecodeString(h)
 		if ok && err == nil && len(iv) == nametransform.DirIVLen {
 			m.ivs[p] = append(m.ivs[p], iv)

@@ -43,3 +43,32 @@ func TestIVsRoundTrip(t *testing.T) {
 		t.Error("a nil memory must remember nothing and record nothing")
 	}
 }
+
+// TestIVsForget: a removed directory's IVs leave the memory, in this
+// process and for the next reader of the file, and a directory made again
+// under the same path is remembered afresh.
+func TestIVsForget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ivs")
+	m := OpenIVs(path)
+	a, b, c := []byte("0123456789abcdef"), []byte("fedcba9876543210"), []byte("aaaaaaaaaaaaaaaa")
+	m.Record("gone", a)
+	m.Record("kept", b)
+	m.Forget("gone")
+	m.Forget("never-recorded")
+	if m.Recall("gone") != nil || m.Knows(a) || len(m.All()) != 1 {
+		t.Errorf("after Forget: Recall %q, Knows %v, All %q", m.Recall("gone"), m.Knows(a), m.All())
+	}
+	m.Record("gone", c) // made again under the same path
+	m.Close()
+	r := OpenIVs(path)
+	if got := r.Recall("gone"); len(got) != 1 || !bytes.Equal(got[0], c) {
+		t.Errorf("next reader: Recall(gone) = %q, want only the new IV", got)
+	}
+	if r.Knows(a) || !r.Knows(b) || !r.Knows(c) {
+		t.Error("next reader: Knows is wrong")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || bytes.Count(data, []byte("forget ")) != 1 {
+		t.Errorf("memory file: %q, %v; want one forget line (none for a path never recorded)", data, err)
+	}
+}
