@@ -566,6 +566,7 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
+	limitDaemonMemory()
 	stopProfile, err := startProfile()
 	if err != nil {
 		return fail(errMountFailed, err)

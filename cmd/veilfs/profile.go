@@ -4,8 +4,25 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 )
+
+// daemonMemoryLimit is the Go heap size the mount daemon steers its
+// garbage collector by. Without a limit the heap may grow to twice what
+// is live before a collection: on make bench-soak's untar, ls -lR, cat and
+// rm -rf of the Go tree the daemon peaked at 80-97 MiB with a live heap
+// of about 15 MiB; with this limit at 63-64 MiB, in the same time. It is
+// a soft limit: a daemon that needs more (a huge tree's nodes) gets it and
+// collects more often. GOMEMLIMIT in the environment overrides it.
+const daemonMemoryLimit = 64 << 20
+
+// limitDaemonMemory applies daemonMemoryLimit, unless GOMEMLIMIT is set.
+func limitDaemonMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(daemonMemoryLimit)
+	}
+}
 
 // profileEnv names a file for a CPU profile of the mount daemon, and
 // heapProfileEnv one for a heap profile, for performance work (`go tool
