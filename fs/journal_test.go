@@ -78,6 +78,9 @@ func (v *journalVolume) mount(t *testing.T) (*Mount, *logSink, string) {
 		t.Fatal(err)
 	}
 	go m.Wait()
+	// Also when the test fails before its own unmount; a second unmount
+	// of the same mount fails harmlessly.
+	t.Cleanup(func() { _ = m.Unmount() })
 	return m, sink, mnt
 }
 
