@@ -288,8 +288,9 @@ func TestStatusWithoutXDGRuntimeDir(t *testing.T) {
 			if st.Uid != 65534 || st.Mode&0o7777 != 0o700 || st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
 				t.Errorf("%s: uid %d mode %o, want a 0700 directory of uid 65534", runtime, st.Uid, st.Mode)
 			}
-			// The undo journal: one directory per mount, <hash>-<daemon pid>.
-			journals, _ := filepath.Glob(filepath.Join(runtime, "*-"+strconv.Itoa(list[0].PID)))
+			// The undo journal: one directory per mount,
+			// <hash>-<daemon pid>-<random>.
+			journals, _ := filepath.Glob(filepath.Join(runtime, "*-"+strconv.Itoa(list[0].PID)+"-*"))
 			if len(journals) != 1 {
 				entries, _ := os.ReadDir(runtime)
 				t.Errorf("no undo journal of daemon %d in %s: %v", list[0].PID, runtime, entries)
