@@ -49,6 +49,23 @@ var rules = []rule{
 		why:       "cipher and cipher/config are pure crypto and config I/O: no FUSE, no logging, nothing above them, and not the name layer",
 	},
 	{
+		from:    module + "/cipher",
+		ownCode: []string{"os", "syscall", "golang.org/x/sys/...", "io/fs", "path/filepath"},
+		why:     "cipher is bytes in, bytes out: no file I/O (ARCHITECTURE.md: cipher does not do file I/O; cipher/config reads and writes gocryptfs.conf)",
+	},
+	{
+		from:    module + "/nametransform/...",
+		ownCode: []string{"os", "syscall", "io/fs"},
+		why:     "nametransform reads and writes no file: not gocryptfs.diriv, not a sidecar (ARCHITECTURE.md)",
+	},
+	{
+		from: module + "/fs/cipherdir/...",
+		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs", module + "/fs/rotate/...", module + "/fs/fsck/...",
+			module + "/fs/reverse/...", module + "/cmd/..."},
+		ownCode: []string{"log/..."},
+		why:     "fs/cipherdir is the CIPHERDIR layout under every tool: no FUSE, no logging (its callers report), nothing that uses it",
+	},
+	{
 		from:      module + "/nametransform/...",
 		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs/...", module + "/cmd/...", module + "/cipher/...", "golang.org/x/sys/unix"},
 		ownCode:   []string{"log/..."},
