@@ -26,10 +26,14 @@ const (
 	formatVersion = 2
 	// maxPasswordLen is gocryptfs's limit on password length (FORMAT §2.2).
 	maxPasswordLen = 2048
-	// Long-name threshold range (FORMAT §5.4, §11): a hashed name is 62
-	// characters, and the default 255 is never written.
-	minLongNameMax     = 62
-	defaultLongNameMax = 255
+	// MinLongNameMax and MaxLongNameMax bound the long-name threshold
+	// (FORMAT §5.4, §11): a hashed name is 62 characters, and the default
+	// 255 is never written. nametransform has the same bounds for the names
+	// themselves; a test in fs/cipherdir keeps the two in step, as this
+	// package does not import the name layer.
+	MinLongNameMax     = 62
+	MaxLongNameMax     = 255
+	defaultLongNameMax = MaxLongNameMax
 	defaultCreator     = "veilfs"
 )
 
@@ -127,8 +131,8 @@ func New(master, password []byte, opts CreateOptions) (*File, error) {
 	if lnm == defaultLongNameMax {
 		lnm = 0 // 255 is the default and is not stored, as in gocryptfs
 	}
-	if lnm != 0 && (lnm < minLongNameMax || lnm > defaultLongNameMax) {
-		return nil, fmt.Errorf("create config: long name threshold %d out of range %d..%d", opts.LongNameMax, minLongNameMax, defaultLongNameMax)
+	if lnm != 0 && (lnm < MinLongNameMax || lnm > defaultLongNameMax) {
+		return nil, fmt.Errorf("create config: long name threshold %d out of range %d..%d", opts.LongNameMax, MinLongNameMax, defaultLongNameMax)
 	}
 	if opts.PlaintextNames && (opts.DeterministicNames || lnm != 0) {
 		return nil, errors.New("create config: plaintext names cannot be combined with deterministic names or a long name threshold")
@@ -293,8 +297,8 @@ func (f *File) Validate() error {
 	if f.Has(FlagLongNameMax) != (f.LongNameMax != 0) {
 		return fmt.Errorf("invalid config: feature flag LongNameMax and field LongNameMax=%d disagree", f.LongNameMax)
 	}
-	if f.LongNameMax != 0 && (f.LongNameMax < minLongNameMax || f.LongNameMax > defaultLongNameMax) {
-		return fmt.Errorf("invalid config: LongNameMax=%d out of range %d..%d", f.LongNameMax, minLongNameMax, defaultLongNameMax)
+	if f.LongNameMax != 0 && (f.LongNameMax < MinLongNameMax || f.LongNameMax > defaultLongNameMax) {
+		return fmt.Errorf("invalid config: LongNameMax=%d out of range %d..%d", f.LongNameMax, MinLongNameMax, defaultLongNameMax)
 	}
 	// Rule 7.
 	if !f.Has(FlagHKDF) {

@@ -63,8 +63,8 @@ func (f *File) WithFormat(c FormatChange) (*File, error) {
 		if n.Has(FlagPlaintextNames) {
 			return nil, errors.New("change format: a plaintext-names volume has no long names")
 		}
-		if c.LongNameMax < minLongNameMax || c.LongNameMax > defaultLongNameMax {
-			return nil, fmt.Errorf("change format: long name threshold %d out of range %d..%d", c.LongNameMax, minLongNameMax, defaultLongNameMax)
+		if c.LongNameMax < MinLongNameMax || c.LongNameMax > defaultLongNameMax {
+			return nil, fmt.Errorf("change format: long name threshold %d out of range %d..%d", c.LongNameMax, MinLongNameMax, defaultLongNameMax)
 		}
 		n.FeatureFlags = slices.DeleteFunc(n.FeatureFlags, func(fl Flag) bool { return fl == FlagLongNameMax })
 		n.LongNameMax = 0

@@ -79,12 +79,6 @@ Examples:
   $ veilfs init --masterkey-file ~/vault.key ~/vault.enc
 `
 
-// Limits gocryptfs enforces for -longnamemax.
-const (
-	minLongNameMax = 62
-	maxLongNameMax = 255
-)
-
 func runInit(c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.name)
 	pf := addPasswordFlags(fs)
@@ -256,8 +250,8 @@ func validateInitOptions(pf *passwordFlags, opts *config.CreateOptions, longName
 		return usage("--plaintextnames and --deterministic-names cannot be used together")
 	case opts.PlaintextNames && longNameMaxSet:
 		return usage("--longnamemax has no effect with --plaintextnames")
-	case longNameMaxSet && (opts.LongNameMax < minLongNameMax || opts.LongNameMax > maxLongNameMax):
-		return usage("--longnamemax must be between %d and %d, not %d", minLongNameMax, maxLongNameMax, opts.LongNameMax)
+	case longNameMaxSet && (opts.LongNameMax < config.MinLongNameMax || opts.LongNameMax > config.MaxLongNameMax):
+		return usage("--longnamemax must be between %d and %d, not %d", config.MinLongNameMax, config.MaxLongNameMax, opts.LongNameMax)
 	}
 	return nil
 }

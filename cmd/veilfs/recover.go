@@ -101,7 +101,7 @@ func describeFormat(opts config.CreateOptions) string {
 	}
 	lnm := opts.LongNameMax
 	if lnm == 0 {
-		lnm = maxLongNameMax
+		lnm = config.MaxLongNameMax
 	}
 	return fmt.Sprintf("%s, %s, long names over %d bytes", content, names, lnm)
 }
