@@ -20,6 +20,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/mountstats"
 )
 
 var testPassword = []byte("test-password")
@@ -355,8 +356,8 @@ func TestStats(t *testing.T) {
 	tm := newTestMount(t, config.CreateOptions{})
 	// Release is asynchronous: a close(2) returns before the daemon
 	// hears of it. Poll for the count the test expects.
-	openFiles := func(want int64) Stats {
-		var s Stats
+	openFiles := func(want int64) mountstats.Stats {
+		var s mountstats.Stats
 		for range 200 {
 			if s = tm.m.Stats(); s.OpenFiles == want {
 				break

@@ -27,9 +27,10 @@ type Mount struct {
 // MountVolume mounts vol at mountpoint and returns once the kernel has
 // accepted the mount and requests are being served.
 //
-// It clears the process umask: the kernel has already applied the calling
-// user's umask to every mode it sends us, and applying the daemon's own on
-// top would change the modes users ask for.
+// The caller must have cleared the process umask (cmd does, before it
+// mounts): the kernel has already applied the calling user's umask to every
+// mode it sends us, and the daemon's own on top would change the modes users
+// ask for. A library does not change process-wide state; it checks.
 func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount, error) {
 	r, err := newRoot(vol, opts)
 	if err != nil {
@@ -51,7 +52,10 @@ func MountVolume(mountpoint string, vol *cipherdir.Volume, opts Options) (*Mount
 		r.close()
 		return nil, err
 	}
-	unix.Umask(0)
+	if err := checkUmask(); err != nil {
+		r.close()
+		return nil, err
+	}
 	timeout := cacheTimeout
 	fsName := opts.FsName
 	if fsName == "" {

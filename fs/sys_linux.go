@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
@@ -105,4 +106,30 @@ func lazyAtime(fd int) bool {
 		return false
 	}
 	return st.Flags&(unix.ST_RELATIME|unix.ST_NOATIME) != 0
+}
+
+// checkUmask fails unless the process umask is 0 (MountVolume's doc says
+// why). It reads /proc/self/status, since umask(2) can only read the mask
+// by changing it.
+func checkUmask() error {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return fmt.Errorf("read the process umask: %w", err)
+	}
+	for line := range strings.Lines(string(status)) {
+		v, ok := strings.CutPrefix(line, "Umask:")
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+		if err != nil {
+			return fmt.Errorf("read the process umask: %q: %w", line, err)
+		}
+		if mask != 0 {
+			return fmt.Errorf("the process umask is %04o: clear it (unix.Umask(0)) before mounting, "+
+				"the kernel has already applied the calling user's", mask)
+		}
+		return nil
+	}
+	return nil // kernels before 4.7 do not show it
 }

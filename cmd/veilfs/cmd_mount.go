@@ -573,6 +573,10 @@ func serve(s *secret, dir, mnt string, opts veilfs.Options, o *mountFlags, ready
 	}
 	defer stopProfile()
 
+	// The kernel has applied the calling user's umask to every mode a
+	// request carries; the daemon's own on top would change the modes users
+	// ask for. fs checks that it is clear.
+	unix.Umask(0)
 	m, err := mountVolume(mnt, vol, opts, o)
 	if err != nil {
 		return mountError(dir, err, o)

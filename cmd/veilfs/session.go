@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
-	veilfs "github.com/veilfs/veilfs/fs"
+	"github.com/veilfs/veilfs/fs/mountstats"
 )
 
 // mountStatus is what a mount daemon tells `veilfs status` (JSON over its
@@ -36,7 +36,7 @@ type mountStatus struct {
 	Sync         syncStatus `json:"sync"`
 }
 
-// syncStatus is fs.SyncStats for `veilfs status`: what a sync client did to
+// syncStatus is mountstats.SyncStats for `veilfs status`: what a sync client did to
 // CIPHERDIR since the mount and what the mount did about it.
 type syncStatus struct {
 	Repairs           uint64 `json:"repairs"`
@@ -61,7 +61,7 @@ func controlSocket(mnt string, create bool) string {
 
 // mounted is what a session needs of a serving mount, forward or reverse.
 type mounted interface {
-	Stats() veilfs.Stats
+	Stats() mountstats.Stats
 	Unmount() error
 }
 

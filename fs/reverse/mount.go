@@ -15,8 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher"
-	veilfs "github.com/veilfs/veilfs/fs"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/mountstats"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -202,9 +202,9 @@ func (m *Mount) Unmount() error {
 
 // Stats returns the mount's counters. Corruptions counts the reads refused
 // because the plaintext changed while the file was open.
-func (m *Mount) Stats() veilfs.Stats {
+func (m *Mount) Stats() mountstats.Stats {
 	r := m.root
-	return veilfs.Stats{
+	return mountstats.Stats{
 		Started:     r.start,
 		Requests:    r.requests.Load(),
 		OpenFiles:   r.open.Load(),
