@@ -214,6 +214,13 @@ func checkScryptMemory(p cipher.ScryptParams) error {
 	return nil
 }
 
+// errScryptN refuses a --scryptn value out of cipher's range
+// (cipher.ValidScryptLogN); command is the one whose --help to run.
+func errScryptN(command string, logN int) error {
+	return failf(errUsage, []string{"run 'veilfs " + command + " --help' for usage"},
+		"--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, logN)
+}
+
 // checkMasterKey refuses a master key that is shown not to be the volume's,
 // and warns when nothing could tell.
 func (c *cli) checkMasterKey(dir string, f *config.File, reverse bool, key []byte) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/aes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -188,7 +189,7 @@ func looksLikeVolume(names []string) bool {
 		case nametransform.KindLongName, nametransform.KindLongNameSidecar:
 			return true
 		}
-		if b, err := base64.RawURLEncoding.Strict().DecodeString(n); err == nil && len(b) > 0 && len(b)%16 == 0 {
+		if b, err := base64.RawURLEncoding.Strict().DecodeString(n); err == nil && len(b) > 0 && len(b)%aes.BlockSize == 0 { // EME encrypts whole AES blocks
 			return true
 		}
 	}
