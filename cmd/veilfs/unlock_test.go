@@ -43,16 +43,12 @@ func TestCheckScryptMemory(t *testing.T) {
 func TestSaveConfigCheckFails(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, config.Filename)
-	mk := bytes.Repeat([]byte{7}, cipher.MasterKeySize)
-	f, err := config.New(mk, []byte("old"), config.CreateOptions{LogN: cipher.MinScryptLogN})
+	old := []byte("the config that works\n") // saveConfig never reads it
+	if err := os.WriteFile(path, old, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.New(bytes.Repeat([]byte{7}, cipher.MasterKeySize), []byte("new"), config.CreateOptions{LogN: cipher.MinScryptLogN})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	old, _ := os.ReadFile(path)
-	if err := f.Rewrap(mk, []byte("new"), 0); err != nil {
 		t.Fatal(err)
 	}
 	err = saveConfig(path, f, func(*config.File) error { return errors.New("does not open") })
