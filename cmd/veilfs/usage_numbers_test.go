@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -75,4 +76,23 @@ func optionDescriptions(usage, opt string) []string {
 		out = append(out, desc)
 	}
 	return out
+}
+
+// TestUsageKeysNumbers: what keys add's usage says of labels and keyfiles
+// is config's and cipher's bounds.
+func TestUsageKeysNumbers(t *testing.T) {
+	var usage string
+	for _, cmd := range lookupCommand("keys").subcommands {
+		if cmd.name == "add" || strings.HasSuffix(cmd.name, " add") {
+			usage = strings.Join(strings.Fields(cmd.usage), " ")
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf("The label is 1 to %d bytes", config.MaxLabelLen),
+		fmt.Sprintf("must hold at least %d bytes", cipher.MinKeyfileSize),
+	} {
+		if !strings.Contains(usage, want) {
+			t.Errorf("keys add's usage does not say %q", want)
+		}
+	}
 }
