@@ -571,3 +571,18 @@ func TestScryptParams(t *testing.T) {
 		}
 	}
 }
+
+// TestValidScryptLogN: the --scryptn check and Validate are one rule, so
+// no cost the command accepts is refused when its config is written, and
+// none it refuses would have been valid.
+func TestValidScryptLogN(t *testing.T) {
+	for logN := -1; logN <= 64; logN++ {
+		p := NewScryptParams(logN)
+		if got, want := ValidScryptLogN(logN), p.Validate() == nil; got != want {
+			t.Errorf("logN %d: ValidScryptLogN %v, Validate accepts %v", logN, got, want)
+		}
+	}
+	if !ValidScryptLogN(DefaultScryptLogN) {
+		t.Error("the default cost is out of range")
+	}
+}

@@ -8,7 +8,7 @@ import (
 )
 
 // scrypt limits, FORMAT §2.1 rule 3 and §2.2. These are the one source:
-// cmd/veilfs checks --scryptn against them too.
+// cmd/veilfs checks --scryptn with ValidScryptLogN.
 //
 // gocryptfs checks only minimums (N >= 2^10, R >= 8, P >= 1, salt >= 32
 // bytes, KeyLen >= 32) and writes R = 8, P = 1, a 32-byte salt, KeyLen 32
@@ -61,6 +61,13 @@ func NewScryptParams(logN int) ScryptParams {
 		p.N = 1 << logN
 	}
 	return p
+}
+
+// ValidScryptLogN reports whether N = 2^logN is a cost Validate accepts
+// (MinScryptLogN to MaxScryptLogN), for the commands that take a cost as a
+// number (--scryptn) and refuse one before any config is made.
+func ValidScryptLogN(logN int) bool {
+	return logN >= MinScryptLogN && logN <= MaxScryptLogN
 }
 
 // Validate enforces FORMAT §2.1 rule 3 plus the maximums above: N a power

@@ -549,3 +549,62 @@ func TestUnsupportedFeatureError(t *testing.T) {
 		t.Error(msg)
 	}
 }
+
+// TestSaveVerified: the check runs on the written file before it replaces
+// the config, so a check that fails leaves the old config byte-identical
+// (mode 0400) and no tmp file behind; one that passes saw exactly the new
+// config.
+func TestSaveVerified(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, Filename)
+	mk := bytes.Repeat([]byte{5}, 32)
+	f, err := New(mk, []byte("pw"), CreateOptions{LogN: testLogN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path)
+	if err := f.Rewrap(mk, []byte("pw2"), 0); err != nil {
+		t.Fatal(err)
+	}
+	errNo := errors.New("no")
+	var seen []byte
+	err = f.SaveVerified(path, func(g *File) error {
+		seen = g.Marshal()
+		return errNo
+	})
+	var verr *VerifyError
+	if !errors.As(err, &verr) || !errors.Is(err, errNo) || verr.Path != path {
+		t.Fatalf("failing check: %v", err)
+	}
+	if !bytes.Equal(seen, f.Marshal()) {
+		t.Error("the check did not see the new config")
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, old) {
+		t.Error("a failed check replaced the config")
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o400 {
+		t.Errorf("old config: %v %v", st, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the config", len(entries))
+	}
+
+	if err := f.SaveVerified(path, func(g *File) error {
+		m, err := g.UnlockMasterKey([]byte("pw2"))
+		if err == nil && !bytes.Equal(m, mk) {
+			err = errors.New("another key")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, f.Marshal()) {
+		t.Error("a passed check did not replace the config")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the config", len(entries))
+	}
+}

@@ -27,7 +27,31 @@ const tmpSuffix = ".tmp"
 // deleting it could destroy the only copy of a new password's config. The
 // error says so; the user removes it after checking. On any failure before
 // the rename, the tmp file we created is removed and path is untouched.
-func (f *File) Save(path string) (err error) {
+func (f *File) Save(path string) error {
+	return f.SaveVerified(path, nil)
+}
+
+// VerifyError is SaveVerified's error when the written config did not pass
+// its check: path still holds the old config and the tmp file is removed.
+type VerifyError struct {
+	Path string // the config that was not replaced
+	Err  error  // what the check found
+}
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("save config %s: the written config failed its check, the old one is kept: %v", e.Path, e.Err)
+}
+
+func (e *VerifyError) Unwrap() error { return e.Err }
+
+// SaveVerified is Save with a check of what was written before it replaces
+// path: after step 2 the tmp file is parsed, must marshal to the same bytes
+// as f, and is given to verify (when not nil), which says whether the new
+// config still does its job (it opens the master key, an unlocker it adds
+// is there...). A config that fails is never renamed over the old one, so
+// a failed change leaves the volume as it was rather than with a config
+// that may not open it; the error is then a *VerifyError.
+func (f *File) SaveVerified(path string, verify func(written *File) error) (err error) {
 	if err = f.Validate(); err != nil {
 		return fmt.Errorf("save config %s: %w", path, err)
 	}
@@ -71,6 +95,9 @@ func (f *File) Save(path string) (err error) {
 	if err != nil {
 		return fmt.Errorf("save config %s: read back %s: %w", path, tmp, err)
 	}
+	if err = verifyWritten(back, data, verify); err != nil {
+		return &VerifyError{Path: path, Err: err}
+	}
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("save config %s: %w", path, err)
 	}
@@ -79,6 +106,22 @@ func (f *File) Save(path string) (err error) {
 		return fmt.Errorf("save config %s: config replaced but directory fsync failed: %w", path, derr)
 	}
 	return nil
+}
+
+// verifyWritten parses what was read back from the tmp file and runs
+// verify on it; the config a command opens next is parsed the same way.
+func verifyWritten(back, data []byte, verify func(*File) error) error {
+	if verify == nil {
+		return nil
+	}
+	g, err := Parse(back)
+	if err == nil && !bytes.Equal(g.Marshal(), data) {
+		err = errors.New("it reads back differently from what was written")
+	}
+	if err == nil {
+		err = verify(g)
+	}
+	return err
 }
 
 func fsyncUnsupported(err error) bool {

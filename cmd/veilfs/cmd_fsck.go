@@ -3,10 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/veilfs/veilfs/cipher/config"
-	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/fsck"
 )
 
@@ -96,14 +94,17 @@ func runFsck(c *cli, cmd *command, args []string) error {
 	if err := checkCipherDir(dir); err != nil {
 		return err
 	}
-	if cipherdir.IsReverseDir(dir) {
-		return errReverseFsck(dir)
-	}
-	// Before any password is asked for.
-	if m, err := cipherdir.MountedAt(dir); err != nil {
+	// Before any password is asked for: fs/fsck tells the volume's state,
+	// this maps it to messages and exit codes.
+	t, err := fsck.Triage(dir)
+	if err != nil {
 		return err
-	} else if m != "" {
-		return errFsckMounted(dir, m)
+	}
+	switch t.State {
+	case fsck.ReverseVolume:
+		return errReverseFsck(dir)
+	case fsck.Mounted:
+		return errFsckMounted(dir, t.MountedOn)
 	}
 	write := func(r *fsck.Report) error {
 		if asJSON {
@@ -111,9 +112,13 @@ func runFsck(c *cli, cmd *command, args []string) error {
 		}
 		return r.WriteText(c.stdout)
 	}
-	f, _, err := readConfig(dir, false, c.stderr)
+	path := forwardConfigPath(dir, c.stderr) // gocryptfs.conf: not a reverse volume
+	f := t.Config
+	if t.Err != nil {
+		err = configLoadError(dir, path, t.Err)
+	}
 	var k *unlocked
-	var unusable string // why gocryptfs.conf could not be used, when the master key stood in
+	var unusable, assumed string // why gocryptfs.conf could not be used, and the format assumed, when the master key stood in
 	switch {
 	case err == nil && ff.given():
 		return refuseFormatFlags(dir)
@@ -128,27 +133,20 @@ func runFsck(c *cli, cmd *command, args []string) error {
 			return err
 		}
 		defer k.wipe()
-		unusable = fmt.Sprintf("%s; checked with the master key and the format assumed (%s); write a new %s: veilfs init --masterkey-file FILE [format options] %s",
-			messageOf(cause), describeFormat(ff.options()), config.Filename, dir)
+		unusable, assumed = messageOf(cause), describeFormat(ff.options())
 	}
 	if err != nil && k == nil {
-		if errors.Is(err, errCipherDir) {
+		if t.State != fsck.DamagedConfig {
 			return err
 		}
-		// readConfig's error has the hints; the library's tells damage apart.
-		_, lerr := config.Load(filepath.Join(dir, config.Filename))
-		p, damaged := fsck.ConfigProblem(lerr)
-		if !damaged {
-			return err
-		}
-		if werr := write(fsck.StoppedReport(dir, repair, p)); werr != nil {
+		if werr := write(t.Report(dir, repair)); werr != nil {
 			return werr
 		}
 		return failf(errFsck, []string{"restore gocryptfs.conf from a backup or your sync service's version history, then run veilfs fsck again"},
 			"gocryptfs.conf of %s is damaged; nothing else could be checked", dir)
 	}
-	if f.Rotating() {
-		if werr := write(fsck.StoppedReport(dir, repair, fsck.RotationProblem(dir))); werr != nil {
+	if t.State == fsck.RotationUnfinished {
+		if werr := write(t.Report(dir, repair)); werr != nil {
 			return werr
 		}
 		return failf(errRotating, []string{"run 'veilfs rotate " + dir + "' to finish it (with the password it sets: the new one, if it was given --new-passfile), then run veilfs fsck again"},
@@ -163,7 +161,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 
 	// No bar with --json: its reader is a program.
 	bar := newFileBar(c.stderr, asJSON, "checking ")
-	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, IVMemory: ivMemoryFile(dir), LongNameMemory: longNameMemoryFile(dir), UnusableConfig: unusable, Progress: func(p fsck.Progress) {
+	rep, err := fsck.Run(dir, f, k.master, fsck.Options{Repair: repair, IVMemory: ivMemoryFile(dir), LongNameMemory: longNameMemoryFile(dir), UnusableConfig: unusable, AssumedFormat: assumed, Progress: func(p fsck.Progress) {
 		bar.set(p.Files, p.TotalFiles, p.Bytes, p.TotalBytes)
 	}})
 	bar.clear()

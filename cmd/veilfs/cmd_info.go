@@ -79,7 +79,7 @@ func formatInfo(f *config.File) string {
 			names += "padded base64)"
 		}
 	}
-	longNames := "none (names over 255 bytes are not supported)"
+	longNames := fmt.Sprintf("none (names over %d bytes are not supported)", nametransform.NameMax)
 	switch {
 	case f.Has(config.FlagPlaintextNames):
 		longNames = "n/a"

@@ -242,8 +242,8 @@ func validateInitOptions(pf *passwordFlags, opts *config.CreateOptions, longName
 		return failf(errUsage, []string{"run 'veilfs init --help' for usage"}, format, args...)
 	}
 	switch {
-	case opts.LogN < cipher.MinScryptLogN || opts.LogN > cipher.MaxScryptLogN:
-		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, opts.LogN)
+	case !cipher.ValidScryptLogN(opts.LogN):
+		return errScryptN("init", opts.LogN)
 	case opts.AESSIV && opts.XChaCha:
 		return usage("--aessiv and --xchacha cannot be used together")
 	case opts.PlaintextNames && opts.DeterministicNames:

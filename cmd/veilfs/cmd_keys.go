@@ -84,7 +84,7 @@ func checkLabelFlag(cmd *command, label string) error {
 		return nil // each command says what it does with the primary
 	}
 	if err := config.ValidateLabel(label); err != nil {
-		return failf(errUsage, []string{"a label is 1 to 64 bytes of printable text, without control characters or white space at either end"},
+		return failf(errUsage, []string{fmt.Sprintf("a label is 1 to %d bytes of printable text, without control characters or white space at either end", config.MaxLabelLen)},
 			"invalid label %q: %v", label, err)
 	}
 	return nil

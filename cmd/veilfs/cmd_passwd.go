@@ -92,9 +92,8 @@ func runPasswd(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if fs.Changed("scryptn") && (logN < cipher.MinScryptLogN || logN > cipher.MaxScryptLogN) {
-		return failf(errUsage, []string{"run 'veilfs passwd --help' for usage"},
-			"--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, logN)
+	if fs.Changed("scryptn") && !cipher.ValidScryptLogN(logN) {
+		return errScryptN("passwd", logN)
 	}
 	if newPassfile == "" && c.readsStdinToEnd(u) {
 		return errStdinTaken()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/syncmem"
+	"github.com/veilfs/veilfs/nametransform"
 )
 
 var pathCommand = command{
@@ -110,7 +111,7 @@ func pathError(err error, dir string) error {
 	case errors.As(err, &missing):
 		return fail(nil, err,
 			"the names inside a directory are encrypted with the IV in its gocryptfs.diriv: restore "+
-				filepath.Join(dir, filepath.FromSlash(missing.Dir.Cipher()), "gocryptfs.diriv")+
+				filepath.Join(dir, filepath.FromSlash(missing.Dir.Cipher()), nametransform.DirIVFilename)+
 				" (and the directory) from your sync service's version history or a backup first, then run this again")
 	case errors.Is(err, cipherdir.ErrNotInTree):
 		return fail(nil, err, "give a path inside the volume, through directories only")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/nametransform"
 )
 
 // restoreConfigHint is what to do about a changed config: the old one is
@@ -72,7 +73,7 @@ func checkNameFormat(dir string, f *config.File, reverse bool) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &nf) && f.Has(config.FlagPlaintextNames) && nf.Entry != "gocryptfs.diriv":
+	case errors.As(err, &nf) && f.Has(config.FlagPlaintextNames) && nf.Entry != nametransform.DirIVFilename:
 		return fail(errOpenConf, err, restoreConfigHint,
 			fmt.Sprintf("if this volume really has plaintext names (gocryptfs -init -plaintextnames) and %q is a file of yours, rename it in %s", nf.Entry, dir))
 	case errors.As(err, &nf):

@@ -8,7 +8,6 @@ package main
 // master key.
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -215,6 +214,13 @@ func checkScryptMemory(p cipher.ScryptParams) error {
 	return nil
 }
 
+// errScryptN refuses a --scryptn value out of cipher's range
+// (cipher.ValidScryptLogN); command is the one whose --help to run.
+func errScryptN(command string, logN int) error {
+	return failf(errUsage, []string{"run 'veilfs " + command + " --help' for usage"},
+		"--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, logN)
+}
+
 // checkMasterKey refuses a master key that is shown not to be the volume's,
 // and warns when nothing could tell.
 func (c *cli) checkMasterKey(dir string, f *config.File, reverse bool, key []byte) error {
@@ -319,25 +325,19 @@ func readKeyfile(path string) ([]byte, error) {
 	return kf, nil
 }
 
-// saveConfig writes f to path (atomically, mode 0400: config.File.Save),
-// then reads the file back and runs check on what is now on disk. The
-// change is made, written and only then verified against the file, the
-// order restic uses for its keys.
+// saveConfig writes f to path (atomically, mode 0400) after check has
+// passed on what was written (config.File.SaveVerified): a change whose
+// result does not check out never replaces the config that works.
 func saveConfig(path string, f *config.File, check func(onDisk *config.File) error) error {
-	if err := f.Save(path); err != nil {
+	err := f.SaveVerified(path, check)
+	var verr *config.VerifyError
+	switch {
+	case errors.As(err, &verr):
+		return fail(errWriteConf, fmt.Errorf("check %s after writing it: %w", path, verr.Err),
+			"nothing changed: the new config was checked before it replaced the old one")
+	case err != nil:
 		return fail(errWriteConf, fmt.Errorf("write %s: %w", path, err),
 			"nothing changed: the config is replaced in one atomic step")
-	}
-	g, err := config.Load(path)
-	if err == nil && !bytes.Equal(g.Marshal(), f.Marshal()) {
-		err = errors.New("it reads back differently from what was written")
-	}
-	if err == nil && check != nil {
-		err = check(g)
-	}
-	if err != nil {
-		return fail(errWriteConf, fmt.Errorf("check %s after writing it: %w", path, err),
-			"restore gocryptfs.conf from a backup if the volume no longer opens")
 	}
 	return nil
 }

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/veilfs/veilfs/cipher"
+	"github.com/veilfs/veilfs/cipher/config"
 )
 
 // TestCheckScryptMemory: the costliest scrypt cost gocryptfs writes
@@ -29,5 +34,31 @@ func TestCheckScryptMemory(t *testing.T) {
 	}
 	if err := checkScryptMemory(cipher.NewScryptParams(cipher.DefaultScryptLogN)); err != nil {
 		t.Fatalf("default cost: %v", err)
+	}
+}
+
+// TestSaveConfigCheckFails: a change whose check fails exits 24 and leaves
+// the old gocryptfs.conf byte-identical, with no tmp file beside it (the
+// check once ran after the rename, leaving the failed config in place).
+func TestSaveConfigCheckFails(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, config.Filename)
+	old := []byte("the config that works\n") // saveConfig never reads it
+	if err := os.WriteFile(path, old, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.New(bytes.Repeat([]byte{7}, cipher.MasterKeySize), []byte("new"), config.CreateOptions{LogN: cipher.MinScryptLogN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = saveConfig(path, f, func(*config.File) error { return errors.New("does not open") })
+	if exitCode(err) != exitWriteConf || !strings.Contains(err.Error(), "check "+path+" after writing it: does not open") {
+		t.Fatalf("saveConfig: %v (exit %d)", err, exitCode(err))
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, old) {
+		t.Error("the config was replaced by one that failed its check")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%s holds %d entries, want only the config", dir, len(entries))
 	}
 }

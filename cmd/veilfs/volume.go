@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/aes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -76,6 +77,13 @@ func readConfig(dir string, reverse bool, warn io.Writer) (*config.File, string,
 	if err := checkCipherDir(dir); err != nil {
 		return nil, "", err
 	}
+	return readConfigFile(dir, forwardConfigPath(dir, warn))
+}
+
+// forwardConfigPath is the config readConfig reads in dir without
+// --reverse: gocryptfs.conf, or .gocryptfs.reverse.conf when that is the
+// only one; when dir has both, it warns that it takes gocryptfs.conf.
+func forwardConfigPath(dir string, warn io.Writer) string {
 	path := filepath.Join(dir, config.Filename)
 	rev := filepath.Join(dir, config.ReverseFilename)
 	switch forward := fileExists(path); {
@@ -85,7 +93,7 @@ func readConfig(dir string, reverse bool, warn io.Writer) (*config.File, string,
 		warningf(warn, "%s has both a %s and a %s; using %s", dir, config.Filename, config.ReverseFilename, config.Filename)
 		hintf(warn, "for the reverse volume whose plaintext %s holds, add --reverse", dir)
 	}
-	return readConfigFile(dir, path)
+	return path
 }
 
 // readsReverseConfig reports whether readConfig(dir, reverse, ...) reads a
@@ -118,25 +126,32 @@ func readReverseConfig(dir string) (*config.File, string, error) {
 // readConfigFile loads the config at path, of the volume in dir.
 func readConfigFile(dir, path string) (*config.File, string, error) {
 	f, err := config.Load(path)
+	if err != nil {
+		return nil, "", configLoadError(dir, path, err)
+	}
+	return f, path, nil
+}
+
+// configLoadError is what the user is told (exit code 23) when
+// config.Load(path) failed with err, path being dir's config.
+func configLoadError(dir, path string, err error) error {
 	var verr *config.VersionError
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil, "", missingConfig(dir)
+		return missingConfig(dir)
 	case errors.As(err, &verr) && verr.Newer():
-		return nil, "", fail(errOpenConf, err, "a newer veilfs or gocryptfs made this volume: upgrade veilfs to open it")
+		return fail(errOpenConf, err, "a newer veilfs or gocryptfs made this volume: upgrade veilfs to open it")
 	case errors.As(err, &verr):
-		return nil, "", fail(errOpenConf, err, "gocryptfs 1.x volumes are not supported: open it with gocryptfs 1.x, or copy the files into a new volume")
+		return fail(errOpenConf, err, "gocryptfs 1.x volumes are not supported: open it with gocryptfs 1.x, or copy the files into a new volume")
 	case isUnsupportedFeature(err):
-		return nil, "", fail(errOpenConf, err, "a newer veilfs, or gocryptfs, may be able to open this volume")
-	case err != nil && filepath.Base(path) == config.Filename:
-		return nil, "", fail(errOpenConf, err, // names the file already
+		return fail(errOpenConf, err, "a newer veilfs, or gocryptfs, may be able to open this volume")
+	case filepath.Base(path) == config.Filename:
+		return fail(errOpenConf, err, // names the file already
 			"restore "+config.Filename+" from a backup, or from your sync service's version history",
 			"without one, the master key opens the volume: veilfs mount --masterkey-file FILE "+dir+" MOUNTPOINT; "+
 				"veilfs init --masterkey-file FILE "+dir+" writes a new "+config.Filename+" (add init's format options if it was given any)")
-	case err != nil:
-		return nil, "", fail(errOpenConf, err) // names the file already
 	}
-	return f, path, nil
+	return fail(errOpenConf, err) // names the file already
 }
 
 // missingConfig is the error for a directory without gocryptfs.conf. What
@@ -188,7 +203,7 @@ func looksLikeVolume(names []string) bool {
 		case nametransform.KindLongName, nametransform.KindLongNameSidecar:
 			return true
 		}
-		if b, err := base64.RawURLEncoding.Strict().DecodeString(n); err == nil && len(b) > 0 && len(b)%16 == 0 {
+		if b, err := base64.RawURLEncoding.Strict().DecodeString(n); err == nil && len(b) > 0 && len(b)%aes.BlockSize == 0 { // EME encrypts whole AES blocks
 			return true
 		}
 	}

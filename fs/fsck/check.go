@@ -47,10 +47,11 @@ type Options struct {
 
 	// UnusableConfig, when set, says why the volume's gocryptfs.conf could
 	// not be used: conf is then a config assumed from the format options
-	// and checked with the master key (veilfs fsck --masterkey-file). The
-	// volume stays broken until a config is written, so it is reported as
-	// a problem of its own.
+	// AssumedFormat describes, and checked with the master key (veilfs
+	// fsck --masterkey-file). The volume stays broken until a config is
+	// written, so it is reported as a problem of its own.
 	UnusableConfig string
+	AssumedFormat  string
 
 	// fault, in tests, is called at every step of a repair that changes
 	// CIPHERDIR; an error it returns stops fsck there, as a crash would.
@@ -114,8 +115,7 @@ func Run(dir string, conf *config.File, master []byte, opts Options) (*Report, e
 		links: map[[2]uint64][]finding{},
 	}
 	if opts.UnusableConfig != "" {
-		c.rep.add(Problem{Kind: BadConfig, Severity: BadConfig.Severity(), CipherPath: config.Filename,
-			Detail: opts.UnusableConfig})
+		c.rep.add(assumedConfigProblem(dir, opts.UnusableConfig, opts.AssumedFormat))
 	}
 	for _, p := range unlockerProblems(conf, master) {
 		c.rep.add(p)

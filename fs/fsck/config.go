@@ -36,6 +36,20 @@ func ConfigProblem(err error) (Problem, bool) {
 	}, true
 }
 
+// assumedConfigProblem is the problem reported for a volume checked with
+// the master key and an assumed config because its gocryptfs.conf could
+// not be used (why): the files may be fine, but the volume stays broken
+// until a config is written for them.
+func assumedConfigProblem(dir, why, format string) Problem {
+	return Problem{
+		Kind:       BadConfig,
+		Severity:   BadConfig.Severity(),
+		CipherPath: config.Filename,
+		Detail: fmt.Sprintf("%s; checked with the master key and the format assumed (%s); write a new %s: veilfs init --masterkey-file FILE [format options] %s",
+			why, format, config.Filename, dir),
+	}
+}
+
 // RotationProblem is the problem reported for a volume whose config says a
 // master-key rotation is unfinished: half of its files are under each
 // key, so fsck stops and says to finish the rotation first.
