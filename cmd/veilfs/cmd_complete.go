@@ -42,9 +42,6 @@ Example:
 // runComplete does not go through parseFlags: every argument, "--help"
 // included, is a word of the command line being completed.
 func runComplete(c *cli, cmd *command, args []string) error {
-	if c.describe != nil {
-		return errHelpShown // has no flags to describe
-	}
 	root := completionTree()
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
@@ -84,7 +81,7 @@ func cobraCommand(s *commandSpec) *cobra.Command {
 		cc.Flags().AddFlagSet(s.flags)
 		for _, f := range visibleFlags(s.flags) {
 			// The description shown beside a candidate is the one --help
-			// gives. The set is this tree's own copy (describeCommand
+			// gives. The set is this tree's own copy (command.flagSet
 			// makes a new one), so changing it changes nothing else.
 			if d := s.usage.optionDesc(f.Name); d != "" {
 				f.Usage = d

@@ -12,6 +12,8 @@ var completionCommand = command{
 	name:    "completion",
 	summary: "print a shell completion script (bash, zsh, fish)",
 	usage:   completionUsage,
+	args:    []string{strings.Join(completionShells(), "|")},
+	flags:   noFlags,
 }
 
 // run is set here, not in the literal: it reaches commands(), which lists
@@ -48,8 +50,8 @@ Examples:
 func completionShells() []string { return []string{"bash", "zsh", "fish"} }
 
 func runCompletion(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	if err := c.parseFlags(cmd, fs, args, strings.Join(completionShells(), "|")); err != nil {
+	fs := cmd.flagSet()
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}
 	shell := fs.Arg(0)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/fsck"
@@ -14,6 +16,8 @@ var fsckCommand = command{
 	name:    "fsck",
 	summary: "check a volume for damage, and repair what is safe to repair",
 	usage:   fsckUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(defineFsckFlags),
 	run:     runFsck,
 }
 
@@ -81,18 +85,31 @@ Examples:
   $ veilfs fsck --json --passfile pw.txt ~/vault.enc | jq '.problems[].kind'
 `
 
+// fsckOptions are the values of fsck's flags.
+type fsckOptions struct {
+	repair, asJSON bool
+	unlock         *unlockFlags
+	format         *formatFlags
+}
+
+func defineFsckFlags(fs *pflag.FlagSet) *fsckOptions {
+	o := &fsckOptions{}
+	fs.BoolVar(&o.repair, "repair", false, "repair what can be repaired without guessing")
+	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
+	o.unlock = addUnlockFlags(fs)
+	o.format = addFormatFlags(fs)
+	return o
+}
+
 func runFsck(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	var repair, asJSON bool
-	fs.BoolVar(&repair, "repair", false, "repair what can be repaired without guessing")
-	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	u := addUnlockFlags(fs)
-	ff := addFormatFlags(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	fs, o := newFlags(cmd, defineFsckFlags)
+	u, ff := o.unlock, o.format
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
 	ff.parsed(fs)
+	repair, asJSON := o.repair, o.asJSON
 	if err := checkCipherDir(dir); err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 )
@@ -18,6 +20,8 @@ var keysAddCommand = command{
 	name:    "keys add",
 	summary: "add a password or keyfile unlocker",
 	usage:   keysAddUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(defineKeysAddFlags),
 	run:     runKeysAdd,
 }
 
@@ -70,20 +74,32 @@ Examples:
 // newKeyfileSize is the size of a keyfile keys add creates: 512 random bits.
 const newKeyfileSize = 64
 
+// keysAddOptions are the values of keys add's flags.
+type keysAddOptions struct {
+	unlock                         *unlockFlags
+	label, newPassfile, newKeyfile string
+	logN                           int
+	reverse                        *bool
+}
+
+func defineKeysAddFlags(fs *pflag.FlagSet) *keysAddOptions {
+	o := &keysAddOptions{unlock: addUnlockFlags(fs)}
+	fs.StringVar(&o.label, "label", "", "label of the new unlocker")
+	fs.StringVar(&o.newPassfile, "new-passfile", "", "read the new password from `FILE`")
+	fs.StringVar(&o.newKeyfile, "new-keyfile", "", "add a keyfile unlocker for `FILE`")
+	fs.IntVar(&o.logN, "scryptn", 0, "scrypt cost of the new password as log2(N)")
+	o.reverse = addReverseFlag(fs)
+	return o
+}
+
 func runKeysAdd(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	u := addUnlockFlags(fs)
-	var label, newPassfile, newKeyfile string
-	var logN int
-	fs.StringVar(&label, "label", "", "label of the new unlocker")
-	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
-	fs.StringVar(&newKeyfile, "new-keyfile", "", "add a keyfile unlocker for `FILE`")
-	fs.IntVar(&logN, "scryptn", 0, "scrypt cost of the new password as log2(N)")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	fs, o := newFlags(cmd, defineKeysAddFlags)
+	u, reverse := o.unlock, o.reverse
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
+	label, newPassfile, newKeyfile, logN := o.label, o.newPassfile, o.newKeyfile, o.logN
 	if err := checkLabelFlag(cmd, label); err != nil {
 		return err
 	}

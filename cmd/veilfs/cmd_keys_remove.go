@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher/config"
 )
 
@@ -13,6 +15,8 @@ var keysRemoveCommand = command{
 	aliases: []string{"rm"},
 	summary: "remove an unlocker",
 	usage:   keysRemoveUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(defineKeysRemoveFlags),
 	run:     runKeysRemove,
 }
 
@@ -52,16 +56,28 @@ Examples:
   $ veilfs keys remove --passfile pw.txt --label usb ~/vault.enc && veilfs rotate --passfile pw.txt ~/vault.enc
 `
 
+// keysRemoveOptions are the values of keys remove's flags.
+type keysRemoveOptions struct {
+	unlock  *unlockFlags
+	label   string
+	reverse *bool
+}
+
+func defineKeysRemoveFlags(fs *pflag.FlagSet) *keysRemoveOptions {
+	o := &keysRemoveOptions{unlock: addUnlockFlags(fs)}
+	fs.StringVar(&o.label, "label", "", "the unlocker to remove")
+	o.reverse = addReverseFlag(fs)
+	return o
+}
+
 func runKeysRemove(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	u := addUnlockFlags(fs)
-	var label string
-	fs.StringVar(&label, "label", "", "the unlocker to remove")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	fs, o := newFlags(cmd, defineKeysRemoveFlags)
+	u, reverse := o.unlock, o.reverse
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
+	label := o.label
 	if err := checkLabelFlag(cmd, label); err != nil {
 		return err
 	}

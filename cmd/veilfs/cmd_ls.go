@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
@@ -22,6 +24,8 @@ var lsCommand = command{
 	name:    "ls",
 	summary: "list a directory with plaintext and ciphertext names, without mounting",
 	usage:   lsUsage,
+	args:    []string{"CIPHERDIR", "[PATH]"},
+	flags:   declare(defineLsFlags),
 	run:     runLs,
 }
 
@@ -99,21 +103,33 @@ Examples:
   $ veilfs ls -a ~/Documents
 `
 
+// lsOptions are the values of ls's flags.
+type lsOptions struct {
+	unlock         *unlockFlags
+	format         *formatFlags
+	recursive, all bool
+	asJSON         bool
+	reverse        *bool
+}
+
+func defineLsFlags(fs *pflag.FlagSet) *lsOptions {
+	o := &lsOptions{unlock: addUnlockFlags(fs), format: addFormatFlags(fs)}
+	fs.BoolVarP(&o.recursive, "recursive", "R", false, "list the directories below too")
+	fs.BoolVarP(&o.all, "all", "a", false, "also list the volume's own files and sync clients'")
+	fs.BoolVar(&o.asJSON, "json", false, "print JSON")
+	o.reverse = addReverseFlag(fs)
+	return o
+}
+
 func runLs(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	u := addUnlockFlags(fs)
-	ff := addFormatFlags(fs)
-	var l lister
-	var asJSON bool
-	fs.BoolVarP(&l.recursive, "recursive", "R", false, "list the directories below too")
-	fs.BoolVarP(&l.all, "all", "a", false, "also list the volume's own files and sync clients'")
-	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "[PATH]")
+	fs, o := newFlags(cmd, defineLsFlags)
+	u, ff, reverse := o.unlock, o.format, o.reverse
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
 	ff.parsed(fs)
+	l, asJSON := lister{recursive: o.recursive, all: o.all}, o.asJSON
 	vol, err := c.openReadOnly(u, ff, dir, *reverse)
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ var manpageCommand = command{
 	name:    "manpage",
 	summary: "print the veilfs(1) manual page (roff)",
 	usage:   manpageUsage,
+	flags:   noFlags,
 	hidden:  true,
 }
 
@@ -48,7 +49,7 @@ Examples:
 `
 
 func runManpage(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
+	fs := cmd.flagSet()
 	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}

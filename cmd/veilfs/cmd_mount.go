@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher"
 	veilfs "github.com/veilfs/veilfs/fs"
 	"github.com/veilfs/veilfs/fs/cipherdir"
@@ -28,6 +30,8 @@ var mountCommand = command{
 	name:    "mount",
 	summary: "mount a volume",
 	usage:   mountUsage,
+	args:    []string{"CIPHERDIR", "MOUNTPOINT"},
+	flags:   declare(defineMountFlags),
 	run:     runMount,
 }
 
@@ -166,9 +170,8 @@ type mountFlags struct {
 	assumed bool
 }
 
-func runMount(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	var o mountFlags
+func defineMountFlags(fs *pflag.FlagSet) *mountFlags {
+	o := &mountFlags{}
 	o.unlock = addUnlockFlags(fs)
 	o.format = addFormatFlags(fs)
 	fs.BoolVarP(&o.foreground, "foreground", "f", false, "stay in the foreground")
@@ -186,12 +189,17 @@ func runMount(c *cli, cmd *command, args []string) error {
 	fs.StringArrayVar(&o.excludeFrom, "exclude-from", nil, "with --reverse: read exclusion rules from `FILE`")
 	fs.StringVar(&o.daemon, daemonFlag, "", "")
 	_ = fs.MarkHidden(daemonFlag)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "MOUNTPOINT"); err != nil {
+	return o
+}
+
+func runMount(c *cli, cmd *command, args []string) error {
+	fs, o := newFlags(cmd, defineMountFlags)
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}
 	o.format.parsed(fs)
 	// Before validating the unlock options: -o may hold passfile= and the like.
-	opts, warnings, err := mountOptions(&o)
+	opts, warnings, err := mountOptions(o)
 	if err != nil {
 		return err
 	}
@@ -219,7 +227,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	}
 
 	if o.daemon != "" {
-		return runDaemonChild(&o, dir, mnt, opts)
+		return runDaemonChild(o, dir, mnt, opts)
 	}
 
 	if o.debug && !o.foreground {
@@ -234,7 +242,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 		warningf(c.stderr, "%v; %sveilfs status will show this mount without its figures", err, what)
 		hintf(c.stderr, "%s", runtimeDirHint)
 	}
-	f, err := loadMountConfig(dir, &o, c.stderr)
+	f, err := loadMountConfig(dir, o, c.stderr)
 	var unusable error // gocryptfs.conf's error, when the master key stands in for it
 	switch {
 	case err == nil && o.format.given():
@@ -256,7 +264,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 		warningf(c.stderr, "%s is read-only (its filesystem, or its permissions): mounting it read-only", dir)
 		hintf(c.stderr, "to write to the volume, make CIPHERDIR writable, then unmount and mount it again")
 	}
-	if err := checkSingleWriter(dir, &o); err != nil {
+	if err := checkSingleWriter(dir, o); err != nil {
 		return err
 	}
 	if err := checkFuseDevice(); err != nil {
@@ -279,9 +287,9 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if o.foreground {
 		opts.Logger = log.New(c.stderr, "veilfs: ", log.LstdFlags)
 		opts.Debug = o.debug
-		return serve(sec, dir, mnt, opts, &o, func() {})
+		return serve(sec, dir, mnt, opts, o, func() {})
 	}
-	return spawnDaemon(c, sec, &o, dir, mnt)
+	return spawnDaemon(c, sec, o, dir, mnt)
 }
 
 // secret is the master key of the volume being mounted, on its way to

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 )
@@ -15,6 +17,8 @@ var passwdCommand = command{
 	name:    "passwd",
 	summary: "change a password of a volume, or set a new one with the master key",
 	usage:   passwdUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(definePasswdFlags),
 	run:     runPasswd,
 }
 
@@ -79,19 +83,31 @@ Examples:
   $ veilfs passwd --label laptop ~/vault.enc
 `
 
+// passwdOptions are the values of passwd's flags.
+type passwdOptions struct {
+	unlock             *unlockFlags
+	newPassfile, label string
+	logN               int
+	reverse            *bool
+}
+
+func definePasswdFlags(fs *pflag.FlagSet) *passwdOptions {
+	o := &passwdOptions{unlock: addUnlockFlags(fs)}
+	fs.StringVar(&o.newPassfile, "new-passfile", "", "read the new password from `FILE`")
+	fs.StringVar(&o.label, "label", "", "change the password unlocker `NAME`")
+	fs.IntVar(&o.logN, "scryptn", 0, "new scrypt cost as log2(N)")
+	o.reverse = addReverseFlag(fs)
+	return o
+}
+
 func runPasswd(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	u := addUnlockFlags(fs)
-	var newPassfile, label string
-	var logN int
-	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
-	fs.StringVar(&label, "label", "", "change the password unlocker `NAME`")
-	fs.IntVar(&logN, "scryptn", 0, "new scrypt cost as log2(N)")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	fs, o := newFlags(cmd, definePasswdFlags)
+	u, reverse := o.unlock, o.reverse
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
+	newPassfile, label, logN := o.newPassfile, o.label, o.logN
 	if fs.Changed("scryptn") && (logN < cipher.MinScryptLogN || logN > cipher.MaxScryptLogN) {
 		return failf(errUsage, []string{"run 'veilfs passwd --help' for usage"},
 			"--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, logN)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
@@ -16,6 +18,8 @@ var pathDecryptCommand = command{
 	name:    "path decrypt",
 	summary: "print the plaintext path of a ciphertext path",
 	usage:   pathDecryptUsage,
+	args:    []string{"CIPHERDIR", "CIPHERPATH"},
+	flags:   declare(definePathDecryptFlags),
 	run:     runPathDecrypt,
 }
 
@@ -72,15 +76,24 @@ Examples:
   $ veilfs path decrypt ~/Documents NzJ8y5mGecX5AtQjJ2oZ7g
 `
 
-func runPathDecrypt(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
+// pathDecryptOptions are the values of path decrypt's flags.
+type pathDecryptOptions struct {
+	unlock  *unlockFlags
+	format  *formatFlags
+	reverse *bool
+}
+
+func definePathDecryptFlags(fs *pflag.FlagSet) *pathDecryptOptions {
 	// Options come before CIPHERDIR: a path after it may start with "-"
 	// (base64url names do), and must not be taken for a flag.
 	fs.SetInterspersed(false)
-	u := addUnlockFlags(fs)
-	ff := addFormatFlags(fs)
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "CIPHERPATH")
+	return &pathDecryptOptions{unlock: addUnlockFlags(fs), format: addFormatFlags(fs), reverse: addReverseFlag(fs)}
+}
+
+func runPathDecrypt(c *cli, cmd *command, args []string) error {
+	fs, o := newFlags(cmd, definePathDecryptFlags)
+	u, ff, reverse := o.unlock, o.format, o.reverse
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}

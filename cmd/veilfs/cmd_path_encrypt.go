@@ -5,12 +5,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 var pathEncryptCommand = command{
 	name:    "path encrypt",
 	summary: "print the ciphertext path of a plaintext path",
 	usage:   pathEncryptUsage,
+	args:    []string{"CIPHERDIR", "PLAINPATH"},
+	flags:   declare(definePathEncryptFlags),
 	run:     runPathEncrypt,
 }
 
@@ -71,21 +75,33 @@ Examples:
   $ veilfs path encrypt --all ~/Documents ~/Documents/taxes/2025.pdf
 `
 
-func runPathEncrypt(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
+// pathEncryptOptions are the values of path encrypt's flags.
+type pathEncryptOptions struct {
+	unlock        *unlockFlags
+	format        *formatFlags
+	absolute, all bool
+	reverse       *bool
+}
+
+func definePathEncryptFlags(fs *pflag.FlagSet) *pathEncryptOptions {
 	// Options come before CIPHERDIR: a path after it may start with "-"
 	// (base64url names do), and must not be taken for a flag.
 	fs.SetInterspersed(false)
-	u := addUnlockFlags(fs)
-	ff := addFormatFlags(fs)
-	var absolute, all bool
-	fs.BoolVar(&absolute, "absolute", false, "print full paths")
-	fs.BoolVar(&all, "all", false, "print every ciphertext file the path needs")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "PLAINPATH")
+	o := &pathEncryptOptions{unlock: addUnlockFlags(fs), format: addFormatFlags(fs)}
+	fs.BoolVar(&o.absolute, "absolute", false, "print full paths")
+	fs.BoolVar(&o.all, "all", false, "print every ciphertext file the path needs")
+	o.reverse = addReverseFlag(fs)
+	return o
+}
+
+func runPathEncrypt(c *cli, cmd *command, args []string) error {
+	fs, o := newFlags(cmd, definePathEncryptFlags)
+	u, ff, reverse := o.unlock, o.format, o.reverse
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
+	absolute, all := o.absolute, o.all
 	ff.parsed(fs)
 	if absolute && readsReverseConfig(dir, *reverse) {
 		return errReverseAbsolute(dir)

@@ -64,15 +64,15 @@ func TestUsageMatchesFlags(t *testing.T) {
 	}
 }
 
-// A command that never reaches parseFlags would hide its flags from the man
-// page and the completions; only a dispatcher of sub-commands may.
-func TestEveryCommandDescribesItsFlags(t *testing.T) {
+// A command that declared no flags would hide them from the man page and the
+// completions; only a dispatcher of sub-commands may.
+func TestEveryCommandDeclaresItsFlags(t *testing.T) {
 	for _, s := range allSpecs() {
 		if s.cmd == &completeCommand {
 			continue // takes the words to complete, no flags
 		}
 		if (s.flags == nil) != (len(s.cmd.subcommands) > 0) {
-			t.Errorf("%s: flag set %v, sub-commands %d: every command without sub-commands must call parseFlags first",
+			t.Errorf("%s: flag set %v, sub-commands %d: every command without sub-commands must declare its flags",
 				s.cmd.name, s.flags != nil, len(s.cmd.subcommands))
 		}
 		if s.flags != nil && len(s.usage.synopsis) == 0 {
@@ -86,16 +86,28 @@ func TestEveryCommandDescribesItsFlags(t *testing.T) {
 	}
 }
 
-// Describing a command runs nothing: no output, no prompt, no file read.
-func TestDescribeRunsNothing(t *testing.T) {
-	c, stdout, stderr := testCLI("")
-	var got []string
-	c.describe = func(_ *pflag.FlagSet, names []string) { got = names }
-	if err := initCommand.run(c, &initCommand, []string{t.TempDir() + "/new"}); err != errHelpShown {
-		t.Fatalf("init in describe mode: %v", err)
-	}
-	if !slices.Equal(got, []string{"CIPHERDIR"}) || stdout.Len() != 0 || stderr.Len() != 0 {
-		t.Errorf("names %q, stdout %q, stderr %q", got, stdout, stderr)
+// A run function parses with the flags its command declares, which the man
+// page and the completions show: each declared flag, hidden ones included,
+// is accepted before --help, which then stops the command.
+func TestRunParsesDeclaredFlags(t *testing.T) {
+	for _, s := range allSpecs() {
+		if s.flags == nil {
+			continue
+		}
+		t.Run(s.cmd.name, func(t *testing.T) {
+			s.flags.VisitAll(func(f *pflag.Flag) {
+				arg := "--" + f.Name
+				if f.NoOptDefVal == "" {
+					arg += "=" + f.DefValue
+				}
+				c, stdout, stderr := testCLI("")
+				if err := s.cmd.run(c, s.cmd, []string{arg, "--help"}); err != errHelpShown {
+					t.Errorf("%s --help: %v (stderr %q)", arg, err, stderr)
+				} else if stdout.String() != s.cmd.usage {
+					t.Errorf("%s --help printed %q", arg, stdout)
+				}
+			})
+		})
 	}
 }
 
