@@ -17,16 +17,17 @@ import (
 // spec.go) and lets cobra do the completing. veilfs does not use cobra to
 // run its commands; the tree exists only for this.
 
-var completeCommand = command{
-	name:    cobra.ShellCompRequestCmd, // "__complete"
-	summary: "print completion candidates (for the completion scripts)",
-	usage:   completeUsage,
-	hidden:  true,
+// newCompleteCommand is called by commands(); see there why it is not a
+// variable like most commands.
+func newCompleteCommand() *command {
+	return &command{
+		name:    cobra.ShellCompRequestCmd, // "__complete"
+		summary: "print completion candidates (for the completion scripts)",
+		usage:   completeUsage,
+		run:     runComplete,
+		hidden:  true,
+	}
 }
-
-// run is set here, not in the literal: it reaches commands(), which lists
-// completeCommand, and Go refuses such an initialization cycle.
-func init() { completeCommand.run = runComplete }
 
 const completeUsage = `Usage: veilfs __complete WORD...
 

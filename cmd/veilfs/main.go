@@ -89,9 +89,14 @@ type command struct {
 
 // commands lists the sub-commands in the order the help shows them. help and
 // version are handled by dispatch.
+//
+// completion, manpage and __complete are made here by functions, not
+// declared as package variables like the others: their run functions list
+// every command (through commands()), and a variable cannot be initialized
+// with a function that reaches the variable itself.
 func commands() []*command {
 	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &fsckCommand, &statusCommand, &infoCommand, &lsCommand, &pathCommand,
-		&completionCommand, &manpageCommand, &completeCommand}
+		newCompletionCommand(), newManpageCommand(), newCompleteCommand()}
 }
 
 func lookupCommand(name string) *command {
