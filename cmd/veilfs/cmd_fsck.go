@@ -21,7 +21,7 @@ var fsckCommand = command{
 	run:     runFsck,
 }
 
-const fsckUsage = `Usage: veilfs fsck [options] CIPHERDIR
+var fsckUsage = `Usage: veilfs fsck [options] CIPHERDIR
 
 Check the volume in CIPHERDIR, unmounted, for damage: gocryptfs.conf and its
 extra unlockers, every directory IV (missing, invalid, or shared by two
@@ -62,13 +62,7 @@ is stored. Check a copy of its view instead, which is an ordinary volume.
 Options:
       --repair               repair what can be repaired without guessing
       --json                 print the report as JSON (no progress bar)
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  use the master key in FILE instead of a password
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        use this master key (visible to other users: avoid)
-  -h, --help                 show this help
+` + unlockUsage{formatFlags: true}.String() + `  -h, --help                 show this help
 
 Exit codes: 0 no problem (or --repair fixed all of them; notes do not
 count); 26 problems were found and are left; 40 a key rotation is

@@ -25,7 +25,7 @@ var keysAddCommand = command{
 	run:     runKeysAdd,
 }
 
-const keysAddUsage = `Usage: veilfs keys add [options] --label NAME CIPHERDIR
+var keysAddUsage = `Usage: veilfs keys add [options] --label NAME CIPHERDIR
 
 Add an extra unlocker to the volume in CIPHERDIR: a password of its own (the
 default) or a keyfile (--new-keyfile FILE). It opens the volume wherever a
@@ -55,13 +55,7 @@ Options:
       --new-passfile FILE    the new unlocker's password: the first line of FILE
       --new-keyfile FILE     add a keyfile unlocker for FILE (created if missing)
       --scryptn N            scrypt cost of the new password as log2(N), 10 to 28
-      --passfile FILE        unlock with the password in the first line of FILE
-      --extpass CMD          unlock with the first line CMD prints (/bin/sh -c)
-      --keyfile FILE         unlock with the keyfile of an existing unlocker
-      --masterkey-file FILE  unlock with the master key in FILE
-      --masterkey -          unlock with the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + keysUnlockUsage("unlock with the keyfile of an existing unlocker") + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 

@@ -20,7 +20,7 @@ var keysRemoveCommand = command{
 	run:     runKeysRemove,
 }
 
-const keysRemoveUsage = `Usage: veilfs keys remove [options] --label NAME CIPHERDIR
+var keysRemoveUsage = `Usage: veilfs keys remove [options] --label NAME CIPHERDIR
 
 Remove the extra unlocker NAME from the volume in CIPHERDIR (alias: rm): its
 password or keyfile no longer opens the volume. The primary password cannot
@@ -41,13 +41,7 @@ which the copies of its view made from then on use.)
 
 Options:
       --label NAME           the unlocker to remove (required)
-      --passfile FILE        unlock with the password in the first line of FILE
-      --extpass CMD          unlock with the first line CMD prints (/bin/sh -c)
-      --keyfile FILE         unlock with the keyfile of an unlocker
-      --masterkey-file FILE  unlock with the master key in FILE
-      --masterkey -          unlock with the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + keysUnlockUsage("unlock with the keyfile of an unlocker") + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 

@@ -29,7 +29,7 @@ var lsCommand = command{
 	run:     runLs,
 }
 
-const lsUsage = `Usage: veilfs ls [options] CIPHERDIR [PATH]
+var lsUsage = `Usage: veilfs ls [options] CIPHERDIR [PATH]
 
 List the directory PATH of the volume in CIPHERDIR (a plaintext path from
 its root; default the root) without mounting, with each entry's plaintext
@@ -71,13 +71,7 @@ Options:
   -R, --recursive            list the directories below too
   -a, --all                  also list the volume's own files and sync clients'
       --json                 print JSON: an array with one object per entry
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  unlock with the master key in FILE
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + unlockUsage{masterKeyFile: unlockMasterKeyFileDesc, masterKeyHex: unlockMasterKeyHexDesc, formatFlags: true}.String() + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 

@@ -35,7 +35,7 @@ var mountCommand = command{
 	run:     runMount,
 }
 
-const mountUsage = `Usage: veilfs mount [options] CIPHERDIR MOUNTPOINT
+var mountUsage = `Usage: veilfs mount [options] CIPHERDIR MOUNTPOINT
        veilfs mount --reverse [options] PLAINDIR MOUNTPOINT
 
 Mount the encrypted volume in CIPHERDIR on MOUNTPOINT, an existing empty
@@ -78,13 +78,7 @@ Options:
                              !keep.tmp); repeatable
       --exclude-from FILE    with --reverse: read such rules from FILE, one per
                              line (blank lines and # comments ignored); repeatable
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile (see veilfs keys add --new-keyfile)
-      --masterkey-file FILE  use the master key in FILE instead of a password
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        use this master key (visible to other users: avoid)
-  -f, --foreground           stay in the foreground and log to stderr
+` + unlockUsage{keyfile: "unlock with a keyfile (see veilfs keys add --new-keyfile)", formatFlags: true}.String() + `  -f, --foreground           stay in the foreground and log to stderr
       --idle DURATION        unmount after DURATION (e.g. 30m, 2h) with no file
                              open and no access; a busy mount is retried
       --ro                   mount read-only

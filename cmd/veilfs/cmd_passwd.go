@@ -22,7 +22,7 @@ var passwdCommand = command{
 	run:     runPasswd,
 }
 
-const passwdUsage = `Usage: veilfs passwd [options] CIPHERDIR
+var passwdUsage = `Usage: veilfs passwd [options] CIPHERDIR
 
 Change the primary password of the volume in CIPHERDIR (the one gocryptfs
 knows), or with --label NAME the password of an extra password unlocker
@@ -47,15 +47,7 @@ nothing can tell; veilfs then warns, and a wrong key gives a volume that
 looks empty.
 
 Options:
-      --passfile FILE        read the old password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile instead of the old password
-      --masterkey-file FILE  unlock with the master key in FILE (recovery)
-      --masterkey -          read the master key from standard input (or the terminal);
-                             then the new password must come from --new-passfile
-                             unless standard input is a terminal
-      --masterkey HEX        use this master key (visible to other users: avoid)
-      --new-passfile FILE    read the new password from the first line of FILE
+` + passwdUnlockUsage.String() + `      --new-passfile FILE    read the new password from the first line of FILE
       --label NAME           change the password of the extra password unlocker
                              NAME instead of the primary password
       --scryptn N            also change the scrypt cost to log2(N), 10 to 28
@@ -89,6 +81,17 @@ type passwdOptions struct {
 	newPassfile, label string
 	logN               int
 	reverse            *bool
+}
+
+// passwdUnlockUsage documents the unlock flags of passwd, whose secret is
+// the old password, or the master key for a recovery.
+var passwdUnlockUsage = unlockUsage{
+	passfile:      "read the old password from the first line of FILE",
+	keyfile:       "unlock with a keyfile instead of the old password",
+	masterKeyFile: "unlock with the master key in FILE (recovery)",
+	masterKeyStdin: masterKeyStdinDesc + ";\n" +
+		"then the new password must come from --new-passfile\n" +
+		"unless standard input is a terminal",
 }
 
 func definePasswdFlags(fs *pflag.FlagSet) *passwdOptions {

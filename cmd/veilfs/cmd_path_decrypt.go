@@ -23,7 +23,7 @@ var pathDecryptCommand = command{
 	run:     runPathDecrypt,
 }
 
-const pathDecryptUsage = `Usage: veilfs path decrypt [options] CIPHERDIR CIPHERPATH
+var pathDecryptUsage = `Usage: veilfs path decrypt [options] CIPHERDIR CIPHERPATH
 
 Print the plaintext path, from the volume's root, of CIPHERPATH: a path in
 CIPHERDIR, relative to CIPHERDIR (as 'veilfs path encrypt' prints it, and
@@ -50,13 +50,7 @@ that of any password unlocker), --keyfile, or the master key. Nothing in
 CIPHERDIR is written; the volume may be mounted.
 
 Options:
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  unlock with the master key in FILE
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + unlockUsage{masterKeyFile: unlockMasterKeyFileDesc, masterKeyHex: unlockMasterKeyHexDesc, formatFlags: true}.String() + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 

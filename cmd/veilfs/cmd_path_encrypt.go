@@ -18,7 +18,7 @@ var pathEncryptCommand = command{
 	run:     runPathEncrypt,
 }
 
-const pathEncryptUsage = `Usage: veilfs path encrypt [options] CIPHERDIR PLAINPATH
+var pathEncryptUsage = `Usage: veilfs path encrypt [options] CIPHERDIR PLAINPATH
 
 Print the ciphertext path of PLAINPATH, a path in the volume in CIPHERDIR
 (from its root, with or without a leading /): relative to CIPHERDIR, or a
@@ -48,13 +48,7 @@ CIPHERDIR is written; the volume may be mounted.
 Options:
       --absolute             print full paths (default: relative to CIPHERDIR)
       --all                  print every ciphertext file the path needs, see above
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  unlock with the master key in FILE
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + unlockUsage{masterKeyFile: unlockMasterKeyFileDesc, masterKeyHex: unlockMasterKeyHexDesc, formatFlags: true}.String() + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 

@@ -23,7 +23,7 @@ var rotateCommand = command{
 	run:     runRotate,
 }
 
-const rotateUsage = `Usage: veilfs rotate [options] CIPHERDIR
+var rotateUsage = `Usage: veilfs rotate [options] CIPHERDIR
 
 Re-encrypt the volume in CIPHERDIR, in place, under a new random master key:
 every file's content, every name, symlink target and xattr. Use it when a
@@ -64,13 +64,7 @@ A reverse volume (veilfs init --reverse) is refused: its files are
 plaintext. For a new master key, make a new reverse config instead.
 
 Options:
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  use the master key in FILE instead of a password
-      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        use this master key (visible to other users: avoid)
-      --new-passfile FILE    set this new password (first line of FILE)
+` + unlockUsage{}.String() + `      --new-passfile FILE    set this new password (first line of FILE)
       --xchacha              switch content encryption to XChaCha20-Poly1305
       --longnamemax N        switch the long-name threshold to N (62..255)
       --keep-unlocker LABEL=FILE  keep extra unlocker LABEL (FILE: its passfile or keyfile)
