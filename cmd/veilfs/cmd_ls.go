@@ -71,7 +71,7 @@ Options:
   -R, --recursive            list the directories below too
   -a, --all                  also list the volume's own files and sync clients'
       --json                 print JSON: an array with one object per entry
-` + unlockUsage{masterKeyFile: unlockMasterKeyFileDesc, masterKeyHex: unlockMasterKeyHexDesc, formatFlags: true}.String() + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + readOnlyUnlockUsage + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
@@ -99,30 +99,25 @@ Examples:
 
 // lsOptions are the values of ls's flags.
 type lsOptions struct {
-	unlock         *unlockFlags
-	format         *formatFlags
-	recursive, all bool
-	asJSON         bool
-	reverse        *bool
+	readOnlyFlags
+	recursive, all, asJSON bool
 }
 
 func defineLsFlags(fs *pflag.FlagSet) *lsOptions {
-	o := &lsOptions{unlock: addUnlockFlags(fs), format: addFormatFlags(fs)}
+	o := &lsOptions{readOnlyFlags: addReadOnlyFlags(fs)}
 	fs.BoolVarP(&o.recursive, "recursive", "R", false, "list the directories below too")
 	fs.BoolVarP(&o.all, "all", "a", false, "also list the volume's own files and sync clients'")
 	fs.BoolVar(&o.asJSON, "json", false, "print JSON")
-	o.reverse = addReverseFlag(fs)
 	return o
 }
 
 func runLs(c *cli, cmd *command, args []string) error {
 	fs, o := newFlags(cmd, defineLsFlags)
-	u, ff, reverse := o.unlock, o.format, o.reverse
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
+	dir, err := c.parseReadOnlyArgs(cmd, fs, args, o.readOnlyFlags)
 	if err != nil {
 		return err
 	}
-	ff.parsed(fs)
+	u, ff, reverse := o.unlock, o.format, o.reverse
 	l, asJSON := lister{recursive: o.recursive, all: o.all}, o.asJSON
 	vol, err := c.openReadOnly(u, ff, dir, *reverse)
 	if err != nil {

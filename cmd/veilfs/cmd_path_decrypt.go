@@ -50,7 +50,7 @@ that of any password unlocker), --keyfile, or the master key. Nothing in
 CIPHERDIR is written; the volume may be mounted.
 
 Options:
-` + unlockUsage{masterKeyFile: unlockMasterKeyFileDesc, masterKeyHex: unlockMasterKeyHexDesc, formatFlags: true}.String() + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + readOnlyUnlockUsage + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
@@ -70,28 +70,20 @@ Examples:
   $ veilfs path decrypt ~/Documents NzJ8y5mGecX5AtQjJ2oZ7g
 `
 
-// pathDecryptOptions are the values of path decrypt's flags.
-type pathDecryptOptions struct {
-	unlock  *unlockFlags
-	format  *formatFlags
-	reverse *bool
-}
-
-func definePathDecryptFlags(fs *pflag.FlagSet) *pathDecryptOptions {
+func definePathDecryptFlags(fs *pflag.FlagSet) readOnlyFlags {
 	// Options come before CIPHERDIR: a path after it may start with "-"
 	// (base64url names do), and must not be taken for a flag.
 	fs.SetInterspersed(false)
-	return &pathDecryptOptions{unlock: addUnlockFlags(fs), format: addFormatFlags(fs), reverse: addReverseFlag(fs)}
+	return addReadOnlyFlags(fs)
 }
 
 func runPathDecrypt(c *cli, cmd *command, args []string) error {
 	fs, o := newFlags(cmd, definePathDecryptFlags)
-	u, ff, reverse := o.unlock, o.format, o.reverse
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
+	dir, err := c.parseReadOnlyArgs(cmd, fs, args, o)
 	if err != nil {
 		return err
 	}
-	ff.parsed(fs)
+	u, ff, reverse := o.unlock, o.format, o.reverse
 	argOf := func(arg string) (string, error) { return cipherPathArg(dir, arg) }
 	if readsReverseConfig(dir, *reverse) {
 		argOf = reverseViewArg

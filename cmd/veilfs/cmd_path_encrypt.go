@@ -48,7 +48,7 @@ CIPHERDIR is written; the volume may be mounted.
 Options:
       --absolute             print full paths (default: relative to CIPHERDIR)
       --all                  print every ciphertext file the path needs, see above
-` + unlockUsage{masterKeyFile: unlockMasterKeyFileDesc, masterKeyHex: unlockMasterKeyHexDesc, formatFlags: true}.String() + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + readOnlyUnlockUsage + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
@@ -71,32 +71,27 @@ Examples:
 
 // pathEncryptOptions are the values of path encrypt's flags.
 type pathEncryptOptions struct {
-	unlock        *unlockFlags
-	format        *formatFlags
+	readOnlyFlags
 	absolute, all bool
-	reverse       *bool
 }
 
 func definePathEncryptFlags(fs *pflag.FlagSet) *pathEncryptOptions {
 	// Options come before CIPHERDIR: a path after it may start with "-"
 	// (base64url names do), and must not be taken for a flag.
 	fs.SetInterspersed(false)
-	o := &pathEncryptOptions{unlock: addUnlockFlags(fs), format: addFormatFlags(fs)}
+	o := &pathEncryptOptions{readOnlyFlags: addReadOnlyFlags(fs)}
 	fs.BoolVar(&o.absolute, "absolute", false, "print full paths")
 	fs.BoolVar(&o.all, "all", false, "print every ciphertext file the path needs")
-	o.reverse = addReverseFlag(fs)
 	return o
 }
 
 func runPathEncrypt(c *cli, cmd *command, args []string) error {
 	fs, o := newFlags(cmd, definePathEncryptFlags)
-	u, ff, reverse := o.unlock, o.format, o.reverse
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
+	dir, err := c.parseReadOnlyArgs(cmd, fs, args, o.readOnlyFlags)
 	if err != nil {
 		return err
 	}
-	absolute, all := o.absolute, o.all
-	ff.parsed(fs)
+	u, ff, reverse, absolute, all := o.unlock, o.format, o.reverse, o.absolute, o.all
 	if absolute && readsReverseConfig(dir, *reverse) {
 		return errReverseAbsolute(dir)
 	}
