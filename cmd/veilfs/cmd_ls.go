@@ -12,9 +12,8 @@ import (
 	"text/tabwriter"
 	"unicode"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"

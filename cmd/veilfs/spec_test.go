@@ -1,6 +1,10 @@
 package main
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -163,5 +167,30 @@ Examples:
 	}
 	if got := d.blocks[9].lines; !slices.Equal(got, []string{"$ veilfs thing a"}) {
 		t.Errorf("example %q", got)
+	}
+}
+
+// The commands are plain data: no init() patches a command after its
+// declaration (a run function that lists every command is made in
+// commands() instead), so what a command value says is all there is.
+func TestNoInitFunctions(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "init" {
+				t.Errorf("%s: func init() at %s", name, fset.Position(fn.Pos()))
+			}
+		}
 	}
 }
