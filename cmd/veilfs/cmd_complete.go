@@ -17,16 +17,17 @@ import (
 // spec.go) and lets cobra do the completing. veilfs does not use cobra to
 // run its commands; the tree exists only for this.
 
-var completeCommand = command{
-	name:    cobra.ShellCompRequestCmd, // "__complete"
-	summary: "print completion candidates (for the completion scripts)",
-	usage:   completeUsage,
-	hidden:  true,
+// newCompleteCommand is called by commands(); see there why it is not a
+// variable like most commands.
+func newCompleteCommand() *command {
+	return &command{
+		name:    cobra.ShellCompRequestCmd, // "__complete"
+		summary: "print completion candidates (for the completion scripts)",
+		usage:   completeUsage,
+		run:     runComplete,
+		hidden:  true,
+	}
 }
-
-// run is set here, not in the literal: it reaches commands(), which lists
-// completeCommand, and Go refuses such an initialization cycle.
-func init() { completeCommand.run = runComplete }
 
 const completeUsage = `Usage: veilfs __complete WORD...
 
@@ -42,9 +43,6 @@ Example:
 // runComplete does not go through parseFlags: every argument, "--help"
 // included, is a word of the command line being completed.
 func runComplete(c *cli, cmd *command, args []string) error {
-	if c.describe != nil {
-		return errHelpShown // has no flags to describe
-	}
 	root := completionTree()
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
@@ -84,7 +82,7 @@ func cobraCommand(s *commandSpec) *cobra.Command {
 		cc.Flags().AddFlagSet(s.flags)
 		for _, f := range visibleFlags(s.flags) {
 			// The description shown beside a candidate is the one --help
-			// gives. The set is this tree's own copy (describeCommand
+			// gives. The set is this tree's own copy (command.flagSet
 			// makes a new one), so changing it changes nothing else.
 			if d := s.usage.optionDesc(f.Name); d != "" {
 				f.Usage = d

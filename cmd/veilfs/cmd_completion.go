@@ -8,15 +8,18 @@ import (
 	"strings"
 )
 
-var completionCommand = command{
-	name:    "completion",
-	summary: "print a shell completion script (bash, zsh, fish)",
-	usage:   completionUsage,
+// newCompletionCommand is called by commands(); see there why it is not a
+// variable like most commands.
+func newCompletionCommand() *command {
+	return &command{
+		name:    "completion",
+		summary: "print a shell completion script (bash, zsh, fish)",
+		usage:   completionUsage,
+		args:    []string{strings.Join(completionShells(), "|")},
+		flags:   noFlags,
+		run:     runCompletion,
+	}
 }
-
-// run is set here, not in the literal: it reaches commands(), which lists
-// completionCommand, and Go refuses such an initialization cycle.
-func init() { completionCommand.run = runCompletion }
 
 const completionUsage = `Usage: veilfs completion bash|zsh|fish
 
@@ -48,8 +51,8 @@ Examples:
 func completionShells() []string { return []string{"bash", "zsh", "fish"} }
 
 func runCompletion(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	if err := c.parseFlags(cmd, fs, args, strings.Join(completionShells(), "|")); err != nil {
+	fs := cmd.flagSet()
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}
 	shell := fs.Arg(0)

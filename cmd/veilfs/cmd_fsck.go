@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/fsck"
 )
@@ -12,10 +14,12 @@ var fsckCommand = command{
 	name:    "fsck",
 	summary: "check a volume for damage, and repair what is safe to repair",
 	usage:   fsckUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(defineFsckFlags),
 	run:     runFsck,
 }
 
-const fsckUsage = `Usage: veilfs fsck [options] CIPHERDIR
+var fsckUsage = `Usage: veilfs fsck [options] CIPHERDIR
 
 Check the volume in CIPHERDIR, unmounted, for damage: gocryptfs.conf and its
 extra unlockers, every directory IV (missing, invalid, or shared by two
@@ -56,13 +60,7 @@ is stored. Check a copy of its view instead, which is an ordinary volume.
 Options:
       --repair               repair what can be repaired without guessing
       --json                 print the report as JSON (no progress bar)
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  use the master key in FILE instead of a password
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        use this master key (visible to other users: avoid)
-  -h, --help                 show this help
+` + unlockUsage{formatFlags: true}.String() + `  -h, --help                 show this help
 
 Exit codes: 0 no problem (or --repair fixed all of them; notes do not
 count); 26 problems were found and are left; 40 a key rotation is
@@ -79,18 +77,31 @@ Examples:
   $ veilfs fsck --json --passfile pw.txt ~/vault.enc | jq '.problems[].kind'
 `
 
+// fsckOptions are the values of fsck's flags.
+type fsckOptions struct {
+	repair, asJSON bool
+	unlock         *unlockFlags
+	format         *formatFlags
+}
+
+func defineFsckFlags(fs *pflag.FlagSet) *fsckOptions {
+	o := &fsckOptions{}
+	fs.BoolVar(&o.repair, "repair", false, "repair what can be repaired without guessing")
+	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
+	o.unlock = addUnlockFlags(fs)
+	o.format = addFormatFlags(fs)
+	return o
+}
+
 func runFsck(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	var repair, asJSON bool
-	fs.BoolVar(&repair, "repair", false, "repair what can be repaired without guessing")
-	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	u := addUnlockFlags(fs)
-	ff := addFormatFlags(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	fs, o := newFlags(cmd, defineFsckFlags)
+	u, ff := o.unlock, o.format
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
 	ff.parsed(fs)
+	repair, asJSON := o.repair, o.asJSON
 	if err := checkCipherDir(dir); err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ var infoCommand = command{
 	name:    "info",
 	summary: "show a volume's format",
 	usage:   infoUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(addReverseFlag),
 	run:     runInfo,
 }
 
@@ -38,9 +40,8 @@ Examples:
 `
 
 func runInfo(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	reverse := addReverseFlag(fs)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
+	fs, reverse := newFlags(cmd, addReverseFlag)
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}
 	dir, err := absPath(fs.Arg(0))

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
@@ -17,6 +19,8 @@ var initCommand = command{
 	name:    "init",
 	summary: "create a new encrypted volume",
 	usage:   initUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(defineInitFlags),
 	run:     runInit,
 }
 
@@ -79,24 +83,36 @@ Examples:
   $ veilfs init --masterkey-file ~/vault.key ~/vault.enc
 `
 
+// initOptions are the values of init's flags.
+type initOptions struct {
+	password *passwordFlags // the new password
+	create   config.CreateOptions
+	reverse  bool
+	// masterKey is the master key to recover with; its password stays
+	// empty: --passfile is the new password here.
+	masterKey unlockFlags
+}
+
+func defineInitFlags(fs *pflag.FlagSet) *initOptions {
+	o := &initOptions{password: addPasswordFlags(fs), masterKey: unlockFlags{password: &passwordFlags{}}}
+	fs.IntVar(&o.create.LogN, "scryptn", cipher.DefaultScryptLogN, "scrypt cost as log2(N)")
+	fs.BoolVar(&o.create.PlaintextNames, "plaintextnames", false, "do not encrypt file names")
+	fs.BoolVar(&o.create.DeterministicNames, "deterministic-names", false, "no per-directory IVs")
+	fs.BoolVar(&o.create.AESSIV, "aessiv", false, "AES-SIV-512 content encryption")
+	fs.BoolVar(&o.create.XChaCha, "xchacha", false, "XChaCha20-Poly1305 content encryption")
+	fs.IntVar(&o.create.LongNameMax, "longnamemax", 0, "hash encrypted names longer than N bytes")
+	fs.BoolVar(&o.reverse, "reverse", false, "make PLAINDIR a reverse volume")
+	fs.StringVar(&o.masterKey.masterKeyFile, "masterkey-file", "", "recover with the master key in `FILE`")
+	fs.StringVar(&o.masterKey.masterKey, "masterkey", "", "recover with the master key `HEX`, or - to read it")
+	return o
+}
+
 func runInit(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	pf := addPasswordFlags(fs)
-	var opts config.CreateOptions
-	var reverse bool
-	fs.IntVar(&opts.LogN, "scryptn", cipher.DefaultScryptLogN, "scrypt cost as log2(N)")
-	fs.BoolVar(&opts.PlaintextNames, "plaintextnames", false, "do not encrypt file names")
-	fs.BoolVar(&opts.DeterministicNames, "deterministic-names", false, "no per-directory IVs")
-	fs.BoolVar(&opts.AESSIV, "aessiv", false, "AES-SIV-512 content encryption")
-	fs.BoolVar(&opts.XChaCha, "xchacha", false, "XChaCha20-Poly1305 content encryption")
-	fs.IntVar(&opts.LongNameMax, "longnamemax", 0, "hash encrypted names longer than N bytes")
-	fs.BoolVar(&reverse, "reverse", false, "make PLAINDIR a reverse volume")
-	mk := unlockFlags{password: &passwordFlags{}} // --passfile is the new password here
-	fs.StringVar(&mk.masterKeyFile, "masterkey-file", "", "recover with the master key in `FILE`")
-	fs.StringVar(&mk.masterKey, "masterkey", "", "recover with the master key `HEX`, or - to read it")
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
+	fs, o := newFlags(cmd, defineInitFlags)
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}
+	pf, opts, reverse, mk := o.password, o.create, o.reverse, o.masterKey
 	if err := validateInitOptions(pf, &opts, fs.Changed("longnamemax")); err != nil {
 		return err
 	}

@@ -55,6 +55,20 @@ func runKeys(c *cli, cmd *command, args []string) error {
 	return c.runSubcommand(cmd, args, "add, remove or list")
 }
 
+// keysUnlockUsage documents the unlock flags of keys add and keys remove,
+// whose secret unlocks the volume to change its unlockers; keyfile says
+// which keyfile.
+func keysUnlockUsage(keyfile string) string {
+	return unlockUsage{
+		passfile:       "unlock with the password in the first line of FILE",
+		extpass:        "unlock with the first line CMD prints (/bin/sh -c)",
+		keyfile:        keyfile,
+		masterKeyFile:  unlockMasterKeyFileDesc,
+		masterKeyStdin: "unlock with the master key from standard input (or the terminal)",
+		masterKeyHex:   unlockMasterKeyHexDesc,
+	}.String()
+}
+
 // runSubcommand runs the sub-command of cmd ("keys add", "path encrypt")
 // that args name; choices lists them for the message when none is given.
 func (c *cli) runSubcommand(cmd *command, args []string, choices string) error {

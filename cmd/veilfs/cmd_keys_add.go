@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 )
@@ -18,10 +20,12 @@ var keysAddCommand = command{
 	name:    "keys add",
 	summary: "add a password or keyfile unlocker",
 	usage:   keysAddUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(defineKeysAddFlags),
 	run:     runKeysAdd,
 }
 
-const keysAddUsage = `Usage: veilfs keys add [options] --label NAME CIPHERDIR
+var keysAddUsage = `Usage: veilfs keys add [options] --label NAME CIPHERDIR
 
 Add an extra unlocker to the volume in CIPHERDIR: a password of its own (the
 default) or a keyfile (--new-keyfile FILE). It opens the volume wherever a
@@ -51,13 +55,7 @@ Options:
       --new-passfile FILE    the new unlocker's password: the first line of FILE
       --new-keyfile FILE     add a keyfile unlocker for FILE (created if missing)
       --scryptn N            scrypt cost of the new password as log2(N), 10 to 28
-      --passfile FILE        unlock with the password in the first line of FILE
-      --extpass CMD          unlock with the first line CMD prints (/bin/sh -c)
-      --keyfile FILE         unlock with the keyfile of an existing unlocker
-      --masterkey-file FILE  unlock with the master key in FILE
-      --masterkey -          unlock with the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + keysUnlockUsage("unlock with the keyfile of an existing unlocker") + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
@@ -70,122 +68,195 @@ Examples:
 // newKeyfileSize is the size of a keyfile keys add creates: 512 random bits.
 const newKeyfileSize = 64
 
+// keysAddOptions are the values of keys add's flags.
+type keysAddOptions struct {
+	unlock                         *unlockFlags
+	label, newPassfile, newKeyfile string
+	logN                           int
+	reverse                        *bool
+}
+
+func defineKeysAddFlags(fs *pflag.FlagSet) *keysAddOptions {
+	o := &keysAddOptions{unlock: addUnlockFlags(fs)}
+	fs.StringVar(&o.label, "label", "", "label of the new unlocker")
+	fs.StringVar(&o.newPassfile, "new-passfile", "", "read the new password from `FILE`")
+	fs.StringVar(&o.newKeyfile, "new-keyfile", "", "add a keyfile unlocker for `FILE`")
+	fs.IntVar(&o.logN, "scryptn", 0, "scrypt cost of the new password as log2(N)")
+	o.reverse = addReverseFlag(fs)
+	return o
+}
+
 func runKeysAdd(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	u := addUnlockFlags(fs)
-	var label, newPassfile, newKeyfile string
-	var logN int
-	fs.StringVar(&label, "label", "", "label of the new unlocker")
-	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
-	fs.StringVar(&newKeyfile, "new-keyfile", "", "add a keyfile unlocker for `FILE`")
-	fs.IntVar(&logN, "scryptn", 0, "scrypt cost of the new password as log2(N)")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	fs, o := newFlags(cmd, defineKeysAddFlags)
+	dir, err := c.parseUnlockArgs(cmd, fs, args, o.unlock)
 	if err != nil {
 		return err
 	}
-	if err := checkLabelFlag(cmd, label); err != nil {
+	if err := c.checkKeysAddFlags(cmd, fs, o); err != nil {
+		return err
+	}
+	f, path, err := loadConfig(dir, *o.reverse, c.stderr)
+	if err != nil {
+		return err
+	}
+	if err := checkLabelFree(f, o.label, dir); err != nil {
+		return err
+	}
+	// An existing keyfile is read before any password is asked for, so
+	// that a wrong path is reported at once.
+	s := &newSecret{kind: config.KindPassword}
+	if o.newKeyfile != "" {
+		s.kind, s.path = config.KindKeyfile, o.newKeyfile
+		if s.keyfile, err = readNewKeyfile(o.newKeyfile); err != nil {
+			return err
+		}
+	}
+	defer s.wipe()
+
+	k, err := c.unlock(o.unlock, dir, f, isReverse(path), "Password: ")
+	if err != nil {
+		return err
+	}
+	defer k.wipe()
+
+	if err := c.obtainNewSecret(s, f, k, o.newPassfile, dir); err != nil {
+		return err
+	}
+	err = s.addTo(f, k.master, o.label, o.logN)
+	if err == nil {
+		err = saveNewUnlocker(path, f, k.master, o.label, s)
+	}
+	if err != nil {
+		return s.addFailed(err, o.label, dir)
+	}
+	if s.created {
+		fmt.Fprintf(c.stdout, "Created the keyfile %s (%d random bytes, mode 0400): keep it secret and back it up\n", s.path, newKeyfileSize)
+	}
+	fmt.Fprintf(c.stdout, "Added %s unlocker %q to %s\n", s.kind, o.label, dir)
+	return nil
+}
+
+// checkKeysAddFlags checks the flags against each other, before anything
+// is read or asked for.
+func (c *cli) checkKeysAddFlags(cmd *command, fs *pflag.FlagSet, o *keysAddOptions) error {
+	if err := checkLabelFlag(cmd, o.label); err != nil {
 		return err
 	}
 	usage := func(format string, args ...any) error {
 		return failf(errUsage, []string{"run 'veilfs keys add --help' for usage"}, format, args...)
 	}
 	switch {
-	case strings.EqualFold(label, config.PrimaryLabel):
+	case strings.EqualFold(o.label, config.PrimaryLabel):
 		return usage("the label %q is the volume's gocryptfs password; change it with veilfs passwd", config.PrimaryLabel)
-	case newPassfile != "" && newKeyfile != "":
+	case o.newPassfile != "" && o.newKeyfile != "":
 		return usage("--new-passfile and --new-keyfile cannot be used together: an unlocker is a password or a keyfile")
-	case newKeyfile != "" && fs.Changed("scryptn"):
+	case o.newKeyfile != "" && fs.Changed("scryptn"):
 		return usage("--scryptn sets the cost of a new password; a keyfile needs none")
-	case fs.Changed("scryptn") && (logN < cipher.MinScryptLogN || logN > cipher.MaxScryptLogN):
-		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, logN)
-	case newKeyfile == "" && newPassfile == "" && c.readsStdinToEnd(u):
+	case fs.Changed("scryptn") && (o.logN < cipher.MinScryptLogN || o.logN > cipher.MaxScryptLogN):
+		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, o.logN)
+	case o.newKeyfile == "" && o.newPassfile == "" && c.readsStdinToEnd(o.unlock):
 		return errStdinTaken()
 	}
-	f, path, err := loadConfig(dir, *reverse, c.stderr)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// checkLabelFree refuses a label that an unlocker of f has already, in any
+// letter case.
+func checkLabelFree(f *config.File, label, dir string) error {
 	for _, in := range f.Unlockers() {
 		if strings.EqualFold(in.Label, label) {
 			return failf(errUsage, []string{"choose another label, or remove that unlocker first: veilfs keys remove --label " + in.Label + " " + dir},
 				"%s has an unlocker labelled %q already", dir, in.Label)
 		}
 	}
-	// An existing keyfile is read before any password is asked for, so
-	// that a wrong path is reported at once.
-	var keyfile []byte
-	if newKeyfile != "" {
-		if keyfile, err = readNewKeyfile(newKeyfile); err != nil {
-			return err
-		}
-		defer func() { cipher.Wipe(keyfile) }()
-	}
+	return nil
+}
 
-	k, err := c.unlock(u, dir, f, isReverse(path), "Password: ")
+// newSecret is the secret of the unlocker keys add adds.
+type newSecret struct {
+	kind     config.UnlockerKind
+	password []byte // of a password unlocker
+	// path and keyfile are a keyfile unlocker's file and its content;
+	// created says this command created the file, so that it is removed
+	// again if the unlocker cannot be added.
+	path    string
+	keyfile []byte
+	created bool
+}
+
+func (s *newSecret) wipe() {
+	cipher.Wipe(s.password)
+	cipher.Wipe(s.keyfile)
+}
+
+// obtainNewSecret completes s once the volume is unlocked: a keyfile read
+// already must open no unlocker of f yet, a missing one is created, and a
+// new password is read.
+func (c *cli) obtainNewSecret(s *newSecret, f *config.File, k *unlocked, newPassfile, dir string) error {
+	if s.kind == config.KindKeyfile {
+		if s.keyfile == nil {
+			kf, err := createKeyfile(s.path)
+			if err != nil {
+				return err
+			}
+			s.keyfile, s.created = kf, true
+			return nil
+		}
+		if mk, other, err := f.UnlockWithKeyfile(s.keyfile); err == nil {
+			cipher.Wipe(mk)
+			return failf(errUsage, []string{"a keyfile needs only one unlocker; give another file, or a new path to create one"},
+				"%s already opens the unlocker %q of %s", s.path, other, dir)
+		}
+		return nil
+	}
+	pw, err := c.readNewPassword(newPassfile)
 	if err != nil {
 		return err
 	}
-	defer k.wipe()
-
-	var kind config.UnlockerKind
-	created := false
-	if newKeyfile != "" {
-		kind = config.KindKeyfile
-		if keyfile != nil {
-			if mk, other, err := f.UnlockWithKeyfile(keyfile); err == nil {
-				cipher.Wipe(mk)
-				return failf(errUsage, []string{"a keyfile needs only one unlocker; give another file, or a new path to create one"},
-					"%s already opens the unlocker %q of %s", newKeyfile, other, dir)
-			}
-		} else {
-			if keyfile, err = createKeyfile(newKeyfile); err != nil {
-				return err
-			}
-			created = true
-		}
-		err = f.AddKeyfileUnlocker(k.master, label, keyfile)
-	} else {
-		kind = config.KindPassword
-		pw, rerr := c.readNewPassword(newPassfile)
-		if rerr != nil {
-			return rerr
-		}
-		defer cipher.Wipe(pw)
-		if k.password != nil && bytes.Equal(k.password, pw) {
-			warningf(c.stderr, "the new unlocker's password is the same as the primary password")
-		}
-		err = f.AddPasswordUnlocker(k.master, label, pw, logN)
+	s.password = pw
+	if k.password != nil && bytes.Equal(k.password, pw) {
+		warningf(c.stderr, "the new unlocker's password is the same as the primary password")
 	}
-	if err == nil {
-		err = saveConfig(path, f, func(g *config.File) error {
-			if ok, _ := g.CheckUnlockers(k.master); !slices.Contains(ok, label) {
-				return fmt.Errorf("the new unlocker %q is missing or does not authenticate", label)
-			}
-			if kind == config.KindKeyfile {
-				mk, got, err := g.UnlockWithKeyfile(keyfile)
-				cipher.Wipe(mk)
-				if err != nil || got != label {
-					return fmt.Errorf("the keyfile does not open the new unlocker %q (%v)", label, err)
-				}
-			}
-			return nil
-		})
-	}
-	if err != nil {
-		if created {
-			os.Remove(newKeyfile) // ours (O_EXCL) and useless now
-		}
-		if errors.Is(err, config.ErrUnlockerExists) {
-			return fail(errUsage, err)
-		}
-		return fmt.Errorf("add unlocker %q to %s: %w", label, dir, err)
-	}
-	if created {
-		fmt.Fprintf(c.stdout, "Created the keyfile %s (%d random bytes, mode 0400): keep it secret and back it up\n", newKeyfile, newKeyfileSize)
-	}
-	fmt.Fprintf(c.stdout, "Added %s unlocker %q to %s\n", kind, label, dir)
 	return nil
+}
+
+// addTo adds the unlocker label with secret s to f, in memory.
+func (s *newSecret) addTo(f *config.File, master []byte, label string, logN int) error {
+	if s.kind == config.KindKeyfile {
+		return f.AddKeyfileUnlocker(master, label, s.keyfile)
+	}
+	return f.AddPasswordUnlocker(master, label, s.password, logN)
+}
+
+// saveNewUnlocker saves f to path, checking that the config written has
+// the unlocker label, authenticated by the master key, and that a new
+// keyfile opens it.
+func saveNewUnlocker(path string, f *config.File, master []byte, label string, s *newSecret) error {
+	return saveConfig(path, f, func(g *config.File) error {
+		if ok, _ := g.CheckUnlockers(master); !slices.Contains(ok, label) {
+			return fmt.Errorf("the new unlocker %q is missing or does not authenticate", label)
+		}
+		if s.kind == config.KindKeyfile {
+			mk, got, err := g.UnlockWithKeyfile(s.keyfile)
+			cipher.Wipe(mk)
+			if err != nil || got != label {
+				return fmt.Errorf("the keyfile does not open the new unlocker %q (%v)", label, err)
+			}
+		}
+		return nil
+	})
+}
+
+// addFailed removes a keyfile this command created, useless now, and says
+// why the unlocker label could not be added.
+func (s *newSecret) addFailed(err error, label, dir string) error {
+	if s.created {
+		os.Remove(s.path) // ours (O_EXCL) and useless now
+	}
+	if errors.Is(err, config.ErrUnlockerExists) {
+		return fail(errUsage, err)
+	}
+	return fmt.Errorf("add unlocker %q to %s: %w", label, dir, err)
 }
 
 // readNewKeyfile reads an existing keyfile for keys add, or returns nil when

@@ -13,6 +13,8 @@ var keysListCommand = command{
 	aliases: []string{"ls"},
 	summary: "show a volume's unlockers",
 	usage:   keysListUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(addReverseFlag),
 	run:     runKeysList,
 }
 
@@ -39,9 +41,8 @@ Example:
 `
 
 func runKeysList(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	reverse := addReverseFlag(fs)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR"); err != nil {
+	fs, reverse := newFlags(cmd, addReverseFlag)
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}
 	dir, err := absPath(fs.Arg(0))

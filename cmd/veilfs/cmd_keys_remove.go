@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher/config"
 )
 
@@ -13,10 +15,12 @@ var keysRemoveCommand = command{
 	aliases: []string{"rm"},
 	summary: "remove an unlocker",
 	usage:   keysRemoveUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(defineKeysRemoveFlags),
 	run:     runKeysRemove,
 }
 
-const keysRemoveUsage = `Usage: veilfs keys remove [options] --label NAME CIPHERDIR
+var keysRemoveUsage = `Usage: veilfs keys remove [options] --label NAME CIPHERDIR
 
 Remove the extra unlocker NAME from the volume in CIPHERDIR (alias: rm): its
 password or keyfile no longer opens the volume. The primary password cannot
@@ -37,13 +41,7 @@ which the copies of its view made from then on use.)
 
 Options:
       --label NAME           the unlocker to remove (required)
-      --passfile FILE        unlock with the password in the first line of FILE
-      --extpass CMD          unlock with the first line CMD prints (/bin/sh -c)
-      --keyfile FILE         unlock with the keyfile of an unlocker
-      --masterkey-file FILE  unlock with the master key in FILE
-      --masterkey -          unlock with the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + keysUnlockUsage("unlock with the keyfile of an unlocker") + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
@@ -52,16 +50,28 @@ Examples:
   $ veilfs keys remove --passfile pw.txt --label usb ~/vault.enc && veilfs rotate --passfile pw.txt ~/vault.enc
 `
 
+// keysRemoveOptions are the values of keys remove's flags.
+type keysRemoveOptions struct {
+	unlock  *unlockFlags
+	label   string
+	reverse *bool
+}
+
+func defineKeysRemoveFlags(fs *pflag.FlagSet) *keysRemoveOptions {
+	o := &keysRemoveOptions{unlock: addUnlockFlags(fs)}
+	fs.StringVar(&o.label, "label", "", "the unlocker to remove")
+	o.reverse = addReverseFlag(fs)
+	return o
+}
+
 func runKeysRemove(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	u := addUnlockFlags(fs)
-	var label string
-	fs.StringVar(&label, "label", "", "the unlocker to remove")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	fs, o := newFlags(cmd, defineKeysRemoveFlags)
+	u, reverse := o.unlock, o.reverse
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
+	label := o.label
 	if err := checkLabelFlag(cmd, label); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"unicode"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
@@ -22,10 +23,12 @@ var lsCommand = command{
 	name:    "ls",
 	summary: "list a directory with plaintext and ciphertext names, without mounting",
 	usage:   lsUsage,
+	args:    []string{"CIPHERDIR", "[PATH]"},
+	flags:   declare(defineLsFlags),
 	run:     runLs,
 }
 
-const lsUsage = `Usage: veilfs ls [options] CIPHERDIR [PATH]
+var lsUsage = `Usage: veilfs ls [options] CIPHERDIR [PATH]
 
 List the directory PATH of the volume in CIPHERDIR (a plaintext path from
 its root; default the root) without mounting, with each entry's plaintext
@@ -67,13 +70,7 @@ Options:
   -R, --recursive            list the directories below too
   -a, --all                  also list the volume's own files and sync clients'
       --json                 print JSON: an array with one object per entry
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  unlock with the master key in FILE
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + readOnlyUnlockUsage + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
@@ -99,21 +96,28 @@ Examples:
   $ veilfs ls -a ~/Documents
 `
 
+// lsOptions are the values of ls's flags.
+type lsOptions struct {
+	readOnlyFlags
+	recursive, all, asJSON bool
+}
+
+func defineLsFlags(fs *pflag.FlagSet) *lsOptions {
+	o := &lsOptions{readOnlyFlags: addReadOnlyFlags(fs)}
+	fs.BoolVarP(&o.recursive, "recursive", "R", false, "list the directories below too")
+	fs.BoolVarP(&o.all, "all", "a", false, "also list the volume's own files and sync clients'")
+	fs.BoolVar(&o.asJSON, "json", false, "print JSON")
+	return o
+}
+
 func runLs(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	u := addUnlockFlags(fs)
-	ff := addFormatFlags(fs)
-	var l lister
-	var asJSON bool
-	fs.BoolVarP(&l.recursive, "recursive", "R", false, "list the directories below too")
-	fs.BoolVarP(&l.all, "all", "a", false, "also list the volume's own files and sync clients'")
-	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "[PATH]")
+	fs, o := newFlags(cmd, defineLsFlags)
+	dir, err := c.parseReadOnlyArgs(cmd, fs, args, o.readOnlyFlags)
 	if err != nil {
 		return err
 	}
-	ff.parsed(fs)
+	u, ff, reverse := o.unlock, o.format, o.reverse
+	l, asJSON := lister{recursive: o.recursive, all: o.all}, o.asJSON
 	vol, err := c.openReadOnly(u, ff, dir, *reverse)
 	if err != nil {
 		return err

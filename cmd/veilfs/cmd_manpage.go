@@ -18,16 +18,18 @@ import (
 // Only the sections that --help has no use for (FILES, SECURITY, more
 // EXAMPLES) are written here.
 
-var manpageCommand = command{
-	name:    "manpage",
-	summary: "print the veilfs(1) manual page (roff)",
-	usage:   manpageUsage,
-	hidden:  true,
+// newManpageCommand is called by commands(); see there why it is not a
+// variable like most commands.
+func newManpageCommand() *command {
+	return &command{
+		name:    "manpage",
+		summary: "print the veilfs(1) manual page (roff)",
+		usage:   manpageUsage,
+		flags:   noFlags,
+		run:     runManpage,
+		hidden:  true,
+	}
 }
-
-// run is set here, not in the literal: it reaches commands(), which lists
-// manpageCommand, and Go refuses such an initialization cycle.
-func init() { manpageCommand.run = runManpage }
 
 const manpageUsage = `Usage: veilfs manpage
 
@@ -48,7 +50,7 @@ Examples:
 `
 
 func runManpage(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
+	fs := cmd.flagSet()
 	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}

@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher"
 	veilfs "github.com/veilfs/veilfs/fs"
 	"github.com/veilfs/veilfs/fs/cipherdir"
@@ -28,10 +30,12 @@ var mountCommand = command{
 	name:    "mount",
 	summary: "mount a volume",
 	usage:   mountUsage,
+	args:    []string{"CIPHERDIR", "MOUNTPOINT"},
+	flags:   declare(defineMountFlags),
 	run:     runMount,
 }
 
-const mountUsage = `Usage: veilfs mount [options] CIPHERDIR MOUNTPOINT
+var mountUsage = `Usage: veilfs mount [options] CIPHERDIR MOUNTPOINT
        veilfs mount --reverse [options] PLAINDIR MOUNTPOINT
 
 Mount the encrypted volume in CIPHERDIR on MOUNTPOINT, an existing empty
@@ -74,13 +78,7 @@ Options:
                              !keep.tmp); repeatable
       --exclude-from FILE    with --reverse: read such rules from FILE, one per
                              line (blank lines and # comments ignored); repeatable
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile (see veilfs keys add --new-keyfile)
-      --masterkey-file FILE  use the master key in FILE instead of a password
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        use this master key (visible to other users: avoid)
-  -f, --foreground           stay in the foreground and log to stderr
+` + unlockUsage{keyfile: "unlock with a keyfile (see veilfs keys add --new-keyfile)", formatFlags: true}.String() + `  -f, --foreground           stay in the foreground and log to stderr
       --idle DURATION        unmount after DURATION (e.g. 30m, 2h) with no file
                              open and no access; a busy mount is retried
       --ro                   mount read-only
@@ -166,9 +164,8 @@ type mountFlags struct {
 	assumed bool
 }
 
-func runMount(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	var o mountFlags
+func defineMountFlags(fs *pflag.FlagSet) *mountFlags {
+	o := &mountFlags{}
 	o.unlock = addUnlockFlags(fs)
 	o.format = addFormatFlags(fs)
 	fs.BoolVarP(&o.foreground, "foreground", "f", false, "stay in the foreground")
@@ -186,12 +183,17 @@ func runMount(c *cli, cmd *command, args []string) error {
 	fs.StringArrayVar(&o.excludeFrom, "exclude-from", nil, "with --reverse: read exclusion rules from `FILE`")
 	fs.StringVar(&o.daemon, daemonFlag, "", "")
 	_ = fs.MarkHidden(daemonFlag)
-	if err := c.parseFlags(cmd, fs, args, "CIPHERDIR", "MOUNTPOINT"); err != nil {
+	return o
+}
+
+func runMount(c *cli, cmd *command, args []string) error {
+	fs, o := newFlags(cmd, defineMountFlags)
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}
 	o.format.parsed(fs)
 	// Before validating the unlock options: -o may hold passfile= and the like.
-	opts, warnings, err := mountOptions(&o)
+	opts, warnings, err := mountOptions(o)
 	if err != nil {
 		return err
 	}
@@ -219,7 +221,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 	}
 
 	if o.daemon != "" {
-		return runDaemonChild(&o, dir, mnt, opts)
+		return runDaemonChild(o, dir, mnt, opts)
 	}
 
 	if o.debug && !o.foreground {
@@ -234,7 +236,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 		warningf(c.stderr, "%v; %sveilfs status will show this mount without its figures", err, what)
 		hintf(c.stderr, "%s", runtimeDirHint)
 	}
-	f, err := loadMountConfig(dir, &o, c.stderr)
+	f, err := loadMountConfig(dir, o, c.stderr)
 	var unusable error // gocryptfs.conf's error, when the master key stands in for it
 	switch {
 	case err == nil && o.format.given():
@@ -256,7 +258,7 @@ func runMount(c *cli, cmd *command, args []string) error {
 		warningf(c.stderr, "%s is read-only (its filesystem, or its permissions): mounting it read-only", dir)
 		hintf(c.stderr, "to write to the volume, make CIPHERDIR writable, then unmount and mount it again")
 	}
-	if err := checkSingleWriter(dir, &o); err != nil {
+	if err := checkSingleWriter(dir, o); err != nil {
 		return err
 	}
 	if err := checkFuseDevice(); err != nil {
@@ -279,9 +281,9 @@ func runMount(c *cli, cmd *command, args []string) error {
 	if o.foreground {
 		opts.Logger = log.New(c.stderr, "veilfs: ", log.LstdFlags)
 		opts.Debug = o.debug
-		return serve(sec, dir, mnt, opts, &o, func() {})
+		return serve(sec, dir, mnt, opts, o, func() {})
 	}
-	return spawnDaemon(c, sec, &o, dir, mnt)
+	return spawnDaemon(c, sec, o, dir, mnt)
 }
 
 // secret is the master key of the volume being mounted, on its way to

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 )
@@ -15,17 +17,19 @@ var passwdCommand = command{
 	name:    "passwd",
 	summary: "change a password of a volume, or set a new one with the master key",
 	usage:   passwdUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(definePasswdFlags),
 	run:     runPasswd,
 }
 
-const passwdUsage = `Usage: veilfs passwd [options] CIPHERDIR
+var passwdUsage = `Usage: veilfs passwd [options] CIPHERDIR
 
 Change the primary password of the volume in CIPHERDIR (the one gocryptfs
 knows), or with --label NAME the password of an extra password unlocker
 (see veilfs keys). The master key stays the same, so no file is re-encrypted
 and the master key printed by init stays valid; only gocryptfs.conf is
-rewritten (atomically), then read back and checked. The volume can stay
-mounted.
+rewritten: the new one is written beside it, read back and checked, and
+only then renamed over it. The volume can stay mounted.
 
 To prove you may, give anything that opens the volume: the old password
 (the primary one or that of any password unlocker), --keyfile, or the master
@@ -43,15 +47,7 @@ nothing can tell; veilfs then warns, and a wrong key gives a volume that
 looks empty.
 
 Options:
-      --passfile FILE        read the old password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile instead of the old password
-      --masterkey-file FILE  unlock with the master key in FILE (recovery)
-      --masterkey -          read the master key from standard input (or the terminal);
-                             then the new password must come from --new-passfile
-                             unless standard input is a terminal
-      --masterkey HEX        use this master key (visible to other users: avoid)
-      --new-passfile FILE    read the new password from the first line of FILE
+` + passwdUnlockUsage.String() + `      --new-passfile FILE    read the new password from the first line of FILE
       --label NAME           change the password of the extra password unlocker
                              NAME instead of the primary password
       --scryptn N            also change the scrypt cost to log2(N), 10 to 28
@@ -79,19 +75,42 @@ Examples:
   $ veilfs passwd --label laptop ~/vault.enc
 `
 
+// passwdOptions are the values of passwd's flags.
+type passwdOptions struct {
+	unlock             *unlockFlags
+	newPassfile, label string
+	logN               int
+	reverse            *bool
+}
+
+// passwdUnlockUsage documents the unlock flags of passwd, whose secret is
+// the old password, or the master key for a recovery.
+var passwdUnlockUsage = unlockUsage{
+	passfile:      "read the old password from the first line of FILE",
+	keyfile:       "unlock with a keyfile instead of the old password",
+	masterKeyFile: "unlock with the master key in FILE (recovery)",
+	masterKeyStdin: masterKeyStdinDesc + ";\n" +
+		"then the new password must come from --new-passfile\n" +
+		"unless standard input is a terminal",
+}
+
+func definePasswdFlags(fs *pflag.FlagSet) *passwdOptions {
+	o := &passwdOptions{unlock: addUnlockFlags(fs)}
+	fs.StringVar(&o.newPassfile, "new-passfile", "", "read the new password from `FILE`")
+	fs.StringVar(&o.label, "label", "", "change the password unlocker `NAME`")
+	fs.IntVar(&o.logN, "scryptn", 0, "new scrypt cost as log2(N)")
+	o.reverse = addReverseFlag(fs)
+	return o
+}
+
 func runPasswd(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	u := addUnlockFlags(fs)
-	var newPassfile, label string
-	var logN int
-	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
-	fs.StringVar(&label, "label", "", "change the password unlocker `NAME`")
-	fs.IntVar(&logN, "scryptn", 0, "new scrypt cost as log2(N)")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	fs, o := newFlags(cmd, definePasswdFlags)
+	u, reverse := o.unlock, o.reverse
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
+	newPassfile, label, logN := o.newPassfile, o.label, o.logN
 	if fs.Changed("scryptn") && !cipher.ValidScryptLogN(logN) {
 		return errScryptN("passwd", logN)
 	}

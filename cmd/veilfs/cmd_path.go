@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
@@ -65,6 +66,33 @@ type readOnlyVolume struct {
 	// reverse is set for a reverse volume: CIPHERDIR is then a PLAINDIR,
 	// root its descriptor, and the ciphertext names are those of its view.
 	reverse bool
+}
+
+// readOnlyFlags are the flags of the commands that open a volume only to
+// read it (ls, path encrypt, path decrypt): how to unlock it, the format to
+// assume when its gocryptfs.conf cannot be used, and --reverse; what
+// openReadOnly takes.
+type readOnlyFlags struct {
+	unlock  *unlockFlags
+	format  *formatFlags
+	reverse *bool
+}
+
+func addReadOnlyFlags(fs *pflag.FlagSet) readOnlyFlags {
+	return readOnlyFlags{unlock: addUnlockFlags(fs), format: addFormatFlags(fs), reverse: addReverseFlag(fs)}
+}
+
+// readOnlyUnlockUsage documents the unlock and format flags of
+// readOnlyFlags in the usage texts.
+var readOnlyUnlockUsage = unlockUsage{masterKeyFile: unlockMasterKeyFileDesc, masterKeyHex: unlockMasterKeyHexDesc, formatFlags: true}.String()
+
+// parseReadOnlyArgs is parseUnlockArgs for these commands; it records
+// which format flags were given.
+func (c *cli) parseReadOnlyArgs(cmd *command, fs *pflag.FlagSet, args []string, o readOnlyFlags) (dir string, err error) {
+	if dir, err = c.parseUnlockArgs(cmd, fs, args, o.unlock); err == nil {
+		o.format.parsed(fs)
+	}
+	return dir, err
 }
 
 // openReadOnly unlocks the volume in dir (its reverse config with

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
@@ -16,10 +18,12 @@ var pathDecryptCommand = command{
 	name:    "path decrypt",
 	summary: "print the plaintext path of a ciphertext path",
 	usage:   pathDecryptUsage,
+	args:    []string{"CIPHERDIR", "CIPHERPATH"},
+	flags:   declare(definePathDecryptFlags),
 	run:     runPathDecrypt,
 }
 
-const pathDecryptUsage = `Usage: veilfs path decrypt [options] CIPHERDIR CIPHERPATH
+var pathDecryptUsage = `Usage: veilfs path decrypt [options] CIPHERDIR CIPHERPATH
 
 Print the plaintext path, from the volume's root, of CIPHERPATH: a path in
 CIPHERDIR, relative to CIPHERDIR (as 'veilfs path encrypt' prints it, and
@@ -46,13 +50,7 @@ that of any password unlocker), --keyfile, or the master key. Nothing in
 CIPHERDIR is written; the volume may be mounted.
 
 Options:
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  unlock with the master key in FILE
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + readOnlyUnlockUsage + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
@@ -72,19 +70,20 @@ Examples:
   $ veilfs path decrypt ~/Documents NzJ8y5mGecX5AtQjJ2oZ7g
 `
 
-func runPathDecrypt(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
+func definePathDecryptFlags(fs *pflag.FlagSet) readOnlyFlags {
 	// Options come before CIPHERDIR: a path after it may start with "-"
 	// (base64url names do), and must not be taken for a flag.
 	fs.SetInterspersed(false)
-	u := addUnlockFlags(fs)
-	ff := addFormatFlags(fs)
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "CIPHERPATH")
+	return addReadOnlyFlags(fs)
+}
+
+func runPathDecrypt(c *cli, cmd *command, args []string) error {
+	fs, o := newFlags(cmd, definePathDecryptFlags)
+	dir, err := c.parseReadOnlyArgs(cmd, fs, args, o)
 	if err != nil {
 		return err
 	}
-	ff.parsed(fs)
+	u, ff, reverse := o.unlock, o.format, o.reverse
 	argOf := func(arg string) (string, error) { return cipherPathArg(dir, arg) }
 	if readsReverseConfig(dir, *reverse) {
 		argOf = reverseViewArg

@@ -5,16 +5,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 var pathEncryptCommand = command{
 	name:    "path encrypt",
 	summary: "print the ciphertext path of a plaintext path",
 	usage:   pathEncryptUsage,
+	args:    []string{"CIPHERDIR", "PLAINPATH"},
+	flags:   declare(definePathEncryptFlags),
 	run:     runPathEncrypt,
 }
 
-const pathEncryptUsage = `Usage: veilfs path encrypt [options] CIPHERDIR PLAINPATH
+var pathEncryptUsage = `Usage: veilfs path encrypt [options] CIPHERDIR PLAINPATH
 
 Print the ciphertext path of PLAINPATH, a path in the volume in CIPHERDIR
 (from its root, with or without a leading /): relative to CIPHERDIR, or a
@@ -44,13 +48,7 @@ CIPHERDIR is written; the volume may be mounted.
 Options:
       --absolute             print full paths (default: relative to CIPHERDIR)
       --all                  print every ciphertext file the path needs, see above
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  unlock with the master key in FILE
-` + recoveryOptionsUsage + `      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        unlock with this master key (visible to other users: avoid)
-      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
+` + readOnlyUnlockUsage + `      --reverse              CIPHERDIR is a reverse volume's PLAINDIR: use its
                              .gocryptfs.reverse.conf even if it has a gocryptfs.conf
   -h, --help                 show this help
 
@@ -71,22 +69,29 @@ Examples:
   $ veilfs path encrypt --all ~/Documents ~/Documents/taxes/2025.pdf
 `
 
-func runPathEncrypt(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
+// pathEncryptOptions are the values of path encrypt's flags.
+type pathEncryptOptions struct {
+	readOnlyFlags
+	absolute, all bool
+}
+
+func definePathEncryptFlags(fs *pflag.FlagSet) *pathEncryptOptions {
 	// Options come before CIPHERDIR: a path after it may start with "-"
 	// (base64url names do), and must not be taken for a flag.
 	fs.SetInterspersed(false)
-	u := addUnlockFlags(fs)
-	ff := addFormatFlags(fs)
-	var absolute, all bool
-	fs.BoolVar(&absolute, "absolute", false, "print full paths")
-	fs.BoolVar(&all, "all", false, "print every ciphertext file the path needs")
-	reverse := addReverseFlag(fs)
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR", "PLAINPATH")
+	o := &pathEncryptOptions{readOnlyFlags: addReadOnlyFlags(fs)}
+	fs.BoolVar(&o.absolute, "absolute", false, "print full paths")
+	fs.BoolVar(&o.all, "all", false, "print every ciphertext file the path needs")
+	return o
+}
+
+func runPathEncrypt(c *cli, cmd *command, args []string) error {
+	fs, o := newFlags(cmd, definePathEncryptFlags)
+	dir, err := c.parseReadOnlyArgs(cmd, fs, args, o.readOnlyFlags)
 	if err != nil {
 		return err
 	}
-	ff.parsed(fs)
+	u, ff, reverse, absolute, all := o.unlock, o.format, o.reverse, o.absolute, o.all
 	if absolute && readsReverseConfig(dir, *reverse) {
 		return errReverseAbsolute(dir)
 	}

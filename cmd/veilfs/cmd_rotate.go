@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/rotate"
@@ -16,10 +18,12 @@ var rotateCommand = command{
 	name:    "rotate",
 	summary: "re-encrypt a volume under a new master key",
 	usage:   rotateUsage,
+	args:    []string{"CIPHERDIR"},
+	flags:   declare(defineRotateFlags),
 	run:     runRotate,
 }
 
-const rotateUsage = `Usage: veilfs rotate [options] CIPHERDIR
+var rotateUsage = `Usage: veilfs rotate [options] CIPHERDIR
 
 Re-encrypt the volume in CIPHERDIR, in place, under a new random master key:
 every file's content, every name, symlink target and xattr. Use it when a
@@ -60,13 +64,7 @@ A reverse volume (veilfs init --reverse) is refused: its files are
 plaintext. For a new master key, make a new reverse config instead.
 
 Options:
-      --passfile FILE        read the password from the first line of FILE
-      --extpass CMD          run CMD with /bin/sh -c, use the first line it prints
-      --keyfile FILE         unlock with a keyfile unlocker (veilfs keys)
-      --masterkey-file FILE  use the master key in FILE instead of a password
-      --masterkey -          read the master key from standard input (or the terminal)
-      --masterkey HEX        use this master key (visible to other users: avoid)
-      --new-passfile FILE    set this new password (first line of FILE)
+` + unlockUsage{}.String() + `      --new-passfile FILE    set this new password (first line of FILE)
       --xchacha              switch content encryption to XChaCha20-Poly1305
       --longnamemax N        switch the long-name threshold to N (62..255)
       --keep-unlocker LABEL=FILE  keep extra unlocker LABEL (FILE: its passfile or keyfile)
@@ -87,24 +85,35 @@ Examples:
   $ veilfs rotate --keyfile usb.key --keep-unlocker laptop=laptop-pw.txt --drop-unlockers ~/vault.enc
 `
 
+// rotateOptions are the values of rotate's flags.
+type rotateOptions struct {
+	unlock        *unlockFlags
+	newPassfile   string
+	format        config.FormatChange
+	quiet         bool
+	keep          []string
+	dropUnlockers bool
+}
+
+func defineRotateFlags(fs *pflag.FlagSet) *rotateOptions {
+	o := &rotateOptions{unlock: addUnlockFlags(fs)}
+	fs.StringVar(&o.newPassfile, "new-passfile", "", "read the new password from `FILE`")
+	fs.BoolVar(&o.format.XChaCha, "xchacha", false, "switch content encryption to XChaCha20-Poly1305")
+	fs.IntVar(&o.format.LongNameMax, "longnamemax", 0, "switch the long-name threshold to `N`")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar and no summary")
+	fs.StringArrayVar(&o.keep, "keep-unlocker", nil, "keep the extra unlocker `LABEL=FILE` (its passfile or keyfile)")
+	fs.BoolVar(&o.dropUnlockers, "drop-unlockers", false, "remove the extra unlockers whose secret is not given")
+	return o
+}
+
 func runRotate(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	u := addUnlockFlags(fs)
-	var newPassfile string
-	var quiet bool
-	var format config.FormatChange
-	fs.StringVar(&newPassfile, "new-passfile", "", "read the new password from `FILE`")
-	fs.BoolVar(&format.XChaCha, "xchacha", false, "switch content encryption to XChaCha20-Poly1305")
-	fs.IntVar(&format.LongNameMax, "longnamemax", 0, "switch the long-name threshold to `N`")
-	fs.BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no summary")
-	var keep []string
-	var dropUnlockers bool
-	fs.StringArrayVar(&keep, "keep-unlocker", nil, "keep the extra unlocker `LABEL=FILE` (its passfile or keyfile)")
-	fs.BoolVar(&dropUnlockers, "drop-unlockers", false, "remove the extra unlockers whose secret is not given")
-	dir, err := c.parseUnlockArgs(cmd, fs, args, u, "CIPHERDIR")
+	fs, o := newFlags(cmd, defineRotateFlags)
+	u := o.unlock
+	dir, err := c.parseUnlockArgs(cmd, fs, args, u)
 	if err != nil {
 		return err
 	}
+	newPassfile, format, quiet, keep, dropUnlockers := o.newPassfile, o.format, o.quiet, o.keep, o.dropUnlockers
 	f, path, err := readConfig(dir, false, c.stderr)
 	if err != nil {
 		return err

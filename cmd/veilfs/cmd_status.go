@@ -10,12 +10,16 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 var statusCommand = command{
 	name:    "status",
 	summary: "list veilfs mounts with their activity",
 	usage:   statusUsage,
+	args:    []string{"[MOUNTPOINT]"},
+	flags:   declare(defineStatusFlags),
 	run:     runStatus,
 }
 
@@ -47,13 +51,17 @@ Examples:
   $ veilfs status --json | jq '.[].bytes_written'
 `
 
+// defineStatusFlags defines --json.
+func defineStatusFlags(fs *pflag.FlagSet) *bool {
+	return fs.Bool("json", false, "print JSON")
+}
+
 func runStatus(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	var asJSON bool
-	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	if err := c.parseFlags(cmd, fs, args, "[MOUNTPOINT]"); err != nil {
+	fs, jsonFlag := newFlags(cmd, defineStatusFlags)
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}
+	asJSON := *jsonFlag
 	table, err := os.ReadFile("/proc/self/mounts")
 	if err != nil {
 		return fail(nil, fmt.Errorf("list mounts: %w", err))

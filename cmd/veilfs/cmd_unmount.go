@@ -20,6 +20,8 @@ var unmountCommand = command{
 	aliases: []string{"umount"},
 	summary: "unmount a volume",
 	usage:   unmountUsage,
+	args:    []string{"MOUNTPOINT"},
+	flags:   noFlags,
 	run:     runUnmount,
 }
 
@@ -47,8 +49,8 @@ Examples:
 const unmountWait = 5 * time.Second
 
 func runUnmount(c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.name)
-	if err := c.parseFlags(cmd, fs, args, "MOUNTPOINT"); err != nil {
+	fs := cmd.flagSet()
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return err
 	}
 	mnt, err := canonicalMountpoint(fs.Arg(0))

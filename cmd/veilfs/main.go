@@ -29,11 +29,6 @@ type cli struct {
 	// promptPassword asks for a secret without echo on the terminal.
 	promptPassword func(prompt string) ([]byte, error)
 
-	// describe, when set, receives each command's flag set and positional
-	// argument names in parseFlags, which then returns without parsing or
-	// running anything. The man page and the shell completion learn the
-	// flags this way (spec.go), from the definitions the commands parse.
-	describe func(fs *pflag.FlagSet, names []string)
 	// argv0 is the name veilfs was run as: as mount.veilfs it is a mount
 	// helper (mounthelper.go).
 	argv0 string
@@ -73,7 +68,18 @@ type command struct {
 	aliases []string
 	summary string // one line, for the command list
 	usage   string // full help text with examples
-	run     func(c *cli, cmd *command, args []string) error
+	// args names the positional arguments as the usage writes them
+	// ("CIPHERDIR"; an optional one, which comes last, "[MOUNTPOINT]").
+	// parseFlags checks their number; the man page and the completions show
+	// them.
+	args []string
+	// flags defines the command's flags on a set. The run function parses
+	// with the same definition (newFlags), and the man page and the
+	// completions read it (spec.go), so the three cannot disagree. nil for a
+	// command without flags of its own: one that dispatches to
+	// sub-commands, or __complete, whose arguments are words to complete.
+	flags func(fs *pflag.FlagSet)
+	run   func(c *cli, cmd *command, args []string) error
 	// subcommands are the commands under this one ("keys add"), if any.
 	subcommands []*command
 	// hidden commands are for veilfs's own tooling (the man page generator,
@@ -83,9 +89,14 @@ type command struct {
 
 // commands lists the sub-commands in the order the help shows them. help and
 // version are handled by dispatch.
+//
+// completion, manpage and __complete are made here by functions, not
+// declared as package variables like the others: their run functions list
+// every command (through commands()), and a variable cannot be initialized
+// with a function that reaches the variable itself.
 func commands() []*command {
 	return []*command{&initCommand, &mountCommand, &unmountCommand, &passwdCommand, &keysCommand, &rotateCommand, &fsckCommand, &statusCommand, &infoCommand, &lsCommand, &pathCommand,
-		&completionCommand, &manpageCommand, &completeCommand}
+		newCompletionCommand(), newManpageCommand(), newCompleteCommand()}
 }
 
 func lookupCommand(name string) *command {
@@ -142,13 +153,37 @@ func newFlagSet(name string) *pflag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and checks the number of positional arguments
-// against names (their names in the usage, e.g. "CIPHERDIR").
-func (c *cli) parseFlags(cmd *command, fs *pflag.FlagSet, args []string, names ...string) error {
-	if c.describe != nil {
-		c.describe(fs, names)
-		return errHelpShown // stop the command quietly: nothing was asked of it
+// declare turns a command's flag definition, which returns the values the
+// flags are parsed into (an options struct), into a command.flags.
+func declare[O any](define func(fs *pflag.FlagSet) O) func(fs *pflag.FlagSet) {
+	return func(fs *pflag.FlagSet) { define(fs) }
+}
+
+// noFlags is the flags of a command that takes only -h/--help.
+func noFlags(*pflag.FlagSet) {}
+
+// newFlags returns cmd's flag set, defined by define (the function cmd
+// declares), and the values its flags are parsed into.
+func newFlags[O any](cmd *command, define func(fs *pflag.FlagSet) O) (*pflag.FlagSet, O) {
+	fs := newFlagSet(cmd.name)
+	return fs, define(fs)
+}
+
+// flagSet returns a new set with cmd's flags defined, nil if it declares
+// none.
+func (cmd *command) flagSet() *pflag.FlagSet {
+	if cmd.flags == nil {
+		return nil
 	}
+	fs := newFlagSet(cmd.name)
+	cmd.flags(fs)
+	return fs
+}
+
+// parseFlags parses args and checks the number of positional arguments
+// against cmd.args.
+func (c *cli) parseFlags(cmd *command, fs *pflag.FlagSet, args []string) error {
+	names := cmd.args
 	hint := fmt.Sprintf("run 'veilfs %s --help' for usage", cmd.name)
 	if name, ok := singleDashLongFlag(fs, args); ok {
 		return failf(errUsage, []string{hint}, "%s: -%s is not a flag: long flags take two dashes; did you mean --%s?", cmd.name, name, name)

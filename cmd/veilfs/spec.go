@@ -5,17 +5,14 @@ package main
 // fact, so that --help, the man page and the completions cannot drift apart:
 //
 //   - the command list is commands(), with each command's sub-commands;
-//   - the flags are the pflag sets the commands themselves parse, obtained by
-//     running the command with cli.describe set (parseFlags hands the set
-//     over and returns before anything else happens);
+//   - the flags and positional arguments are what each command declares
+//     (command.flags and command.args), which its run function parses with;
 //   - the prose, the option descriptions and the examples are the usage
 //     texts that --help prints, parsed by parseUsage below.
 //
 // TestUsageMatchesFlags checks that the last two agree.
 
 import (
-	"errors"
-	"io"
 	"regexp"
 	"strings"
 
@@ -49,33 +46,13 @@ func specs() []*commandSpec {
 
 func specOf(cmd *command) *commandSpec {
 	s := &commandSpec{cmd: cmd, usage: parseUsage(cmd.usage)}
-	s.flags, s.args = describeCommand(cmd)
+	s.flags, s.args = cmd.flagSet(), cmd.args
 	for _, sub := range cmd.subcommands {
 		if !sub.hidden {
 			s.subs = append(s.subs, specOf(sub))
 		}
 	}
 	return s
-}
-
-// describeCommand runs cmd with cli.describe set and returns the flag set
-// and argument names it hands to parseFlags. Nothing is read, written or
-// asked for: parseFlags returns before parsing, and the streams are empty.
-func describeCommand(cmd *command) (*pflag.FlagSet, []string) {
-	var fs *pflag.FlagSet
-	var names []string
-	c := &cli{
-		stdin:           strings.NewReader(""),
-		stdout:          io.Discard,
-		stderr:          io.Discard,
-		stdinIsTerminal: func() bool { return false },
-		promptPassword:  func(string) ([]byte, error) { return nil, errors.New("describing commands: no prompts") },
-		describe: func(f *pflag.FlagSet, n []string) {
-			fs, names = f, n
-		},
-	}
-	_ = cmd.run(c, cmd, nil)
-	return fs, names
 }
 
 // visibleFlags lists the flags of fs a user may give, in definition order.

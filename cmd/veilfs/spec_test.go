@@ -1,10 +1,15 @@
 package main
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -64,15 +69,15 @@ func TestUsageMatchesFlags(t *testing.T) {
 	}
 }
 
-// A command that never reaches parseFlags would hide its flags from the man
-// page and the completions; only a dispatcher of sub-commands may.
-func TestEveryCommandDescribesItsFlags(t *testing.T) {
+// A command that declared no flags would hide them from the man page and the
+// completions; only a dispatcher of sub-commands may.
+func TestEveryCommandDeclaresItsFlags(t *testing.T) {
 	for _, s := range allSpecs() {
-		if s.cmd == &completeCommand {
+		if s.cmd.name == cobra.ShellCompRequestCmd {
 			continue // takes the words to complete, no flags
 		}
 		if (s.flags == nil) != (len(s.cmd.subcommands) > 0) {
-			t.Errorf("%s: flag set %v, sub-commands %d: every command without sub-commands must call parseFlags first",
+			t.Errorf("%s: flag set %v, sub-commands %d: every command without sub-commands must declare its flags",
 				s.cmd.name, s.flags != nil, len(s.cmd.subcommands))
 		}
 		if s.flags != nil && len(s.usage.synopsis) == 0 {
@@ -86,16 +91,28 @@ func TestEveryCommandDescribesItsFlags(t *testing.T) {
 	}
 }
 
-// Describing a command runs nothing: no output, no prompt, no file read.
-func TestDescribeRunsNothing(t *testing.T) {
-	c, stdout, stderr := testCLI("")
-	var got []string
-	c.describe = func(_ *pflag.FlagSet, names []string) { got = names }
-	if err := initCommand.run(c, &initCommand, []string{t.TempDir() + "/new"}); err != errHelpShown {
-		t.Fatalf("init in describe mode: %v", err)
-	}
-	if !slices.Equal(got, []string{"CIPHERDIR"}) || stdout.Len() != 0 || stderr.Len() != 0 {
-		t.Errorf("names %q, stdout %q, stderr %q", got, stdout, stderr)
+// A run function parses with the flags its command declares, which the man
+// page and the completions show: each declared flag, hidden ones included,
+// is accepted before --help, which then stops the command.
+func TestRunParsesDeclaredFlags(t *testing.T) {
+	for _, s := range allSpecs() {
+		if s.flags == nil {
+			continue
+		}
+		t.Run(s.cmd.name, func(t *testing.T) {
+			s.flags.VisitAll(func(f *pflag.Flag) {
+				arg := "--" + f.Name
+				if f.NoOptDefVal == "" {
+					arg += "=" + f.DefValue
+				}
+				c, stdout, stderr := testCLI("")
+				if err := s.cmd.run(c, s.cmd, []string{arg, "--help"}); err != errHelpShown {
+					t.Errorf("%s --help: %v (stderr %q)", arg, err, stderr)
+				} else if stdout.String() != s.cmd.usage {
+					t.Errorf("%s --help printed %q", arg, stdout)
+				}
+			})
+		})
 	}
 }
 
@@ -150,5 +167,30 @@ Examples:
 	}
 	if got := d.blocks[9].lines; !slices.Equal(got, []string{"$ veilfs thing a"}) {
 		t.Errorf("example %q", got)
+	}
+}
+
+// The commands are plain data: no init() patches a command after its
+// declaration (a run function that lists every command is made in
+// commands() instead), so what a command value says is all there is.
+func TestNoInitFunctions(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "init" {
+				t.Errorf("%s: func init() at %s", name, fset.Position(fn.Pos()))
+			}
+		}
 	}
 }

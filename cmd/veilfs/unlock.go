@@ -45,8 +45,8 @@ func addUnlockFlags(fs *pflag.FlagSet) *unlockFlags {
 // parseUnlockArgs parses the arguments of a command that unlocks the
 // volume named by its first positional argument: the flags, the check
 // that u names at most one secret, and that argument made absolute.
-func (c *cli) parseUnlockArgs(cmd *command, fs *pflag.FlagSet, args []string, u *unlockFlags, names ...string) (dir string, err error) {
-	if err := c.parseFlags(cmd, fs, args, names...); err != nil {
+func (c *cli) parseUnlockArgs(cmd *command, fs *pflag.FlagSet, args []string, u *unlockFlags) (dir string, err error) {
+	if err := c.parseFlags(cmd, fs, args); err != nil {
 		return "", err
 	}
 	if err := u.validate(); err != nil {
