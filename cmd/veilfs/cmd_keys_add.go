@@ -30,7 +30,7 @@ var keysAddUsage = `Usage: veilfs keys add [options] --label NAME CIPHERDIR
 Add an extra unlocker to the volume in CIPHERDIR: a password of its own (the
 default) or a keyfile (--new-keyfile FILE). It opens the volume wherever a
 password is asked for, like the primary password. gocryptfs.conf is
-rewritten atomically, then read back and checked.
+rewritten: the new one is read back and checked before it replaces the old.
 
 The volume is unlocked first, with anything that opens it: a password (the
 primary one or that of any password unlocker) from --passfile, --extpass, the
@@ -152,8 +152,8 @@ func (c *cli) checkKeysAddFlags(cmd *command, fs *pflag.FlagSet, o *keysAddOptio
 		return usage("--new-passfile and --new-keyfile cannot be used together: an unlocker is a password or a keyfile")
 	case o.newKeyfile != "" && fs.Changed("scryptn"):
 		return usage("--scryptn sets the cost of a new password; a keyfile needs none")
-	case fs.Changed("scryptn") && (o.logN < cipher.MinScryptLogN || o.logN > cipher.MaxScryptLogN):
-		return usage("--scryptn must be between %d and %d, not %d", cipher.MinScryptLogN, cipher.MaxScryptLogN, o.logN)
+	case fs.Changed("scryptn") && !cipher.ValidScryptLogN(o.logN):
+		return errScryptN("keys add", o.logN)
 	case o.newKeyfile == "" && o.newPassfile == "" && c.readsStdinToEnd(o.unlock):
 		return errStdinTaken()
 	}
