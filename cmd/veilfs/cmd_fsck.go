@@ -8,6 +8,7 @@ import (
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/fsck"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 )
 
 var fsckCommand = command{
@@ -96,7 +97,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 	if err := checkCipherDir(dir); err != nil {
 		return err
 	}
-	if cipherdir.IsReverseDir(dir) {
+	if view.IsReverseDir(dir) {
 		return errReverseFsck(dir)
 	}
 	// Before any password is asked for.

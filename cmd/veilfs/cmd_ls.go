@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -123,7 +124,7 @@ func runLs(c *cli, cmd *command, args []string) error {
 
 	var start *cipherdir.VolumePath
 	if vol.reverse {
-		if start, err = vol.ReverseEncryptPath(vol.root, reversePlainArg(dir, fs.Arg(1))); err != nil {
+		if start, err = view.EncryptPath(vol.Volume, vol.root, reversePlainArg(dir, fs.Arg(1))); err != nil {
 			return reversePathError(err, dir, true)
 		}
 	} else if start, err = vol.EncryptPath(vol.root, fs.Arg(1)); err != nil {
@@ -279,7 +280,7 @@ func (l *lister) listReverseStart(p *cipherdir.VolumePath) error {
 		return l.listReverse(p, "", "", strings.TrimSuffix(p.Plain(), "/"))
 	}
 	parent := &cipherdir.VolumePath{Steps: p.Steps[:len(p.Steps)-1]}
-	entries, err := l.vol.ReverseListDir(l.vol.root, parent)
+	entries, err := view.ListDir(l.vol.Volume, l.vol.root, parent)
 	if err != nil {
 		return err
 	}
@@ -295,7 +296,7 @@ func (l *lister) listReverseStart(p *cipherdir.VolumePath) error {
 // listReverse is list for a reverse volume: it adds the entries of the
 // view directory at p, shown under rel/cipherRel and found at abs.
 func (l *lister) listReverse(p *cipherdir.VolumePath, rel, cipherRel, abs string) error {
-	entries, err := l.vol.ReverseListDir(l.vol.root, p)
+	entries, err := view.ListDir(l.vol.Volume, l.vol.root, p)
 	if err != nil {
 		return err
 	}

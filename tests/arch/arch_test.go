@@ -82,6 +82,13 @@ var rules = []rule{
 		why:       "fsck checks an unmounted CIPHERDIR through fs/cipherdir alone, never through the FUSE layer",
 	},
 	{
+		from: module + "/fs/reverse/view/...",
+		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs", module + "/fs/reverse", module + "/fs/rotate/...",
+			module + "/fs/fsck/...", module + "/cmd/..."},
+		ownCode: []string{"log/..."},
+		why:     "the reverse view's names and IVs are computed without FUSE, so that path and ls on a PLAINDIR need no mount: no go-fuse, no logging, nothing of the FUSE layers or the tools",
+	},
+	{
 		from:      module + "/fs/reverse/...",
 		forbidden: []string{module + "/fs/rotate/...", module + "/fs/fsck/..."},
 		why:       "the reverse view only reads the plaintext directory; it maps names through fs/cipherdir, never through the tools that rewrite a CIPHERDIR",
