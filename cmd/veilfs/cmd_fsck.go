@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 
 	"github.com/veilfs/veilfs/cipher/config"
-	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/fsck"
 	"github.com/veilfs/veilfs/fs/reverse/view"
+	"github.com/veilfs/veilfs/internal/mounttable"
 )
 
 var fsckCommand = command{
@@ -101,7 +101,7 @@ func runFsck(c *cli, cmd *command, args []string) error {
 		return errReverseFsck(dir)
 	}
 	// Before any password is asked for.
-	if m, err := cipherdir.MountedAt(dir); err != nil {
+	if m, err := mounttable.MountedAt(dir); err != nil {
 		return err
 	} else if m != "" {
 		return errFsckMounted(dir, m)

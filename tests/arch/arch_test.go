@@ -101,6 +101,12 @@ var rules = []rule{
 		why:     "syncmem is a plain file of what this machine remembers: no FUSE, no logging, no keys, no CIPHERDIR layout beyond nametransform's names",
 	},
 	{
+		from:      module + "/internal/mounttable/...",
+		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs/...", module + "/cmd/...", module + "/cipher/...", module + "/nametransform/..."},
+		ownCode:   []string{"log/..."},
+		why:       "the mount table is a leaf helper of cmd, fsck and rotate: it parses the kernel's table and knows nothing of volumes, FUSE or the CLI, and does not log",
+	},
+	{
 		from:      module + "/fs/...",
 		forbidden: []string{module + "/cmd/..."},
 		why:       "the filesystem is a library; only the CLI sits above it",
