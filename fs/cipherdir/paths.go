@@ -168,9 +168,10 @@ func (v *Volume) newWalker(rootfd int) (*Walker, error) {
 	return &Walker{v: v, fd: fd}, nil
 }
 
-// NewWalker is newWalker for a reverse volume's plaintext directory:
-// rootfd -1 gives a walker that has no directory from the start, so
-// that names can be computed without one.
+// NewWalker starts a walk at the directory rootfd (for fs/reverse/view,
+// the plaintext directory of a reverse volume). rootfd -1 gives a walker
+// that has no directory from the start, so that the view's names, which
+// derive from paths alone, can be computed without one.
 func (v *Volume) NewWalker(rootfd int) (*Walker, error) {
 	if rootfd < 0 {
 		return &Walker{v: v, fd: -1}, nil
