@@ -13,6 +13,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 )
 
 var initCommand = command{
@@ -234,9 +235,9 @@ func (c *cli) initRecover(dir string, pf *passwordFlags, mk *unlockFlags, opts c
 
 // initReverse is init --reverse once the password is read.
 func (c *cli) initReverse(dir string, pw []byte, opts config.CreateOptions) error {
-	master, err := cipherdir.InitReverse(dir, pw, opts)
+	master, err := view.Init(dir, pw, opts)
 	switch {
-	case errors.Is(err, cipherdir.ErrReverseExists), errors.Is(err, cipherdir.ErrForwardVolume):
+	case errors.Is(err, view.ErrExists), errors.Is(err, view.ErrForwardVolume):
 		// Made meanwhile: checkReverseInitDir explains either.
 		if cerr := checkReverseInitDir(dir); cerr != nil {
 			return cerr
@@ -309,7 +310,7 @@ func checkReverseInitDir(dir string) error {
 	case !fi.IsDir():
 		return failf(errCipherDir, nil, "PLAINDIR %s is not a directory", dir)
 	}
-	if fileExists(cipherdir.ReverseConfigPath(dir)) {
+	if fileExists(view.ConfigPath(dir)) {
 		return failf(errCipherDir, []string{
 			"mount its encrypted view with: veilfs mount --reverse " + dir + " MOUNTPOINT",
 			"a new config would bring a new master key, and with it new names and bytes for every file of the view: backups of it would start over",

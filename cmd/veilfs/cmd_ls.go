@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,7 +14,9 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/fs/browse"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -116,18 +117,16 @@ func runLs(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, ff, reverse := o.unlock, o.format, o.reverse
-	l, asJSON := lister{recursive: o.recursive, all: o.all}, o.asJSON
+	u, ff, reverse, asJSON := o.unlock, o.format, o.reverse, o.asJSON
 	vol, err := c.openReadOnly(u, ff, dir, *reverse)
 	if err != nil {
 		return err
 	}
 	defer vol.close()
-	l.vol = vol
 
 	var start *cipherdir.VolumePath
 	if vol.reverse {
-		if start, err = vol.ReverseEncryptPath(vol.root, reversePlainArg(dir, fs.Arg(1))); err != nil {
+		if start, err = view.EncryptPath(vol.Volume, vol.root, reversePlainArg(dir, fs.Arg(1))); err != nil {
 			return reversePathError(err, dir, true)
 		}
 	} else if start, err = vol.EncryptPath(vol.root, fs.Arg(1)); err != nil {
@@ -137,26 +136,32 @@ func runLs(c *cli, cmd *command, args []string) error {
 		return failf(nil, []string{"'veilfs ls CIPHERDIR' lists the root; the names are plaintext names"},
 			"%s is not in the volume (its ciphertext path would be %s)", start.Plain(), start.Cipher())
 	}
-	if err := l.listStart(start); err != nil {
+	opts := browse.Options{Recursive: o.recursive, All: o.all}
+	list := browse.List
+	if vol.reverse {
+		list = browse.ListReverse
+	}
+	ls, err := list(vol.Volume, vol.root, start, opts)
+	if err != nil {
 		return fail(nil, err)
 	}
 
 	if asJSON {
-		err = printLsJSON(c.stdout, l.rows)
+		err = printLsJSON(c.stdout, ls.Rows)
 	} else {
-		err = printLs(c.stdout, l.rows)
+		err = printLs(c.stdout, ls.Rows)
 	}
 	if err != nil {
 		return err
 	}
-	if l.undecryptable > 0 {
+	if ls.Undecryptable > 0 {
 		warningf(c.stderr, "%d %s, listed as ?: files put into CIPHERDIR by something other than veilfs or gocryptfs, damaged names, or names from a directory two machines created at once",
-			l.undecryptable, plural(l.undecryptable, "name does not decrypt", "names do not decrypt"))
+			ls.Undecryptable, plural(ls.Undecryptable, "name does not decrypt", "names do not decrypt"))
 		hintf(c.stderr, "'veilfs path decrypt CIPHERDIR CIPHERPATH' says why for one of them")
 	}
-	if len(l.unlisted) > 0 {
+	if len(ls.Unlisted) > 0 {
 		return failf(nil, []string{"the rest is listed, and the NOTE column says why each was not; a missing or damaged gocryptfs.diriv can be restored from your sync service's version history or a backup"},
-			"%d director%s could not be listed: %s", len(l.unlisted), plural(len(l.unlisted), "y", "ies"), strings.Join(l.unlisted, ", "))
+			"%d director%s could not be listed: %s", len(ls.Unlisted), plural(len(ls.Unlisted), "y", "ies"), strings.Join(ls.Unlisted, ", "))
 	}
 	return nil
 }
@@ -168,249 +173,67 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// lister walks the volume and collects the rows to print.
-type lister struct {
-	vol            *readOnlyVolume
-	recursive, all bool
-
-	rows          []lsRow
-	undecryptable int
-	unlisted      []string // plaintext paths of directories that could not be listed
-}
-
-// lsRow is one entry as printed.
-type lsRow struct {
-	e cipherdir.ListEntry
-	// name and cipherName are what the table shows: the names, or with
-	// -R the paths from the listed directory.
-	name, cipherName string
-	// path is the plaintext path from the volume root ("?" for a
-	// component that does not decrypt), cipherPath relative to CIPHERDIR.
-	path, cipherPath string
-	note             string
-	// listErr says why a directory's entries are missing (-R).
-	listErr error
-}
-
-// listStart lists the directory at p, or p itself if it is no directory.
-func (l *lister) listStart(p *cipherdir.VolumePath) error {
-	if l.vol.reverse {
-		return l.listReverseStart(p)
-	}
-	if !p.IsDir {
-		parent := &cipherdir.VolumePath{Steps: p.Steps[:len(p.Steps)-1]}
-		fd, iv, err := l.openDir(parent.Cipher())
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		entries, err := l.vol.ListDir(fd, iv, len(p.Steps) == 1)
-		if err != nil {
-			return err
-		}
-		last := p.Steps[len(p.Steps)-1]
-		for _, e := range entries {
-			if e.Disk == last.Disk {
-				l.add(e, "", "", parentPath(p.Plain()), parent.Cipher())
-			}
-		}
-		return nil
-	}
-	fd, iv, err := l.openDir(p.Cipher())
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	return l.list(fd, iv, len(p.Steps) == 0, "", "", strings.TrimSuffix(p.Plain(), "/"), p.Cipher())
-}
-
-// openDir opens the directory at the ciphertext path rel and reads its IV.
-func (l *lister) openDir(rel string) (int, []byte, error) {
-	fd, err := cipherdir.OpenDirAt(l.vol.root, rel)
-	if err != nil {
-		return -1, nil, err
-	}
-	iv, err := l.vol.DirIVAt(fd)
-	if err != nil {
-		unix.Close(fd)
-		return -1, nil, fmt.Errorf("directory %s: %w", rel, err)
-	}
-	return fd, iv, nil
-}
-
-// list adds the entries of the directory dirfd, shown under the prefixes
-// rel/cipherRel (from the listed directory) and abs/cipherAbs (from the
-// root), and with -R those of its subdirectories after each of them.
-func (l *lister) list(dirfd int, iv []byte, atRoot bool, rel, cipherRel, abs, cipherAbs string) error {
-	entries, err := l.vol.ListDir(dirfd, iv, atRoot)
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(entries, compareEntries)
-	for _, e := range entries {
-		if e.Role != cipherdir.RoleEntry && !l.all {
-			continue
-		}
-		i := l.add(e, rel, cipherRel, abs, cipherAbs)
-		if !l.recursive || e.Role != cipherdir.RoleEntry || e.Mode&unix.S_IFMT != unix.S_IFDIR {
-			continue
-		}
-		row := l.rows[i] // l.rows grows below: keep a copy, write back by index
-		child, err := cipherdir.OpenDirAt(dirfd, e.Disk)
-		var childIV []byte
-		if err == nil {
-			if childIV, err = l.vol.DirIVAt(child); err != nil {
-				unix.Close(child)
-			}
-		}
-		if err == nil {
-			err = l.list(child, childIV, false, row.name, row.cipherName, row.path, row.cipherPath)
-			unix.Close(child)
-		}
-		if err != nil {
-			l.rows[i].listErr = err
-			l.rows[i].note = joinNote(row.note, "not listed: "+err.Error())
-			l.unlisted = append(l.unlisted, row.path)
-		}
-	}
-	return nil
-}
-
-// listReverseStart is listStart for a reverse volume: the listing is of
-// the view, computed from the plaintext directory.
-func (l *lister) listReverseStart(p *cipherdir.VolumePath) error {
-	if p.IsDir {
-		return l.listReverse(p, "", "", strings.TrimSuffix(p.Plain(), "/"))
-	}
-	parent := &cipherdir.VolumePath{Steps: p.Steps[:len(p.Steps)-1]}
-	entries, err := l.vol.ReverseListDir(l.vol.root, parent)
-	if err != nil {
-		return err
-	}
-	last := p.Steps[len(p.Steps)-1]
-	for _, e := range entries {
-		if e.Role == cipherdir.RoleEntry && e.Disk == last.Disk {
-			l.add(e, "", "", parentPath(p.Plain()), parent.Cipher())
-		}
-	}
-	return nil
-}
-
-// listReverse is list for a reverse volume: it adds the entries of the
-// view directory at p, shown under rel/cipherRel and found at abs.
-func (l *lister) listReverse(p *cipherdir.VolumePath, rel, cipherRel, abs string) error {
-	entries, err := l.vol.ReverseListDir(l.vol.root, p)
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(entries, compareEntries)
-	for _, e := range entries {
-		if e.Role != cipherdir.RoleEntry && !l.all {
-			continue
-		}
-		i := l.add(e, rel, cipherRel, abs, p.Cipher())
-		if !l.recursive || e.Role != cipherdir.RoleEntry || e.Mode&unix.S_IFMT != unix.S_IFDIR {
-			continue
-		}
-		row := l.rows[i] // l.rows grows below: keep a copy, write back by index
-		child := &cipherdir.VolumePath{Steps: append(slices.Clip(p.Steps), e.Step), Exists: true, IsDir: true}
-		if err := l.listReverse(child, row.name, row.cipherName, row.path); err != nil {
-			l.rows[i].listErr = err
-			l.rows[i].note = joinNote(row.note, "not listed: "+err.Error())
-			l.unlisted = append(l.unlisted, row.path)
-		}
-	}
-	return nil
-}
-
-// compareEntries orders a directory: entries by plaintext name, then the
-// names that do not decrypt, then the volume's own files, each by
-// ciphertext name.
-func compareEntries(a, b cipherdir.ListEntry) int {
-	rank := func(e cipherdir.ListEntry) int {
-		switch {
-		case e.Role != cipherdir.RoleEntry:
-			return 2
-		case e.Step.Undecryptable:
-			return 1
-		}
-		return 0
-	}
-	if c := cmp.Compare(rank(a), rank(b)); c != 0 {
-		return c
-	}
-	if rank(a) == 0 {
-		if c := strings.Compare(a.Step.Plain, b.Step.Plain); c != 0 {
-			return c
-		}
-	}
-	return strings.Compare(a.Disk, b.Disk)
-}
-
-// add appends the row of e, in the directory shown as rel/cipherRel and
-// found at abs/cipherAbs, and returns its index.
-func (l *lister) add(e cipherdir.ListEntry, rel, cipherRel, abs, cipherAbs string) int {
-	row := lsRow{
-		e:          e,
-		name:       joinRel(rel, e.Step.Plain),
-		cipherName: joinRel(cipherRel, e.Disk),
-		path:       abs + "/" + e.Step.Plain,
-		cipherPath: cipherdir.JoinPath(cipherAbs, e.Disk),
-	}
+// lsNote is the NOTE column of r: why its name or size is missing, what
+// a conflict copy or an own file is, and why its directory was not listed.
+func lsNote(r browse.Row) string {
+	e := r.ListEntry
+	var note string
 	switch {
 	case e.Role != cipherdir.RoleEntry:
-		row.name, row.path = "-", "" // no plaintext name of its own
 	case e.NameErr != nil:
-		l.undecryptable++
-		row.note = "name does not decrypt"
+		note = "name does not decrypt"
 	case e.Step.Conflict != nil:
-		row.note = e.Step.Conflict.Client + " conflict copy"
+		note = e.Step.Conflict.Client + " conflict copy"
 	}
 	switch {
 	case e.Role != cipherdir.RoleEntry:
 	case e.Step.Lost:
-		row.note = joinNote(row.note, "name lost with its .name sidecar, shown by its hash: restore "+e.Step.Sidecar+
+		note = joinNote(note, "name lost with its .name sidecar, shown by its hash: restore "+e.Step.Sidecar+
 			" from your sync service's version history, or rename it in a mount")
 	case e.Step.Recalled:
-		row.note = joinNote(row.note, ".name sidecar missing; the name is this machine's memory of it (a mount or fsck --repair writes it back)")
+		note = joinNote(note, ".name sidecar missing; the name is this machine's memory of it (a mount or fsck --repair writes it back)")
 	}
 	switch e.Role {
 	case cipherdir.RoleDirIV:
-		row.note = "IV of the names in " + dirName(abs)
+		note = "IV of the names in " + dirName(r.Dir)
 		if e.Disk != nametransform.DirIVFilename {
-			row.note = "conflict copy of the IV of " + dirName(abs) + ", from another machine"
+			note = "conflict copy of the IV of " + dirName(r.Dir) + ", from another machine"
 		}
 	case cipherdir.RoleSidecar:
-		row.note = "long-name sidecar of " + e.Step.Plain
+		note = "long-name sidecar of " + e.Step.Plain
 		if e.NameErr != nil {
-			row.note = "long-name sidecar, does not decrypt"
+			note = "long-name sidecar, does not decrypt"
 		}
 	case cipherdir.RoleConfig:
-		row.note = "volume config"
+		note = "volume config"
 	case cipherdir.RoleReserved:
-		row.note = "reserved by the volume, not part of the tree"
+		note = "reserved by the volume, not part of the tree"
 	case cipherdir.RoleSyncClient:
 		client, _ := nametransform.SyncClientFile(e.Disk)
-		row.note = client + "'s own file, not part of the volume"
+		note = client + "'s own file, not part of the volume"
 		if e.Mode&unix.S_IFMT == unix.S_IFDIR {
-			row.note = client + "'s own folder, not part of the volume"
+			note = client + "'s own folder, not part of the volume"
 		}
 	}
 	if e.StatErr != nil {
-		row.note = joinNote(row.note, e.StatErr.Error())
+		note = joinNote(note, e.StatErr.Error())
 	}
 	if e.SizeErr != nil {
-		row.note = joinNote(row.note, "damaged: "+e.SizeErr.Error())
+		note = joinNote(note, "damaged: "+e.SizeErr.Error())
 	}
-	l.rows = append(l.rows, row)
-	return len(l.rows) - 1
+	if r.ListErr != nil {
+		note = joinNote(note, "not listed: "+r.ListErr.Error())
+	}
+	return note
 }
 
-func joinRel(rel, name string) string {
-	if rel == "" {
-		return name
+// lsName is the PLAINTEXT NAME column of r: "-" for a file that has no
+// plaintext name of its own (the volume's and sync clients' files).
+func lsName(r browse.Row) string {
+	if r.Role != cipherdir.RoleEntry {
+		return "-"
 	}
-	return rel + "/" + name
+	return r.Name
 }
 
 func joinNote(notes ...string) string {
@@ -428,13 +251,6 @@ func dirName(abs string) string {
 		return "/"
 	}
 	return abs
-}
-
-// parentPath is the plaintext path of the directory holding p ("" for the
-// root, the prefix rows are shown under).
-func parentPath(p string) string {
-	i := strings.LastIndexByte(p, '/')
-	return p[:max(i, 0)]
 }
 
 // typeName is the TYPE column for a lstat mode.
@@ -474,23 +290,27 @@ func quoteName(s string) string {
 	return s
 }
 
-func printLs(w io.Writer, rows []lsRow) error {
-	notes := slices.ContainsFunc(rows, func(r lsRow) bool { return r.note != "" })
+func printLs(w io.Writer, rows []browse.Row) error {
+	notes := make([]string, len(rows))
+	for i, r := range rows {
+		notes[i] = lsNote(r)
+	}
+	hasNotes := slices.ContainsFunc(notes, func(n string) bool { return n != "" })
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	header := "TYPE\tSIZE\tPLAINTEXT NAME\tCIPHERTEXT NAME"
-	if notes {
+	if hasNotes {
 		header += "\tNOTE"
 	}
 	fmt.Fprintln(tw, header)
-	for _, r := range rows {
+	for i, r := range rows {
 		size := "-"
-		if hasSize(r.e) {
-			size = strconv.FormatInt(r.e.Size, 10)
+		if hasSize(r.ListEntry) {
+			size = strconv.FormatInt(r.Size, 10)
 		}
-		line := typeName(r.e.Mode) + "\t" + size + "\t" + quoteName(r.name) + "\t" + quoteName(r.cipherName)
-		if notes {
-			line += "\t" + r.note
+		line := typeName(r.Mode) + "\t" + size + "\t" + quoteName(lsName(r)) + "\t" + quoteName(r.CipherName)
+		if hasNotes {
+			line += "\t" + notes[i]
 		}
 		fmt.Fprintln(tw, line)
 	}
@@ -528,41 +348,41 @@ type conflictJSON struct {
 	Label  string `json:"label"`
 }
 
-func printLsJSON(w io.Writer, rows []lsRow) error {
+func printLsJSON(w io.Writer, rows []browse.Row) error {
 	out := make([]lsJSON, 0, len(rows))
 	for _, r := range rows {
 		j := lsJSON{
-			Type:       typeName(r.e.Mode),
-			CipherName: r.e.Disk,
-			CipherPath: r.cipherPath,
-			CipherSize: r.e.CipherSize,
+			Type:       typeName(r.Mode),
+			CipherName: r.Disk,
+			CipherPath: r.CipherPath,
+			CipherSize: r.CipherSize,
 		}
-		if hasSize(r.e) {
-			j.Size = &r.e.Size
+		if hasSize(r.ListEntry) {
+			j.Size = &r.Size
 		}
-		if r.e.Role == cipherdir.RoleEntry {
-			j.Path = &r.path
-			if !r.e.Step.Undecryptable {
-				j.Name = &r.e.Step.Plain
+		if r.Role == cipherdir.RoleEntry {
+			j.Path = &r.Path
+			if !r.Step.Undecryptable {
+				j.Name = &r.Step.Plain
 			}
 		} else {
-			j.Role = r.e.Role.String()
+			j.Role = r.Role.String()
 		}
-		if r.e.Role == cipherdir.RoleEntry && r.e.Step.Sidecar != "" {
-			j.Sidecar = cipherdir.JoinPath(parentOf(r.cipherPath), r.e.Step.Sidecar)
+		if r.Role == cipherdir.RoleEntry && r.Step.Sidecar != "" {
+			j.Sidecar = cipherdir.JoinPath(r.CipherDir, r.Step.Sidecar)
 		}
-		if c := r.e.Step.Conflict; c != nil && r.e.Role == cipherdir.RoleEntry {
+		if c := r.Step.Conflict; c != nil && r.Role == cipherdir.RoleEntry {
 			j.Conflict = &conflictJSON{Client: c.Client, Label: c.Label}
 		}
 		switch {
-		case r.e.Role != cipherdir.RoleEntry:
-		case r.e.Step.Lost:
+		case r.Role != cipherdir.RoleEntry:
+		case r.Step.Lost:
 			j.SidecarMissing = "lost"
-		case r.e.Step.Recalled:
+		case r.Step.Recalled:
 			j.SidecarMissing = "remembered"
 		}
 		var errs []string
-		for _, err := range []error{r.e.NameErr, r.e.StatErr, r.e.SizeErr, r.listErr} {
+		for _, err := range []error{r.NameErr, r.StatErr, r.SizeErr, r.ListErr} {
 			if err != nil {
 				errs = append(errs, err.Error())
 			}
@@ -573,10 +393,4 @@ func printLsJSON(w io.Writer, rows []lsRow) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-// parentOf is the ciphertext path of the directory holding p.
-func parentOf(p string) string {
-	i := strings.LastIndexByte(p, '/')
-	return p[:max(i, 0)]
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +21,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	veilfs "github.com/veilfs/veilfs/fs"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/mounttable"
 )
 
 var mountCommand = command{
@@ -404,7 +402,7 @@ func checkMountpoint(mnt, cipherDir, label string) error {
 		return failf(errMountPoint, nil, "mountpoint %s is not a directory", mnt)
 	}
 	if e, err := findMount(mnt); err == nil && e != nil {
-		if e.fsType == "autofs" {
+		if e.FSType == "autofs" {
 			// A systemd automount point (fstab x-systemd.automount) that
 			// systemd is mounting us on, as mount(8) would. It is empty, and
 			// opening it to check would only trigger another mount request
@@ -429,7 +427,7 @@ func checkMountpoint(mnt, cipherDir, label string) error {
 }
 
 // checkSingleWriter refuses a read-write mount of a CIPHERDIR that is
-// mounted read-write already, by veilfs or gocryptfs, as /proc/self/mounts
+// mounted read-write already, by veilfs or gocryptfs, as the mount table
 // shows (this mount namespace; what it cannot read is not refused). Two
 // writers would each trust their own caches of directory IVs, long names
 // and attributes, which the other's changes make stale, and each keeps an
@@ -439,7 +437,7 @@ func checkSingleWriter(dir string, o *mountFlags) error {
 	if o.readOnly || o.reverse || o.force {
 		return nil
 	}
-	table, err := os.ReadFile("/proc/self/mounts")
+	table, err := mounttable.Read()
 	if err != nil {
 		return nil
 	}
@@ -448,25 +446,23 @@ func checkSingleWriter(dir string, o *mountFlags) error {
 		return nil
 	}
 	return failf(errMountFailed, []string{
-		"unmount it first: veilfs unmount " + e.target,
+		"unmount it first: veilfs unmount " + e.Mountpoint,
 		"or mount this one read-only: add --ro",
-	}, "CIPHERDIR %s is mounted read-write already, on %s (%s): a second writable mount would corrupt what the first one caches", dir, e.target, e.fsType)
+	}, "CIPHERDIR %s is mounted read-write already, on %s (%s): a second writable mount would corrupt what the first one caches", dir, e.Mountpoint, e.FSType)
 }
 
-// writableMountOf returns the entry of a /proc/self/mounts table that mounts
-// CIPHERDIR dir read-write with veilfs or gocryptfs (both name the mount
-// after CIPHERDIR) and that alive says still serves, or nil. A mount made
+// writableMountOf returns the entry of a mount table that mounts CIPHERDIR
+// dir read-write with veilfs or gocryptfs (both name the mount after
+// CIPHERDIR) and that alive says still serves, or nil. A mount made
 // through another path to the same directory (a symlink) is found by
 // comparing the directories themselves.
-func writableMountOf(table []byte, dir string, alive func(target string) bool) *mountEntry {
+func writableMountOf(table []mounttable.Entry, dir string, alive func(target string) bool) *mounttable.Entry {
 	want, wantErr := os.Stat(dir)
-	sc := bufio.NewScanner(bytes.NewReader(table))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 4 || (f[2] != "fuse.veilfs" && f[2] != "fuse.gocryptfs") || slices.Contains(strings.Split(f[3], ","), "ro") {
+	for i, e := range table {
+		if (e.FSType != mounttable.VeilfsType && e.FSType != "fuse.gocryptfs") || e.ReadOnly {
 			continue
 		}
-		src := unescapeMountField(f[0])
+		src := e.Source
 		if src != dir {
 			if wantErr != nil {
 				continue
@@ -475,8 +471,8 @@ func writableMountOf(table []byte, dir string, alive func(target string) bool) *
 				continue
 			}
 		}
-		if target := unescapeMountField(f[1]); alive(target) {
-			return &mountEntry{source: src, target: target, fsType: f[2]}
+		if alive(e.Mountpoint) {
+			return &table[i]
 		}
 	}
 	return nil

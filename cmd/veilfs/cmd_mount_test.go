@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/mounttable"
 )
 
 func TestMountOptions(t *testing.T) {
@@ -262,26 +263,28 @@ func TestWritableMountOf(t *testing.T) {
 		name, line, dir, want string
 		dead                  bool
 	}{
-		{"veilfs rw", cdir + " /m fuse.veilfs rw,nosuid,nodev 0 0", cdir, "/m", false},
-		{"gocryptfs rw", cdir + " /m fuse.gocryptfs rw,nosuid,nodev 0 0", cdir, "/m", false},
-		{"read-only", cdir + " /m fuse.veilfs ro,nosuid,nodev 0 0", cdir, "", false},
-		{"other filesystem", cdir + " /m ext4 rw 0 0", cdir, "", false},
-		{"other CIPHERDIR", base + "/other /m fuse.veilfs rw 0 0", cdir, "", false},
-		{"through a symlink", link + " /m fuse.veilfs rw 0 0", cdir, "/m", false},
-		{"escaped", `/a\040b /m\040n fuse.veilfs rw 0 0`, "/a b", "/m n", false},
-		{"dead daemon", cdir + " /m fuse.veilfs rw 0 0", cdir, "", true},
+		{"veilfs rw", "/m rw,nosuid,nodev shared:1 - fuse.veilfs " + cdir + " rw,user_id=0", cdir, "/m", false},
+		{"gocryptfs rw", "/m rw,nosuid,nodev - fuse.gocryptfs " + cdir + " rw", cdir, "/m", false},
+		{"read-only", "/m ro,nosuid,nodev - fuse.veilfs " + cdir + " rw", cdir, "", false},
+		{"read-only filesystem", "/m rw,nosuid,nodev - fuse.veilfs " + cdir + " ro", cdir, "", false},
+		{"other filesystem", "/m rw - ext4 " + cdir + " rw", cdir, "", false},
+		{"other CIPHERDIR", "/m rw - fuse.veilfs " + base + "/other rw", cdir, "", false},
+		{"through a symlink", "/m rw - fuse.veilfs " + link + " rw", cdir, "/m", false},
+		{"escaped", `/m\040n rw - fuse.veilfs /a\040b rw`, "/a b", "/m n", false},
+		{"dead daemon", "/m rw - fuse.veilfs " + cdir + " rw", cdir, "", true},
 	}
 	for _, tt := range tests {
-		table := "proc /proc proc rw 0 0\n" + tt.line + "\n"
+		// mountinfo lines: id parent maj:min root, then the fields above.
+		table := "22 1 0:21 / /proc rw,nosuid - proc proc rw\n36 1 0:50 / " + tt.line + "\n"
 		check := alive
 		if tt.dead {
 			check = func(string) bool { return false }
 		}
-		got := writableMountOf([]byte(table), tt.dir, check)
+		got := writableMountOf(mounttable.ParseMountinfo([]byte(table)), tt.dir, check)
 		switch {
 		case tt.want == "" && got != nil:
 			t.Errorf("%s: found %+v, want nothing", tt.name, *got)
-		case tt.want != "" && (got == nil || got.target != tt.want):
+		case tt.want != "" && (got == nil || got.Mountpoint != tt.want):
 			t.Errorf("%s: found %+v, want the mount on %s", tt.name, got, tt.want)
 		}
 	}

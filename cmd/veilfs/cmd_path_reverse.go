@@ -2,8 +2,8 @@ package main
 
 // 'veilfs path encrypt|decrypt' on a reverse volume: CIPHERDIR is a
 // PLAINDIR, and the ciphertext paths are those of its view, which exists
-// only while mounted, or as a copy (a backup). fs/cipherdir computes them
-// (reverse_paths.go); this file only parses arguments and explains.
+// only while mounted, or as a copy (a backup). fs/reverse/view computes
+// them (paths.go); this file only parses arguments and explains.
 
 import (
 	"errors"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -56,7 +57,7 @@ func reverseViewArg(arg string) (string, error) {
 
 // reverseEncrypt is 'path encrypt' on a reverse volume.
 func (c *cli) reverseEncrypt(vol *readOnlyVolume, dir, arg string, all bool) error {
-	p, err := vol.ReverseEncryptPath(vol.root, reversePlainArg(dir, arg))
+	p, err := view.EncryptPath(vol.Volume, vol.root, reversePlainArg(dir, arg))
 	if err != nil {
 		return reversePathError(err, dir, true)
 	}
@@ -81,7 +82,7 @@ func (c *cli) reverseEncrypt(vol *readOnlyVolume, dir, arg string, all bool) err
 // reverseDecrypt is 'path decrypt' on a reverse volume; rel is a path of
 // the view.
 func (c *cli) reverseDecrypt(vol *readOnlyVolume, dir, rel string) error {
-	p, role, err := vol.ReverseDecryptPath(vol.root, rel)
+	p, role, err := view.DecryptPath(vol.Volume, vol.root, rel)
 	if err != nil {
 		return reversePathError(err, dir, false)
 	}
@@ -110,10 +111,10 @@ func reversePathError(err error, dir string, encrypting bool) error {
 	switch {
 	case errors.Is(err, cipherdir.ErrNotInTree):
 		return fail(nil, err, "give a path inside the view, through its directories only (the view shows a symlink as a symlink, with nothing below it)")
-	case encrypting && errors.Is(err, cipherdir.ErrNotInView):
+	case encrypting && errors.Is(err, view.ErrNotInView):
 		// Only the configs in the root are left out of the view.
 		return fail(nil, err, "the view shows "+filepath.Join(dir, config.ReverseFilename)+" as gocryptfs.conf in its root, in place of any plaintext file of that name")
-	case errors.Is(err, cipherdir.ErrNotInView), errors.Is(err, unix.ENOENT):
+	case errors.Is(err, view.ErrNotInView), errors.Is(err, unix.ENOENT):
 		return fail(nil, err,
 			"a long name is found by encrypting the names in its plaintext directory: the file may have been deleted or renamed in "+dir+" since the view was copied",
 			"names made under another reverse config (the view of another directory, or an older config of this one) do not match this one",

@@ -14,7 +14,7 @@ import (
 // gocryptfsReverseMaster is the master key of a reverse volume made with
 // gocryptfs 2.3 (gocryptfs -init -reverse); the names below are what
 // gocryptfs -reverse showed for its plaintext tree (the same vectors as
-// fs/cipherdir's TestReversePathsGocryptfsVectors).
+// fs/reverse/view's TestReversePathsGocryptfsVectors).
 const gocryptfsReverseMaster = "f2c783ceb5daca98be85e46dac9dfa1ccf07d3621eb8a3fc2982112581fbc6ce"
 
 var (

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/veilfs/veilfs/internal/mounttable"
 )
 
 var statusCommand = command{
@@ -62,19 +61,19 @@ func runStatus(c *cli, cmd *command, args []string) error {
 		return err
 	}
 	asJSON := *jsonFlag
-	table, err := os.ReadFile("/proc/self/mounts")
+	table, err := mounttable.Read()
 	if err != nil {
 		return fail(nil, fmt.Errorf("list mounts: %w", err))
 	}
-	mounts := veilfsMounts(table)
+	mounts := mounttable.Veilfs(table)
 	if fs.NArg() == 1 {
 		mnt, err := canonicalMountpoint(fs.Arg(0))
 		if err != nil {
 			return err
 		}
-		var only []mountEntry
+		var only []mounttable.Entry
 		for _, m := range mounts {
-			if m.target == mnt {
+			if m.Mountpoint == mnt {
 				only = append(only, m)
 			}
 		}
@@ -86,11 +85,11 @@ func runStatus(c *cli, cmd *command, args []string) error {
 
 	var list []mountStatus
 	for _, m := range mounts {
-		st, err := queryStatus(m.target)
+		st, err := queryStatus(m.Mountpoint)
 		if err != nil {
 			// Another user's mount, or a daemon older than this command:
 			// what the kernel's table says is all there is.
-			st = &mountStatus{CipherDir: m.source, Mountpoint: m.target, PID: -1}
+			st = &mountStatus{CipherDir: m.Source, Mountpoint: m.Mountpoint, PID: -1}
 		}
 		list = append(list, *st)
 	}
@@ -104,20 +103,6 @@ func runStatus(c *cli, cmd *command, args []string) error {
 	}
 	printStatus(c.stdout, list, time.Now())
 	return nil
-}
-
-// veilfsMounts returns the entries of a /proc/self/mounts table that are
-// veilfs mounts.
-func veilfsMounts(table []byte) []mountEntry {
-	var out []mountEntry
-	sc := bufio.NewScanner(bytes.NewReader(table))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) >= 3 && f[2] == "fuse.veilfs" {
-			out = append(out, mountEntry{source: unescapeMountField(f[0]), target: unescapeMountField(f[1]), fsType: f[2]})
-		}
-	}
-	return out
 }
 
 func printStatus(w io.Writer, list []mountStatus, now time.Time) {

@@ -1,18 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/internal/mounttable"
 )
 
 var unmountCommand = command{
@@ -64,9 +64,9 @@ func runUnmount(c *cli, cmd *command, args []string) error {
 	switch {
 	case entry == nil:
 		return failf(errUnmount, nil, "%s is not mounted", mnt)
-	case !strings.HasPrefix(entry.fsType, "fuse"):
+	case !mounttable.IsFUSE(entry.FSType):
 		return failf(errUnmount, []string{"veilfs only unmounts FUSE filesystems; use umount(8)"},
-			"%s is a %s mount, not a FUSE one", mnt, entry.fsType)
+			"%s is a %s mount, not a FUSE one", mnt, entry.FSType)
 	}
 	if err := unmount(mnt); err != nil {
 		return err
@@ -146,51 +146,12 @@ func unmount(mnt string) error {
 	return nil
 }
 
-type mountEntry struct {
-	source, target, fsType string
-}
-
-// findMount returns the last (topmost) entry of /proc/self/mounts for target,
-// or nil if target is not a mount point.
-func findMount(target string) (*mountEntry, error) {
-	data, err := os.ReadFile("/proc/self/mounts")
+// findMount returns the topmost mount on target, or nil if target is not
+// a mount point.
+func findMount(target string) (*mounttable.Entry, error) {
+	table, err := mounttable.Read()
 	if err != nil {
 		return nil, err
 	}
-	return findMountIn(data, target), nil
-}
-
-func findMountIn(table []byte, target string) *mountEntry {
-	var found *mountEntry
-	sc := bufio.NewScanner(bytes.NewReader(table))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 3 {
-			continue
-		}
-		if unescapeMountField(f[1]) == target {
-			found = &mountEntry{source: unescapeMountField(f[0]), target: target, fsType: f[2]}
-		}
-	}
-	return found
-}
-
-// unescapeMountField undoes the octal escapes (\040 for space, \011, \012,
-// \134) the kernel writes into /proc/self/mounts.
-func unescapeMountField(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return mounttable.Find(table, target), nil
 }

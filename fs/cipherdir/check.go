@@ -2,8 +2,9 @@ package cipherdir
 
 // What an offline checker (veilfs fsck, fs/fsck) needs from the layout
 // beyond what a mount uses: the ways a directory IV can be wrong told
-// apart (a mount only needs "usable or not"), replacing a damaged IV of an
-// empty directory atomically, and whether CIPHERDIR is mounted right now.
+// apart (a mount only needs "usable or not"), and replacing a damaged IV
+// of an empty directory atomically. Whether CIPHERDIR is mounted right now
+// is internal/mounttable's.
 
 import (
 	"bytes"
@@ -103,29 +104,4 @@ func ReplaceDirIV(dirfd int) error {
 		return fmt.Errorf("replace %s: fsync directory: %w", nametransform.DirIVFilename, err)
 	}
 	return nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			var v byte
-			ok := true
-			for _, c := range []byte(s[i+1 : i+4]) {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + c - '0'
-			}
-			if ok {
-				b = append(b, v)
-				i += 3
-				continue
-			}
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
 }

@@ -11,10 +11,9 @@
 // keycheck.go tells whether a master key is the volume's by looking at its
 // files, since nothing in gocryptfs.conf can (Volume.CheckKey).
 //
-// For a reverse volume (FORMAT §10) Volume.Dir is the plaintext directory,
-// and reverse*.go compute what its encrypted view shows: names and IVs
-// (reverse.go), whole paths both ways and listings (reverse_paths.go,
-// reverse_list.go), and the creation of its config (reverse_init.go).
+// For a reverse volume (FORMAT §10) Volume.Dir is the plaintext directory;
+// what its encrypted view shows is computed in fs/reverse/view, on top of
+// this package (which does not import it).
 //
 // Every backing-file access is relative to a directory file descriptor
 // (*at system calls), and directories are opened with openat2 and

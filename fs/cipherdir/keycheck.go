@@ -184,7 +184,7 @@ func (k *keyCheck) link(dirfd int, name string) {
 	if k.v.PlaintextNames {
 		return
 	}
-	buf := make([]byte, maxLinkLen+1)
+	buf := make([]byte, MaxLinkLen+1)
 	n, err := unix.Readlinkat(dirfd, name, buf)
 	if err != nil || n == 0 {
 		return

@@ -136,9 +136,9 @@ func (e *MissingDirError) Error() string {
 // Unwrap makes errors.Is(err, unix.ENOENT) hold.
 func (e *MissingDirError) Unwrap() error { return unix.ENOENT }
 
-// splitPath cleans a slash-separated path relative to the volume root (a
+// SplitPath cleans a slash-separated path relative to the volume root (a
 // leading "/" is allowed) into its components; "" and "/" give none.
-func splitPath(p string) ([]string, error) {
+func SplitPath(p string) ([]string, error) {
 	for _, c := range strings.Split(p, "/") {
 		if c == ".." {
 			return nil, fmt.Errorf("%q: %w: it must not contain ..", p, ErrNotInTree)
@@ -151,23 +151,39 @@ func splitPath(p string) ([]string, error) {
 	return strings.Split(clean, "/"), nil
 }
 
-// walker opens the directories of a path one after the other. fd is -1
+// Walker opens the directories of a path one after the other. fd is -1
 // once a directory is missing; volumes whose names need no IV file can
-// still go on computing names below it.
-type walker struct {
+// still go on computing names below it. It is exported for the reverse
+// view (fs/reverse/view), which walks a plaintext tree the same way.
+type Walker struct {
 	v  *Volume
 	fd int
 }
 
-func (v *Volume) newWalker(rootfd int) (*walker, error) {
+func (v *Volume) newWalker(rootfd int) (*Walker, error) {
 	fd, err := OpenDirAt(rootfd, "")
 	if err != nil {
 		return nil, err
 	}
-	return &walker{v: v, fd: fd}, nil
+	return &Walker{v: v, fd: fd}, nil
 }
 
-func (w *walker) close() {
+// NewWalker starts a walk at the directory rootfd (for fs/reverse/view,
+// the plaintext directory of a reverse volume). rootfd -1 gives a walker
+// that has no directory from the start, so that the view's names, which
+// derive from paths alone, can be computed without one.
+func (v *Volume) NewWalker(rootfd int) (*Walker, error) {
+	if rootfd < 0 {
+		return &Walker{v: v, fd: -1}, nil
+	}
+	return v.newWalker(rootfd)
+}
+
+// FD is the descriptor of the current directory, -1 once one is missing.
+func (w *Walker) FD() int { return w.fd }
+
+// Close closes the current directory.
+func (w *Walker) Close() {
 	if w.fd >= 0 {
 		closeFD(w.fd)
 		w.fd = -1
@@ -176,7 +192,7 @@ func (w *walker) close() {
 
 // iv returns the IV of the current directory. ok is false when the
 // directory is missing and its IV is in a file.
-func (w *walker) iv() (iv []byte, ok bool, err error) {
+func (w *Walker) iv() (iv []byte, ok bool, err error) {
 	if w.fd < 0 {
 		if w.v.DirIV && !w.v.PlaintextNames {
 			return nil, false, nil
@@ -188,9 +204,9 @@ func (w *walker) iv() (iv []byte, ok bool, err error) {
 	return iv, true, err
 }
 
-// descend enters the subdirectory disk (plain is its path, for messages).
+// Descend enters the subdirectory disk (plain is its path, for messages).
 // A missing one leaves fd at -1.
-func (w *walker) descend(disk, plain string) error {
+func (w *Walker) Descend(disk, plain string) error {
 	if w.fd < 0 {
 		return nil
 	}
@@ -212,7 +228,7 @@ func (w *walker) descend(disk, plain string) error {
 }
 
 // stat fills in Exists and IsDir for the last step of p.
-func (w *walker) stat(p *VolumePath) error {
+func (w *Walker) stat(p *VolumePath) error {
 	if w.fd < 0 || len(p.Steps) == 0 {
 		p.Exists, p.IsDir = w.fd >= 0, w.fd >= 0
 		return nil
@@ -237,7 +253,7 @@ func (w *walker) stat(p *VolumePath) error {
 // resolves to the conflict copy EntryName shows under that name, as in a
 // mount.
 func (v *Volume) EncryptPath(rootfd int, plain string) (*VolumePath, error) {
-	comps, err := splitPath(plain)
+	comps, err := SplitPath(plain)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +261,7 @@ func (v *Volume) EncryptPath(rootfd int, plain string) (*VolumePath, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer w.close()
+	defer w.Close()
 	p := &VolumePath{}
 	for i, name := range comps {
 		iv, ok, err := w.iv()
@@ -261,7 +277,7 @@ func (v *Volume) EncryptPath(rootfd int, plain string) (*VolumePath, error) {
 		}
 		p.Steps = append(p.Steps, step)
 		if i < len(comps)-1 {
-			if err := w.descend(step.Disk, p.Plain()); err != nil {
+			if err := w.Descend(step.Disk, p.Plain()); err != nil {
 				return nil, err
 			}
 		}
@@ -430,7 +446,7 @@ func (v *Volume) needsDir(disk string) bool {
 // (MissingDirError otherwise). A name that does not decrypt gives an error
 // naming the ciphertext path.
 func (v *Volume) DecryptPath(rootfd int, cipherPath string) (p *VolumePath, role FileRole, err error) {
-	comps, err := splitPath(cipherPath)
+	comps, err := SplitPath(cipherPath)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -438,7 +454,7 @@ func (v *Volume) DecryptPath(rootfd int, cipherPath string) (p *VolumePath, role
 	if err != nil {
 		return nil, 0, err
 	}
-	defer w.close()
+	defer w.Close()
 	p = &VolumePath{}
 	for i, disk := range comps {
 		last, atRoot := i == len(comps)-1, i == 0
@@ -488,7 +504,7 @@ func (v *Volume) DecryptPath(rootfd int, cipherPath string) (p *VolumePath, role
 			return p, role, nil
 		}
 		if !last {
-			if err := w.descend(disk, p.Plain()); err != nil {
+			if err := w.Descend(disk, p.Plain()); err != nil {
 				return nil, 0, err
 			}
 		}
@@ -645,7 +661,7 @@ func (v *Volume) listEntry(dirfd int, disk string, iv []byte, atRoot bool) ListE
 	case unix.S_IFREG:
 		e.Size, e.SizeErr = v.Content.PlainSize(st.Size)
 	case unix.S_IFLNK:
-		buf := make([]byte, maxLinkLen+1)
+		buf := make([]byte, MaxLinkLen+1)
 		n, err := unix.Readlinkat(dirfd, disk, buf)
 		if err != nil {
 			e.SizeErr = fmt.Errorf("readlink %s: %w", disk, err)

@@ -9,15 +9,15 @@ import (
 // does not fit the 4095 bytes Linux allows (FORMAT §6).
 var ErrTargetTooLong = errors.New("symlink target too long")
 
-// maxLinkLen is the longest symlink content Linux stores (PATH_MAX - 1).
-const maxLinkLen = 4095
+// MaxLinkLen is the longest symlink content Linux stores (PATH_MAX - 1).
+const MaxLinkLen = 4095
 
 // EncryptLink turns a plaintext symlink target into the stored link content
 // (FORMAT §6): one content block numbered 0 without file ID, base64 encoded
 // like names. Plaintext-names volumes store targets as they are.
 func (v *Volume) EncryptLink(target string) (string, error) {
 	if v.PlaintextNames {
-		if len(target) > maxLinkLen {
+		if len(target) > MaxLinkLen {
 			return "", ErrTargetTooLong
 		}
 		return target, nil
@@ -26,11 +26,11 @@ func (v *Volume) EncryptLink(target string) (string, error) {
 		return "", nil
 	}
 	// Cheap bound first: base64 of the sealed block must fit.
-	if (len(target)+v.Content.Overhead())*4/3 > maxLinkLen {
+	if (len(target)+v.Content.Overhead())*4/3 > MaxLinkLen {
 		return "", ErrTargetTooLong
 	}
 	stored := v.Names.EncodeBase64(v.Content.SealBlock(nil, []byte(target), 0, nil))
-	if len(stored) > maxLinkLen {
+	if len(stored) > MaxLinkLen {
 		return "", ErrTargetTooLong
 	}
 	return stored, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/syncmem"
+	"github.com/veilfs/veilfs/internal/mounttable"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -83,7 +84,7 @@ func Run(dir string, conf *config.File, master []byte, opts Options) (*Report, e
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", dir, err)
 	}
-	if m, err := cipherdir.MountedAt(dir); err != nil {
+	if m, err := mounttable.MountedAt(dir); err != nil {
 		return nil, err
 	} else if m != "" {
 		return nil, fmt.Errorf("%s is mounted on %s: %w", dir, m, ErrMounted)

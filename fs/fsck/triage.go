@@ -4,7 +4,8 @@ import (
 	"path/filepath"
 
 	"github.com/veilfs/veilfs/cipher/config"
-	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/reverse/view"
+	"github.com/veilfs/veilfs/internal/mounttable"
 )
 
 // State is what fsck can do with a CIPHERDIR, found out before any key
@@ -57,10 +58,10 @@ type Triaged struct {
 // before its config is read), then by its gocryptfs.conf, which is loaded
 // once here. The error is the mount table's, when it cannot be read.
 func Triage(dir string) (*Triaged, error) {
-	if cipherdir.IsReverseDir(dir) {
+	if view.IsReverseDir(dir) {
 		return &Triaged{State: ReverseVolume}, nil
 	}
-	if m, err := cipherdir.MountedAt(dir); err != nil {
+	if m, err := mounttable.MountedAt(dir); err != nil {
 		return nil, err // it says "read the mount table"
 	} else if m != "" {
 		return &Triaged{State: Mounted, MountedOn: m}, nil

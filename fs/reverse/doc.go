@@ -7,7 +7,7 @@
 // from their path in the view, file content with AES-SIV under nonces
 // derived from the file's path and block number, so the same plaintext
 // always gives the same bytes and a changed block changes only its own
-// ciphertext block. fs/cipherdir (reverse.go) computes the names and IVs;
+// ciphertext block. fs/reverse/view computes the names and IVs;
 // this package serves them: node.go (lookup, attributes, listings),
 // file.go (content), virtual.go (gocryptfs.diriv, long-name sidecars and
 // gocryptfs.conf, which exist only in the view), exclude.go (--exclude).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 )
 
 // stamp identifies one version of a plaintext file. Any write changes its
@@ -89,17 +90,17 @@ func (r *root) openFile(cpath, ppath string) (*file, error) {
 		return nil, fmt.Errorf("open %s: not a regular file: %w", cpath, syscall.EINVAL)
 	}
 	// A file with several names gets IVs of its own, the same through
-	// every name (cipherdir.HardLinkKey).
+	// every name (view.HardLinkKey).
 	key := cpath
 	if st.Nlink > 1 {
-		key = cipherdir.HardLinkKey(st.Ino)
+		key = view.HardLinkKey(st.Ino)
 		if uint64(st.Dev) != r.rootDev {
 			// Another filesystem mounted below the root has its own
 			// inode numbers; its device number keeps them apart.
 			key += fmt.Sprintf(" dev %d", st.Dev)
 		}
 	}
-	id, block0 := cipherdir.ReverseFileIVs(key)
+	id, block0 := view.FileIVs(key)
 	r.open.Add(1)
 	return &file{r: r, fd: fd, cpath: cpath, opened: stampOf(&st),
 		header: cipher.MarshalHeader(id), fileID: id, block0: block0}, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/mountstats"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -221,7 +222,7 @@ func toErrno(err error) syscall.Errno {
 		return 0
 	case errors.As(err, &errno):
 		return errno
-	case errors.Is(err, cipherdir.ErrNotInView), errors.Is(err, nametransform.ErrCorruptName),
+	case errors.Is(err, view.ErrNotInView), errors.Is(err, nametransform.ErrCorruptName),
 		errors.Is(err, nametransform.ErrInvalidName):
 		// A name no plaintext entry has.
 		return syscall.ENOENT

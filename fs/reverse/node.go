@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -76,7 +77,7 @@ func (r *root) plainName(name, cdir, pdir string) (string, error) {
 	if plain, ok := r.recallLong(key); ok {
 		return plain, nil
 	}
-	plain, err := r.vol.ReversePlainName(name, cdir, func(fn func(string) bool) error {
+	plain, err := view.PlainName(r.vol, name, cdir, func(fn func(string) bool) error {
 		return r.listPlain(pdir, func(plain string, _ uint64, _ uint8) bool { return fn(plain) })
 	})
 	if err == nil && nametransform.Classify(name) == nametransform.KindLongName {
@@ -166,7 +167,7 @@ func (r *root) linkTarget(cpath, ppath string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("readlink %s: %w", cpath, err)
 	}
-	return r.vol.ReverseLinkTarget(string(buf[:n]), cpath)
+	return view.LinkTarget(r.vol, string(buf[:n]), cpath)
 }
 
 func (n *node) Getattr(ctx context.Context, f fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -188,14 +189,14 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fu
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	switch n.r.vol.ReverseRole(name, cdir) {
-	case cipherdir.ViewEntry:
+	switch view.Classify(n.r.vol, name, cdir) {
+	case view.KindEntry:
 		return n.lookupEntry(ctx, name, cdir, pdir, out)
-	case cipherdir.ViewDirIV:
+	case view.KindDirIV:
 		return n.lookupDirIV(ctx, cdir, pdir, out)
-	case cipherdir.ViewConfig:
+	case view.KindConfig:
 		return n.lookupConfig(ctx, out)
-	case cipherdir.ViewSidecar:
+	case view.KindSidecar:
 		return n.lookupSidecar(ctx, name, cdir, pdir, out)
 	}
 	return nil, syscall.ENOENT
@@ -253,9 +254,9 @@ func (n *node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 		if !r.visible(ppath, mode == unix.S_IFDIR) {
 			return true
 		}
-		name, cname, err := r.vol.ReverseName(plain, cdir)
+		name, cname, err := view.Name(r.vol, plain, cdir)
 		if err != nil {
-			if !errors.Is(err, cipherdir.ErrNotInView) {
+			if !errors.Is(err, view.ErrNotInView) {
 				r.log.Printf("cannot show %s in %q: %v", plain, "/"+cdir, err)
 			}
 			return true

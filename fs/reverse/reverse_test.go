@@ -19,6 +19,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 )
 
 type logSink struct {
@@ -38,7 +39,7 @@ func (l *logSink) String() string {
 	return l.buf.String()
 }
 
-type view struct {
+type mountedView struct {
 	plain, mnt string
 	vol        *cipherdir.Volume
 	log        *logSink
@@ -56,17 +57,17 @@ func requireFUSE(t *testing.T) {
 }
 
 // mountView mounts the reverse view of plain (which setup fills first).
-func mountView(t *testing.T, opts config.CreateOptions, excl *Excluder, setup func(plain string)) *view {
+func mountView(t *testing.T, opts config.CreateOptions, excl *Excluder, setup func(plain string)) *mountedView {
 	t.Helper()
 	return mountViewWith(t, opts, setup, Options{Exclude: excl})
 }
 
 // mountViewWith is mountView with mount options; their Logger is the
 // view's own.
-func mountViewWith(t *testing.T, opts config.CreateOptions, setup func(plain string), mopts Options) *view {
+func mountViewWith(t *testing.T, opts config.CreateOptions, setup func(plain string), mopts Options) *mountedView {
 	t.Helper()
 	requireFUSE(t)
-	v := &view{plain: t.TempDir(), mnt: t.TempDir(), log: &logSink{}}
+	v := &mountedView{plain: t.TempDir(), mnt: t.TempDir(), log: &logSink{}}
 	if setup != nil {
 		setup(v.plain)
 	}
@@ -107,11 +108,11 @@ func mountViewWith(t *testing.T, opts config.CreateOptions, setup func(plain str
 }
 
 // viewPath returns the view path of plaintext path p.
-func (v *view) viewPath(t *testing.T, p string) string {
+func (v *mountedView) viewPath(t *testing.T, p string) string {
 	t.Helper()
 	cdir := ""
 	for _, c := range strings.Split(p, "/") {
-		name, _, err := v.vol.ReverseName(c, cdir)
+		name, _, err := view.Name(v.vol, c, cdir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,12 +123,12 @@ func (v *view) viewPath(t *testing.T, p string) string {
 
 // wantFile is the view content of a file at view path key, by the
 // definition in FORMAT §10.
-func (v *view) wantFile(t *testing.T, key string, plain []byte) []byte {
+func (v *mountedView) wantFile(t *testing.T, key string, plain []byte) []byte {
 	t.Helper()
 	if len(plain) == 0 {
 		return nil
 	}
-	id, block0 := cipherdir.ReverseFileIVs(key)
+	id, block0 := view.FileIVs(key)
 	out, err := v.vol.Content.SealBlocksDerived(cipher.MarshalHeader(id), plain, 0, id, block0)
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +263,7 @@ func TestHardLinksShowOneFile(t *testing.T) {
 	}
 	var st syscall.Stat_t
 	syscall.Stat(filepath.Join(v.plain, "a"), &st)
-	if want := v.wantFile(t, cipherdir.HardLinkKey(st.Ino), data); !bytes.Equal(ga, want) || !bytes.Equal(gb, want) {
+	if want := v.wantFile(t, view.HardLinkKey(st.Ino), data); !bytes.Equal(ga, want) || !bytes.Equal(gb, want) {
 		t.Error("hard links do not show the inode-keyed content")
 	}
 	var sa, sb syscall.Stat_t
@@ -326,7 +327,7 @@ func TestVirtualFiles(t *testing.T) {
 		t.Fatalf("long name not hashed: %s", lp)
 	}
 	side, err := os.ReadFile(filepath.Join(v.mnt, lp+".name"))
-	_, cname, _ := v.vol.ReverseName(long, v.viewPath(t, "d"))
+	_, cname, _ := view.Name(v.vol, long, v.viewPath(t, "d"))
 	if err != nil || string(side) != cname {
 		t.Errorf("sidecar: %v, %q, want %q", err, side, cname)
 	}

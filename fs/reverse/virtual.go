@@ -14,6 +14,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/fs/reverse/view"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -56,7 +57,7 @@ func (n *node) newVirtual(ctx context.Context, v *virtual, out *fuse.EntryOut) (
 }
 
 func (n *node) lookupDirIV(ctx context.Context, cdir, pdir string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
-	iv := n.r.vol.ReverseDirIV(cdir)
+	iv := view.DirIV(n.r.vol, cdir)
 	return n.newVirtual(ctx, &virtual{r: n.r, owner: pdir, data: append([]byte(nil), iv...)}, out)
 }
 
@@ -66,7 +67,7 @@ func (n *node) lookupSidecar(ctx context.Context, name, cdir, pdir string, out *
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	_, cname, err := n.r.vol.ReverseName(plain, cdir)
+	_, cname, err := view.Name(n.r.vol, plain, cdir)
 	if err != nil {
 		return nil, toErrno(err)
 	}

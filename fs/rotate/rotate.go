@@ -12,6 +12,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/mounttable"
 )
 
 // Options control a rotation.
@@ -76,7 +77,7 @@ func Run(dir string, conf *config.File, master []byte, opts Options) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	if m, err := cipherdir.MountedAt(dir); err != nil {
+	if m, err := mounttable.MountedAt(dir); err != nil {
 		return nil, err
 	} else if m != "" {
 		return nil, fmt.Errorf("%s is mounted on %s: %w; unmount it first", dir, m, ErrMounted)

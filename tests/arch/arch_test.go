@@ -41,6 +41,12 @@ type rule struct {
 	why       string
 }
 
+// offlineReader is what a package that reads a volume without mounting it
+// (for path and ls) must not depend on: FUSE, the FUSE node trees, the
+// tools that rewrite a CIPHERDIR, and the CLI.
+var offlineReader = []string{"github.com/hanwen/go-fuse/...", module + "/fs", module + "/fs/reverse",
+	module + "/fs/rotate/...", module + "/fs/fsck/...", module + "/cmd/..."}
+
 var rules = []rule{
 	{
 		from:      module + "/cipher/...",
@@ -82,6 +88,12 @@ var rules = []rule{
 		why:       "fsck checks an unmounted CIPHERDIR through fs/cipherdir alone, never through the FUSE layer",
 	},
 	{
+		from:      module + "/fs/reverse/view/...",
+		forbidden: offlineReader,
+		ownCode:   []string{"log/..."},
+		why:       "the reverse view's names and IVs are computed without FUSE, so that path and ls on a PLAINDIR need no mount: no go-fuse, no logging, nothing of the FUSE layers or the tools",
+	},
+	{
 		from:      module + "/fs/reverse/...",
 		forbidden: []string{module + "/fs/rotate/...", module + "/fs/fsck/..."},
 		why:       "the reverse view only reads the plaintext directory; it maps names through fs/cipherdir, never through the tools that rewrite a CIPHERDIR",
@@ -92,6 +104,18 @@ var rules = []rule{
 			module + "/fs/rotate/...", module + "/fs/reverse/...", module + "/cipher/...", module + "/cmd/..."},
 		ownCode: []string{"log/..."},
 		why:     "syncmem is a plain file of what this machine remembers: no FUSE, no logging, no keys, no CIPHERDIR layout beyond nametransform's names",
+	},
+	{
+		from:      module + "/fs/browse/...",
+		forbidden: offlineReader,
+		ownCode:   []string{"log/..."},
+		why:       "ls's walk reads an unmounted volume through fs/cipherdir and fs/reverse/view: no FUSE, no logging, and the wording stays with the CLI",
+	},
+	{
+		from:      module + "/internal/mounttable/...",
+		forbidden: []string{"github.com/hanwen/go-fuse/...", module + "/fs/...", module + "/cmd/...", module + "/cipher/...", module + "/nametransform/..."},
+		ownCode:   []string{"log/..."},
+		why:       "the mount table is a leaf helper of cmd, fsck and rotate: it parses the kernel's table and knows nothing of volumes, FUSE or the CLI, and does not log",
 	},
 	{
 		from:      module + "/fs/...",

@@ -6,11 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/veilfs/veilfs/internal/mounttable"
 )
 
 // unmountRetryFor is how long Unmount keeps retrying while the mount is busy.
@@ -92,33 +93,13 @@ func ParseMountinfo(data string) []MountEntry {
 			continue
 		}
 		out = append(out, MountEntry{
-			MountPoint: unescapeMountinfo(f[4]),
+			MountPoint: mounttable.Unescape(f[4]),
 			Options:    f[5],
 			FSType:     f[sep+1],
-			Source:     unescapeMountinfo(f[sep+2]),
+			Source:     mounttable.Unescape(f[sep+2]),
 		})
 	}
 	return out
-}
-
-// unescapeMountinfo undoes the kernel's octal escaping of space, tab,
-// newline and backslash (show_mountinfo -> seq_path with " \t\n\\").
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // FindMount returns the last (topmost) mountinfo entry whose mountpoint is

@@ -1,4 +1,4 @@
-package cipherdir
+package view
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/cipherdir"
 )
 
 func TestInitReverse(t *testing.T) {
@@ -16,7 +17,7 @@ func TestInitReverse(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "existing.txt"), []byte("data"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	master, err := InitReverse(dir, []byte("pw"), config.CreateOptions{LogN: 10})
+	master, err := Init(dir, []byte("pw"), config.CreateOptions{LogN: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,11 +31,11 @@ func TestInitReverse(t *testing.T) {
 	if want := []string{config.ReverseFilename, "existing.txt"}; !slices.Equal(names, want) {
 		t.Errorf("directory holds %q, want %q", names, want)
 	}
-	fi, err := os.Stat(ReverseConfigPath(dir))
+	fi, err := os.Stat(ConfigPath(dir))
 	if err != nil || fi.Mode().Perm() != 0o400 {
 		t.Fatalf("config: %v, %v", fi, err)
 	}
-	conf, err := config.Load(ReverseConfigPath(dir))
+	conf, err := config.Load(ConfigPath(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,13 +49,13 @@ func TestInitReverse(t *testing.T) {
 		t.Errorf("password does not unlock the returned master key: %v", err)
 	}
 	if !IsReverseDir(dir) {
-		t.Error("IsReverseDir is false after InitReverse")
+		t.Error("IsReverseDir is false after Init")
 	}
 
-	if _, err := InitReverse(dir, []byte("pw"), config.CreateOptions{LogN: 10}); !errors.Is(err, ErrReverseExists) {
+	if _, err := Init(dir, []byte("pw"), config.CreateOptions{LogN: 10}); !errors.Is(err, ErrExists) {
 		t.Errorf("second init: %v", err)
 	}
-	if b, _ := os.ReadFile(ReverseConfigPath(dir)); !slices.Equal(b, conf.Marshal()) {
+	if b, _ := os.ReadFile(ConfigPath(dir)); !slices.Equal(b, conf.Marshal()) {
 		t.Error("second init changed the config")
 	}
 }
@@ -64,7 +65,7 @@ func TestInitReverseRefuses(t *testing.T) {
 	file := filepath.Join(base, "file")
 	os.WriteFile(file, nil, 0o600)
 	fwd := filepath.Join(base, "fwd")
-	if m, err := Init(fwd, []byte("pw"), config.CreateOptions{LogN: 10}); err != nil {
+	if m, err := cipherdir.Init(fwd, []byte("pw"), config.CreateOptions{LogN: 10}); err != nil {
 		t.Fatal(err)
 	} else {
 		cipher.Wipe(m)
@@ -78,15 +79,15 @@ func TestInitReverseRefuses(t *testing.T) {
 		{"missing", filepath.Join(base, "missing"), config.CreateOptions{}, os.ErrNotExist},
 		{"file", file, config.CreateOptions{}, nil},
 		{"forward volume", fwd, config.CreateOptions{}, ErrForwardVolume},
-		{"xchacha", base, config.CreateOptions{XChaCha: true}, ErrReverseNeedsSIV},
+		{"xchacha", base, config.CreateOptions{XChaCha: true}, ErrNeedsSIV},
 	} {
 		tt.opts.LogN = 10
-		_, err := InitReverse(tt.dir, []byte("pw"), tt.opts)
+		_, err := Init(tt.dir, []byte("pw"), tt.opts)
 		if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if _, err := os.Lstat(ReverseConfigPath(base)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(ConfigPath(base)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused init wrote a config: %v", err)
 	}
 	if IsReverseDir(fwd) || IsReverseDir(base) {
@@ -105,12 +106,12 @@ func TestInitReverseOptions(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		tt.opts.LogN = 10
-		m, err := InitReverse(dir, []byte("pw"), tt.opts)
+		m, err := Init(dir, []byte("pw"), tt.opts)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		cipher.Wipe(m)
-		conf, err := config.Load(ReverseConfigPath(dir))
+		conf, err := config.Load(ConfigPath(dir))
 		if err != nil || !slices.Equal(conf.FeatureFlags, tt.want) {
 			t.Errorf("%s: flags %v (%v), want %v", name, conf.FeatureFlags, err, tt.want)
 		}

@@ -1,4 +1,4 @@
-package cipherdir
+package view
 
 import (
 	"crypto/rand"
@@ -13,24 +13,24 @@ import (
 	"github.com/veilfs/veilfs/cipher/config"
 )
 
-// ErrReverseExists is returned by InitReverse when the directory already
+// ErrExists is returned by Init when the directory already
 // has a reverse config: a second one would replace the master key, and
 // every backup made of the view so far would no longer match it.
-var ErrReverseExists = errors.New("it is a reverse volume already")
+var ErrExists = errors.New("it is a reverse volume already")
 
-// ErrForwardVolume is returned by InitReverse for a directory that holds a
+// ErrForwardVolume is returned by Init for a directory that holds a
 // gocryptfs.conf: it is the CIPHERDIR of a forward volume, and since
 // gocryptfs.conf wins over .gocryptfs.reverse.conf wherever veilfs looks
 // for a config, the reverse volume could never be opened.
 var ErrForwardVolume = errors.New("it holds " + config.Filename + ": it is the CIPHERDIR of a volume")
 
-// ErrReverseNeedsSIV is returned by InitReverse when XChaCha20-Poly1305 is
+// ErrNeedsSIV is returned by Init when XChaCha20-Poly1305 is
 // asked for: reverse mode derives its nonces from paths, so the same nonce
 // seals every version of a file, which only AES-SIV tolerates (FORMAT §10).
-var ErrReverseNeedsSIV = errors.New("reverse mode needs AES-SIV content encryption")
+var ErrNeedsSIV = errors.New("reverse mode needs AES-SIV content encryption")
 
-// ReverseConfigPath is where the config of the reverse volume of dir is.
-func ReverseConfigPath(dir string) string {
+// ConfigPath is where the config of the reverse volume of dir is.
+func ConfigPath(dir string) string {
 	return filepath.Join(dir, config.ReverseFilename)
 }
 
@@ -41,20 +41,20 @@ func IsReverseDir(dir string) bool {
 	if _, err := os.Lstat(filepath.Join(dir, config.Filename)); !errors.Is(err, os.ErrNotExist) {
 		return false
 	}
-	_, err := os.Lstat(ReverseConfigPath(dir))
+	_, err := os.Lstat(ConfigPath(dir))
 	return err == nil
 }
 
-// InitReverse makes the existing directory dir a reverse volume, as
+// Init makes the existing directory dir a reverse volume, as
 // gocryptfs -init -reverse does: it draws a master key and writes
 // dir/.gocryptfs.reverse.conf (mode 0400, crash-safely, config.File.Save).
 // dir keeps its files, and no gocryptfs.diriv is written: the view derives
 // every IV from paths. AES-SIV is implied; opts.AESSIV need not be set.
 // It returns the master key so that the caller can show it once; the
 // caller wipes it.
-func InitReverse(dir string, password []byte, opts config.CreateOptions) ([]byte, error) {
+func Init(dir string, password []byte, opts config.CreateOptions) ([]byte, error) {
 	if opts.XChaCha {
-		return nil, fmt.Errorf("init reverse volume %s: %w", dir, ErrReverseNeedsSIV)
+		return nil, fmt.Errorf("init reverse volume %s: %w", dir, ErrNeedsSIV)
 	}
 	opts.AESSIV = true
 	fi, err := os.Stat(dir)
@@ -64,12 +64,12 @@ func InitReverse(dir string, password []byte, opts config.CreateOptions) ([]byte
 	case !fi.IsDir():
 		return nil, fmt.Errorf("init reverse volume %s: %w", dir, unix.ENOTDIR)
 	}
-	path := ReverseConfigPath(dir)
+	path := ConfigPath(dir)
 	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 		if err != nil {
 			return nil, fmt.Errorf("init reverse volume %s: %w", dir, err)
 		}
-		return nil, fmt.Errorf("init reverse volume %s: %w", dir, ErrReverseExists)
+		return nil, fmt.Errorf("init reverse volume %s: %w", dir, ErrExists)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, config.Filename)); !errors.Is(err, os.ErrNotExist) {
 		if err != nil {

@@ -1,4 +1,16 @@
-package cipherdir
+// Package view computes the reverse view of a plaintext directory
+// (FORMAT §10) without FUSE: what each name of the view is (Classify),
+// the derived IVs (DirIV, FileIVs, HardLinkKey, SymlinkNonce), names and
+// symlink targets in both directions (Name, PlainName, LinkTarget), whole
+// view paths both ways (EncryptPath, DecryptPath), listings of the view
+// (ListDir), and the creation of a reverse volume's config (Init).
+//
+// The FUSE view (fs/reverse) serves what this package computes, and
+// 'veilfs path' and 'veilfs ls' on a PLAINDIR use the same code without
+// mounting. It builds on fs/cipherdir's layout (Volume, VolumePath,
+// ListEntry, the name encryption shared with forward volumes), which in
+// turn knows nothing of the view. No FUSE, no logging: callers report.
+package view
 
 import (
 	"errors"
@@ -7,6 +19,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -23,96 +36,96 @@ import (
 // plaintext-names volume (the view's own config takes that name).
 var ErrNotInView = errors.New("not part of the reverse view")
 
-// ViewRole says what a name in a directory of the reverse view is.
-type ViewRole int
+// Kind says what a name in a directory of the reverse view is.
+type Kind int
 
 const (
-	// ViewEntry is the encrypted name of a plaintext entry (or, for a long
+	// KindEntry is the encrypted name of a plaintext entry (or, for a long
 	// name, its hashed gocryptfs.longname.* name).
-	ViewEntry ViewRole = iota
-	// ViewDirIV is a directory's virtual gocryptfs.diriv.
-	ViewDirIV
-	// ViewConfig is the root's virtual gocryptfs.conf: the reverse config.
-	ViewConfig
-	// ViewSidecar is the virtual .name sidecar of a long name.
-	ViewSidecar
-	// ViewInvalid is a name that cannot be in the view.
-	ViewInvalid
+	KindEntry Kind = iota
+	// KindDirIV is a directory's virtual gocryptfs.diriv.
+	KindDirIV
+	// KindConfig is the root's virtual gocryptfs.conf: the reverse config.
+	KindConfig
+	// KindSidecar is the virtual .name sidecar of a long name.
+	KindSidecar
+	// KindInvalid is a name that cannot be in the view.
+	KindInvalid
 )
 
-// ReverseRole classifies name, an entry of the view directory whose path is
+// Classify classifies name, an entry of the view directory whose path is
 // cdir.
-func (v *Volume) ReverseRole(name, cdir string) ViewRole {
+func Classify(v *cipherdir.Volume, name, cdir string) Kind {
 	atRoot := cdir == ""
 	switch {
-	case !ValidDiskName(name):
-		return ViewInvalid
+	case !cipherdir.ValidDiskName(name):
+		return KindInvalid
 	case atRoot && name == config.Filename:
-		return ViewConfig
+		return KindConfig
 	case v.PlaintextNames:
-		return ViewEntry
+		return KindEntry
 	}
 	switch nametransform.Classify(name) {
 	case nametransform.KindLongName:
-		return ViewEntry
+		return KindEntry
 	case nametransform.KindLongNameSidecar:
-		return ViewSidecar
+		return KindSidecar
 	case nametransform.KindReserved:
 		if v.DirIV && name == nametransform.DirIVFilename {
-			return ViewDirIV
+			return KindDirIV
 		}
-		return ViewInvalid
+		return KindInvalid
 	}
-	return ViewEntry
+	return KindEntry
 }
 
-// ReverseDirIV returns the IV of the view directory cdir: derived from its
+// DirIV returns the IV of the view directory cdir: derived from its
 // path, the all-zero IV with deterministic names, nil with plaintext names.
 // Its gocryptfs.diriv holds it.
-func (v *Volume) ReverseDirIV(cdir string) []byte {
+func DirIV(v *cipherdir.Volume, cdir string) []byte {
 	switch {
 	case v.PlaintextNames:
 		return nil
 	case !v.DirIV:
-		return zeroIV
+		return cipherdir.ZeroIV()
 	}
 	return cipher.DerivedIV(cdir, cipher.PurposeDirIV)
 }
 
-// ReverseName maps plaintext entry plain of the view directory cdir to its
+// Name maps plaintext entry plain of the view directory cdir to its
 // name in the view. For a long name, name is the hashed
 // gocryptfs.longname.* name and cname the full encrypted name its sidecar
 // shows; otherwise name == cname.
-func (v *Volume) ReverseName(plain, cdir string) (name, cname string, err error) {
+func Name(v *cipherdir.Volume, plain, cdir string) (name, cname string, err error) {
 	if cdir == "" && (plain == config.ReverseFilename || (v.PlaintextNames && plain == config.Filename)) {
 		return "", "", fmt.Errorf("%q: %w", plain, ErrNotInView)
 	}
-	return v.DiskName(plain, v.ReverseDirIV(cdir), cdir == "")
+	return v.DiskName(plain, DirIV(v, cdir), cdir == "")
 }
 
-// ReversePlainName is the inverse of ReverseName for an entry (role
-// ViewEntry) of the view directory cdir. A long name cannot be decrypted
+// PlainName is the inverse of Name for an entry (role
+// KindEntry) of the view directory cdir. A long name cannot be decrypted
 // from its hash: for those, list is called to enumerate the plaintext
 // directory's names, and the one whose encryption hashes to name wins.
 // A name that matches nothing gives an error wrapping ErrNotInView or
 // nametransform's decryption error.
-func (v *Volume) ReversePlainName(name, cdir string, list func(fn func(plain string) bool) error) (string, error) {
+func PlainName(v *cipherdir.Volume, name, cdir string, list func(fn func(plain string) bool) error) (string, error) {
 	if v.PlaintextNames {
-		if _, _, err := v.ReverseName(name, cdir); err != nil {
+		if _, _, err := Name(v, name, cdir); err != nil {
 			return "", err
 		}
 		return name, nametransform.ValidName(name)
 	}
-	iv := v.ReverseDirIV(cdir)
+	iv := DirIV(v, cdir)
 	if nametransform.Classify(name) != nametransform.KindLongName {
 		plain, err := v.Names.DecryptName(name, iv)
 		if err != nil {
-			return "", &NameError{Disk: name, Err: err}
+			return "", &cipherdir.NameError{Disk: name, Err: err}
 		}
 		// A name that decrypts is in the view only if it is the name the
 		// plaintext encrypts to: a short name whose plaintext is long
 		// enough to be shown as a gocryptfs.longname. is not.
-		back, _, err := v.ReverseName(plain, cdir)
+		back, _, err := Name(v, plain, cdir)
 		if err != nil {
 			return "", err
 		}
@@ -123,7 +136,7 @@ func (v *Volume) ReversePlainName(name, cdir string, list func(fn func(plain str
 	}
 	found := ""
 	err := list(func(plain string) bool {
-		if got, _, err := v.ReverseName(plain, cdir); err == nil && got == name {
+		if got, _, err := Name(v, plain, cdir); err == nil && got == name {
 			found = plain
 			return false
 		}
@@ -138,11 +151,11 @@ func (v *Volume) ReversePlainName(name, cdir string, list func(fn func(plain str
 	return found, nil
 }
 
-// ReverseFileIVs returns the file ID and the nonce of block 0 of the file
+// FileIVs returns the file ID and the nonce of block 0 of the file
 // the view shows at cpath (FORMAT §10). key is that path, except for files
 // with several hard links, where the caller passes a key of its own (see
 // HardLinkKey).
-func ReverseFileIVs(key string) (fileID, block0 []byte) {
+func FileIVs(key string) (fileID, block0 []byte) {
 	return cipher.DerivedIV(key, cipher.PurposeFileID), cipher.DerivedIV(key, cipher.PurposeBlock0IV)
 }
 
@@ -155,21 +168,21 @@ func HardLinkKey(ino uint64) string {
 	return fmt.Sprintf("\x00inode %d", ino)
 }
 
-// ReverseSymlinkNonce returns the nonce of the target of the symlink the
+// SymlinkNonce returns the nonce of the target of the symlink the
 // view shows at cpath. gocryptfs 2.3 doubles the last path component
 // (FORMAT §10 quirk); we do the same so that views are byte-identical.
-func ReverseSymlinkNonce(cpath string) []byte {
+func SymlinkNonce(cpath string) []byte {
 	base := cpath[strings.LastIndexByte(cpath, '/')+1:]
 	return cipher.DerivedIV(cpath+"/"+base, cipher.PurposeSymlinkIV)
 }
 
-// ReverseLinkTarget encrypts a symlink target for the view at cpath, in the
+// LinkTarget encrypts a symlink target for the view at cpath, in the
 // form its forward-mode volume stores it (FORMAT §6).
-func (v *Volume) ReverseLinkTarget(target, cpath string) (string, error) {
+func LinkTarget(v *cipherdir.Volume, target, cpath string) (string, error) {
 	if v.PlaintextNames {
 		return target, nil
 	}
-	sealed, err := v.Content.SealBlockDerived(nil, []byte(target), 0, nil, ReverseSymlinkNonce(cpath))
+	sealed, err := v.Content.SealBlockDerived(nil, []byte(target), 0, nil, SymlinkNonce(cpath))
 	if err != nil {
 		return "", fmt.Errorf("encrypt symlink target of %s: %w", cpath, err)
 	}

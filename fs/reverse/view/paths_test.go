@@ -1,4 +1,4 @@
-package cipherdir
+package view
 
 import (
 	"encoding/hex"
@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -72,7 +73,7 @@ var reverseVectors = []struct {
 // newReverseVolume opens a reverse volume on a new plaintext directory
 // holding the given plaintext paths (the last component of each a file,
 // the rest directories), with master given in hex.
-func newReverseVolume(t *testing.T, masterHex string, opts config.CreateOptions, paths []string) (*Volume, int) {
+func newReverseVolume(t *testing.T, masterHex string, opts config.CreateOptions, paths []string) (*cipherdir.Volume, int) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, p := range paths {
@@ -98,7 +99,7 @@ func newReverseVolume(t *testing.T, masterHex string, opts config.CreateOptions,
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := OpenWithConfig(dir, conf, master)
+	v, err := cipherdir.OpenWithConfig(dir, conf, master)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func newReverseVolume(t *testing.T, masterHex string, opts config.CreateOptions,
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { closeFD(root) })
+	t.Cleanup(func() { unix.Close(root) })
 	return v, root
 }
 
@@ -127,7 +128,7 @@ func TestReversePathsGocryptfsVectors(t *testing.T) {
 			for plain, want := range vec.paths {
 				// Pure computation, and with the tree at hand.
 				for _, fd := range []int{-1, root} {
-					p, err := v.ReverseEncryptPath(fd, plain)
+					p, err := EncryptPath(v, fd, plain)
 					if err != nil {
 						t.Fatalf("encrypt %q: %v", plain, err)
 					}
@@ -138,8 +139,8 @@ func TestReversePathsGocryptfsVectors(t *testing.T) {
 						t.Errorf("encrypt %q (rootfd %d): Exists = %v", plain, fd, p.Exists)
 					}
 				}
-				p, role, err := v.ReverseDecryptPath(root, want)
-				if err != nil || role != RoleEntry || p.Plain() != "/"+plain || !p.Exists {
+				p, role, err := DecryptPath(v, root, want)
+				if err != nil || role != cipherdir.RoleEntry || p.Plain() != "/"+plain || !p.Exists {
 					t.Errorf("decrypt %s = %v, %v, %v; want /%s", want, p, role, err, plain)
 				}
 			}
@@ -151,18 +152,18 @@ func TestReversePathsGocryptfsVectors(t *testing.T) {
 						plain = pl
 					}
 				}
-				_, cname, err := v.ReverseName(plain[strings.LastIndexByte(plain, '/')+1:], dir)
+				_, cname, err := Name(v, plain[strings.LastIndexByte(plain, '/')+1:], dir)
 				if err != nil || cname != want {
 					t.Errorf("sidecar of %s = %q, %v; gocryptfs shows %q", view, cname, err, want)
 				}
 				// The sidecar decrypts to the entry whose name it holds.
-				p, role, err := v.ReverseDecryptPath(root, view+nametransform.LongNameSuffix)
-				if err != nil || role != RoleSidecar || p.Plain() != "/"+plain || p.Steps[len(p.Steps)-1].Disk != base {
+				p, role, err := DecryptPath(v, root, view+nametransform.LongNameSuffix)
+				if err != nil || role != cipherdir.RoleSidecar || p.Plain() != "/"+plain || p.Steps[len(p.Steps)-1].Disk != base {
 					t.Errorf("decrypt sidecar %s.name = %v, %v, %v", view, p, role, err)
 				}
 			}
 			for view, want := range vec.dirIVs {
-				if got := hex.EncodeToString(v.ReverseDirIV(view)); got != want {
+				if got := hex.EncodeToString(DirIV(v, view)); got != want {
 					t.Errorf("diriv of %q = %s, gocryptfs shows %s", view, got, want)
 				}
 			}
@@ -195,7 +196,7 @@ func TestReversePathRoundTrip(t *testing.T) {
 			check := []string{"", "a", "a/b", "a/" + long, "x y"}
 			check = append(check, paths...)
 			for _, plain := range check {
-				p, err := v.ReverseEncryptPath(root, plain)
+				p, err := EncryptPath(v, root, plain)
 				if err != nil {
 					t.Fatalf("encrypt %q: %v", plain, err)
 				}
@@ -209,15 +210,15 @@ func TestReversePathRoundTrip(t *testing.T) {
 				if opts.PlaintextNames && p.Cipher() != plain {
 					t.Errorf("plaintext names: %q encrypts to %q", plain, p.Cipher())
 				}
-				back, role, err := v.ReverseDecryptPath(root, p.Cipher())
-				if err != nil || role != RoleEntry {
+				back, role, err := DecryptPath(v, root, p.Cipher())
+				if err != nil || role != cipherdir.RoleEntry {
 					t.Fatalf("decrypt %q (of %q): %v, %v", p.Cipher(), plain, role, err)
 				}
 				if back.Plain() != p.Plain() || back.Cipher() != p.Cipher() {
 					t.Errorf("round trip of %q: %s -> %s", plain, p.Cipher(), back.Plain())
 				}
 				// A leading "/" changes nothing.
-				if q, err := v.ReverseEncryptPath(root, "/"+plain); err != nil || q.Cipher() != p.Cipher() {
+				if q, err := EncryptPath(v, root, "/"+plain); err != nil || q.Cipher() != p.Cipher() {
 					t.Errorf("encrypt /%s = %v, %v", plain, q, err)
 				}
 			}
@@ -231,7 +232,7 @@ func TestReversePathRoundTrip(t *testing.T) {
 func TestReverseViewFiles(t *testing.T) {
 	long := strings.Repeat("n", 200)
 	v, root := newReverseVolume(t, testMasterHex, config.CreateOptions{}, []string{"d/" + long + "/f"})
-	p, err := v.ReverseEncryptPath(root, "d/"+long+"/f")
+	p, err := EncryptPath(v, root, "d/"+long+"/f")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,24 +255,24 @@ func TestReverseViewFiles(t *testing.T) {
 func TestReverseDecryptOwnFiles(t *testing.T) {
 	long := strings.Repeat("n", 200)
 	v, root := newReverseVolume(t, testMasterHex, config.CreateOptions{}, []string{"d/" + long})
-	p, err := v.ReverseEncryptPath(root, "d/"+long)
+	p, err := EncryptPath(v, root, "d/"+long)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d, l := p.Steps[0].Disk, p.Steps[1].Disk
 	tests := []struct {
 		view  string
-		role  FileRole
+		role  cipherdir.FileRole
 		plain string
 	}{
-		{"gocryptfs.conf", RoleConfig, "/"},
-		{"gocryptfs.diriv", RoleDirIV, "/"},
-		{d + "/gocryptfs.diriv", RoleDirIV, "/d"},
-		{d + "/" + l + ".name", RoleSidecar, "/d/" + long},
-		{"/" + d + "/" + l, RoleEntry, "/d/" + long},
+		{"gocryptfs.conf", cipherdir.RoleConfig, "/"},
+		{"gocryptfs.diriv", cipherdir.RoleDirIV, "/"},
+		{d + "/gocryptfs.diriv", cipherdir.RoleDirIV, "/d"},
+		{d + "/" + l + ".name", cipherdir.RoleSidecar, "/d/" + long},
+		{"/" + d + "/" + l, cipherdir.RoleEntry, "/d/" + long},
 	}
 	for _, tt := range tests {
-		p, role, err := v.ReverseDecryptPath(root, tt.view)
+		p, role, err := DecryptPath(v, root, tt.view)
 		if err != nil || role != tt.role || p.Plain() != tt.plain {
 			t.Errorf("decrypt %s = %v, %v, %v; want %s %s", tt.view, p, role, err, tt.role, tt.plain)
 		}
@@ -286,7 +287,7 @@ func TestReversePathErrors(t *testing.T) {
 	}
 	encrypt := func(p string) string {
 		t.Helper()
-		vp, err := v.ReverseEncryptPath(-1, p)
+		vp, err := EncryptPath(v, -1, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,20 +298,20 @@ func TestReversePathErrors(t *testing.T) {
 	// a symlink is not a path of the tree; a missing path is computed.
 	for p, want := range map[string]error{
 		config.ReverseFilename:                 ErrNotInView,
-		"file/below":                           ErrNotInTree,
-		"link/x":                               ErrNotInTree,
-		"../outside":                           ErrNotInTree,
-		"d/" + config.ReverseFilename + "/../": ErrNotInTree,
+		"file/below":                           cipherdir.ErrNotInTree,
+		"link/x":                               cipherdir.ErrNotInTree,
+		"../outside":                           cipherdir.ErrNotInTree,
+		"d/" + config.ReverseFilename + "/../": cipherdir.ErrNotInTree,
 	} {
-		if _, err := v.ReverseEncryptPath(root, p); !errors.Is(err, want) {
+		if _, err := EncryptPath(v, root, p); !errors.Is(err, want) {
 			t.Errorf("encrypt %q: %v, want %v", p, err, want)
 		}
 	}
 	// Below the root the name is an ordinary one.
-	if _, err := v.ReverseEncryptPath(root, "d/"+config.ReverseFilename); err != nil {
+	if _, err := EncryptPath(v, root, "d/"+config.ReverseFilename); err != nil {
 		t.Errorf("encrypt d/%s: %v", config.ReverseFilename, err)
 	}
-	p, err := v.ReverseEncryptPath(root, "gone/deeper/"+long)
+	p, err := EncryptPath(v, root, "gone/deeper/"+long)
 	if err != nil || p.Exists || p.Steps[2].Sidecar == "" {
 		t.Errorf("missing path: %+v, %v", p, err)
 	}
@@ -321,19 +322,19 @@ func TestReversePathErrors(t *testing.T) {
 		"nonsense!":                          nametransform.ErrCorruptName,
 		"gocryptfs.longname.AAAA":            ErrNotInView,
 		encrypt("d") + "/gocryptfs.conf":     ErrNotInView,
-		"gocryptfs.diriv/x":                  ErrNotInTree,
-		encrypt("file") + "/" + encrypt("x"): ErrNotInTree,
-		encrypt("link") + "/" + encrypt("x"): ErrNotInTree,
+		"gocryptfs.diriv/x":                  cipherdir.ErrNotInTree,
+		encrypt("file") + "/" + encrypt("x"): cipherdir.ErrNotInTree,
+		encrypt("link") + "/" + encrypt("x"): cipherdir.ErrNotInTree,
 		encrypt("d/" + long):                 ErrNotInView, // no such entry in d
 		gone:                                 unix.ENOENT,
 	} {
-		if _, _, err := v.ReverseDecryptPath(root, view); !errors.Is(err, want) {
+		if _, _, err := DecryptPath(v, root, view); !errors.Is(err, want) {
 			t.Errorf("decrypt %q: %v, want %v", view, err, want)
 		}
 	}
 	// A short name decrypts without its plaintext: from a backup of a
 	// file deleted since.
-	if p, role, err := v.ReverseDecryptPath(root, encrypt("gone/old.txt")); err != nil || role != RoleEntry || p.Plain() != "/gone/old.txt" || p.Exists {
+	if p, role, err := DecryptPath(v, root, encrypt("gone/old.txt")); err != nil || role != cipherdir.RoleEntry || p.Plain() != "/gone/old.txt" || p.Exists {
 		t.Errorf("decrypt a deleted file: %+v, %v, %v", p, role, err)
 	}
 }
