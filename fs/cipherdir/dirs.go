@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -130,7 +131,7 @@ func (v *Volume) removeSidecarIfLong(dirfd int, disk string) error {
 // gocryptfs.diriv.
 func onlyDirIV(fd int) (bool, error) {
 	empty := true
-	err := ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
+	err := diskio.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
 		if name != nametransform.DirIVFilename {
 			empty = false
 			return false

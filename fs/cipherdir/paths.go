@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -603,7 +604,7 @@ func (v *Volume) ListDir(dirfd int, iv []byte, atRoot bool) ([]ListEntry, error)
 	}
 	defer closeFD(fd)
 	var out []ListEntry
-	err = ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
+	err = diskio.ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
 		out = append(out, v.listEntry(dirfd, disk, iv, atRoot))
 		return true
 	})

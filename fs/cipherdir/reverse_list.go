@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -35,7 +36,7 @@ func (v *Volume) ReverseListDir(rootfd int, p *VolumePath) ([]ListEntry, error) 
 	}
 	defer closeFD(fd)
 	var out []ListEntry
-	err = ReadDirents(fd, func(plain string, _ uint64, _ uint8) bool {
+	err = diskio.ReadDirents(fd, func(plain string, _ uint64, _ uint8) bool {
 		disk, cname, err := v.ReverseName(plain, cdir)
 		if errors.Is(err, ErrNotInView) {
 			return true

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -165,7 +166,7 @@ func (w *walker) lister(p *VolumePath, disk string) func(fn func(plain string) b
 			return fmt.Errorf("list plaintext directory %s: %w", p.Plain(), err)
 		}
 		defer closeFD(fd)
-		if err := ReadDirents(fd, func(name string, _ uint64, _ uint8) bool { return fn(name) }); err != nil {
+		if err := diskio.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool { return fn(name) }); err != nil {
 			return fmt.Errorf("list plaintext directory %s: %w", p.Plain(), err)
 		}
 		return nil

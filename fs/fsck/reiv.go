@@ -36,6 +36,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -120,7 +121,7 @@ func (c *checker) reIV(r dirRef) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	names, err := listDir(dfd)
+	names, err := diskio.ListNames(dfd)
 	if err != nil {
 		return "", err
 	}
@@ -235,7 +236,7 @@ func (c *checker) reivMove(dfd, tfd int) error {
 	if err != nil {
 		return err
 	}
-	names, err := listDir(dfd)
+	names, err := diskio.ListNames(dfd)
 	if err != nil {
 		return err
 	}
@@ -269,7 +270,7 @@ func (c *checker) reivMove(dfd, tfd int) error {
 		}
 	}
 	// Sidecars whose entry moved before a crash removed them.
-	names, err = listDir(dfd)
+	names, err = diskio.ListNames(dfd)
 	if err != nil {
 		return err
 	}
@@ -290,7 +291,7 @@ func (c *checker) reivMove(dfd, tfd int) error {
 // reivFinish is steps 3 and 4: D (dfd, named base in pfd) holds nothing
 // but its IV, T (tfd, named tmp) every entry.
 func (c *checker) reivFinish(pfd int, base, tmp string, dfd, tfd int) error {
-	names, err := listDir(dfd)
+	names, err := diskio.ListNames(dfd)
 	if err != nil {
 		return err
 	}
@@ -328,12 +329,12 @@ func copyDirAttrs(dfd, tfd, pfd int, tmp string) error {
 	if err := unix.Fstat(dfd, &st); err != nil {
 		return err
 	}
-	names, err := listXattrs(dfd)
+	names, err := diskio.ListXattrs(dfd)
 	if err != nil {
 		return fmt.Errorf("list xattrs: %w", err)
 	}
 	for _, n := range names {
-		v, err := getXattr(dfd, n)
+		v, err := diskio.GetXattr(dfd, n)
 		if err != nil {
 			return fmt.Errorf("read xattr %s: %w", n, err)
 		}
@@ -366,7 +367,7 @@ func removeOld(pfd int, tmp string) error {
 		return err
 	}
 	defer unix.Close(ofd)
-	names, err := listDir(ofd)
+	names, err := diskio.ListNames(ofd)
 	if err != nil {
 		return err
 	}
@@ -389,7 +390,7 @@ func removeOld(pfd int, tmp string) error {
 // resumeReIVs finishes, before the directory d is listed, every
 // re-encryption a crash interrupted in it (see the top of this file).
 func (c *checker) resumeReIVs(d *dirState) {
-	names, err := listDir(d.fd)
+	names, err := diskio.ListNames(d.fd)
 	if err != nil {
 		return // dir reports it
 	}
@@ -419,7 +420,7 @@ func (c *checker) resumeReIV(pfd int, tmp string, names []string) (string, error
 	defer unix.Close(tfd)
 	var st unix.Stat_t
 	marked := unix.Fstatat(tfd, reivMarker, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
-	inT, err := listDir(tfd)
+	inT, err := diskio.ListNames(tfd)
 	if err != nil {
 		return "", err
 	}

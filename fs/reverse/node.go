@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -98,7 +99,7 @@ func (r *root) listPlain(pdir string, fn func(name string, ino uint64, typ uint8
 		return err
 	}
 	defer unix.Close(fd)
-	return cipherdir.ReadDirents(fd, fn)
+	return diskio.ReadDirents(fd, fn)
 }
 
 // lstat stats plaintext path ppath without following a symlink anywhere.

@@ -3,12 +3,12 @@ package rotate
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -85,18 +85,6 @@ func (r *rotator) run() error {
 	return r.processDir(fd, "", st.Ino)
 }
 
-// listDir returns a directory's entry names, sorted so that runs are
-// reproducible.
-func listDir(fd int) ([]string, error) {
-	var names []string
-	err := cipherdir.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
-		names = append(names, name)
-		return true
-	})
-	slices.Sort(names)
-	return names, err
-}
-
 // ours reports whether name is one of the volume's own files (config, IVs,
 // sidecars, the journal, our temporaries) rather than a user entry; and a
 // sync client's own file or folder (.stfolder, .syncthing.*.tmp, ...),
@@ -167,7 +155,7 @@ func (r *rotator) rewriteDir(fd int, rel string, ino uint64, atRoot bool) error 
 	if err != nil {
 		return fmt.Errorf("directory %s: %w; run veilfs fsck, or restore its gocryptfs.diriv, then rotate again", display(rel), err)
 	}
-	names, err := listDir(fd)
+	names, err := diskio.ListNames(fd)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", display(rel), err)
 	}
@@ -310,7 +298,7 @@ func writeSidecar(dirfd int, disk, cname string) error {
 // values under the new key. Directories are not copied, so their xattrs
 // change in place in phase 2, driven by this list.
 func (r *rotator) dirXattrPlan(fd int, rel string) ([]planXattr, error) {
-	names, err := listXattrs(fd)
+	names, err := diskio.ListXattrs(fd)
 	if err != nil {
 		return nil, fmt.Errorf("list xattrs of %s: %w", display(rel), err)
 	}
@@ -334,7 +322,7 @@ func (r *rotator) dirXattrPlan(fd int, rel string) ([]planXattr, error) {
 }
 
 func (r *rotator) decryptXattr(fd int, name string) (string, []byte, error) {
-	value, err := getXattr(fd, name)
+	value, err := diskio.GetXattr(fd, name)
 	if err != nil {
 		return "", nil, err
 	}
@@ -375,7 +363,7 @@ func (r *rotator) scan() error {
 // itself) that skip does not reject, and descends into the directories
 // among them. It never follows a symlink.
 func walkTree(fd int, rel string, skip func(name string, atRoot bool, st *unix.Stat_t) bool, fn func(rel string, st *unix.Stat_t)) error {
-	names, err := listDir(fd)
+	names, err := diskio.ListNames(fd)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", display(rel), err)
 	}

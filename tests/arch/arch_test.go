@@ -94,6 +94,12 @@ var rules = []rule{
 		why:     "syncmem is a plain file of what this machine remembers: no FUSE, no logging, no keys, no CIPHERDIR layout beyond nametransform's names",
 	},
 	{
+		from:      module + "/internal/diskio",
+		forbidden: []string{module + "/...", "github.com/hanwen/go-fuse/..."},
+		ownCode:   []string{"log/..."},
+		why:       "internal/diskio is the system-call layer under every tool: it knows no CIPHERDIR layout, names or keys (nothing of this module), no FUSE, and does not log",
+	},
+	{
 		from:      module + "/fs/...",
 		forbidden: []string{module + "/cmd/..."},
 		why:       "the filesystem is a library; only the CLI sits above it",
