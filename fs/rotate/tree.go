@@ -234,7 +234,7 @@ func (r *rotator) applyPlan(fd int, rel string, plan *record) error {
 		err := unix.Fstatat(fd, e.Old, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if err == nil {
 			if e.Long != "" {
-				if err := writeSidecar(fd, e.New, e.Long); err != nil {
+				if err := cipherdir.ReplaceSidecar(fd, sideName, e.New, e.Long); err != nil {
 					return fmt.Errorf("%s: %w", cipherdir.JoinPath(rel, e.New), err)
 				}
 			}
@@ -267,29 +267,6 @@ func (r *rotator) applyPlan(fd int, rel string, plan *record) error {
 		if err := unix.Fremovexattr(fd, x.Old); err != nil && err != cipherdir.ENOATTR {
 			return fmt.Errorf("remove old xattr of %s: %w", display(rel), err)
 		}
-	}
-	return nil
-}
-
-// writeSidecar gives a long name its sidecar: written whole under a
-// temporary name, then renamed, so a crash never leaves half a sidecar.
-func writeSidecar(dirfd int, disk, cname string) error {
-	fd, err := unix.Openat(dirfd, sideName, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o400)
-	if err != nil {
-		return fmt.Errorf("create sidecar: %w", err)
-	}
-	_, err = unix.Write(fd, []byte(cname))
-	if err == nil {
-		err = unix.Fsync(fd)
-	}
-	if cerr := unix.Close(fd); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = unix.Renameat(dirfd, sideName, dirfd, nametransform.SidecarName(disk))
-	}
-	if err != nil {
-		return fmt.Errorf("write sidecar: %w", err)
 	}
 	return nil
 }

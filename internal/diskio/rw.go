@@ -38,3 +38,19 @@ func PwriteFull(fd int, buf []byte, off int64) error {
 	}
 	return nil
 }
+
+// WriteFull writes all of buf at fd's offset, retrying on EINTR and after
+// short writes. The error is the system's, unwrapped.
+func WriteFull(fd int, buf []byte) error {
+	for len(buf) > 0 {
+		n, err := unix.Write(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		buf = buf[n:]
+	}
+	return nil
+}
