@@ -30,11 +30,6 @@ const (
 	DirIVUnreadable
 )
 
-// DirIVTmpName is the temporary file ReplaceDirIV writes before renaming it
-// over the IV. Like every "gocryptfs." name it is never shown in a mount; a
-// crash can leave it behind.
-const DirIVTmpName = nametransform.DirIVFilename + ".tmp"
-
 // InspectDirIV reads dirfd/gocryptfs.diriv like ReadDirIV, but tells the
 // caller which of the ways it can be wrong applies, so that a checker can
 // say "missing" rather than "invalid" and repair only what is safe. err

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -100,7 +101,7 @@ func (v *Volume) Rmdir(dirfd int, disk string) error {
 	}
 	var r [8]byte
 	rand.Read(r[:])
-	aside := fmt.Sprintf("%s.rmdir.%d", nametransform.DirIVFilename, binary.BigEndian.Uint64(r[:]))
+	aside := DirIVRmdirPrefix + strconv.FormatUint(binary.BigEndian.Uint64(r[:]), 10)
 	moved := true
 	if err := unix.Renameat(child, nametransform.DirIVFilename, dirfd, aside); err != nil {
 		if err != unix.ENOENT {

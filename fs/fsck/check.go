@@ -748,9 +748,9 @@ func (c *checker) reserved(d *dirState, name string, st *unix.Stat_t) {
 	switch {
 	case name == nametransform.DirIVFilename:
 		return
-	case atRoot && (name == config.Filename || name == config.Filename+".bak"):
+	case atRoot && (name == config.Filename || name == cipherdir.ConfigBakName):
 		return // .bak: gocryptfs -passwd -masterkey keeps the old config there
-	case strings.HasPrefix(name, reivPrefix):
+	case strings.HasPrefix(name, cipherdir.FsckReIVPrefix):
 		// Only reached without --repair: a repair resumed it first.
 		c.report(InterruptedRepair, d.loc.child(name, "", false),
 			"an fsck --repair stopped while re-encrypting the names of a directory of this one; entries it moved are in this hidden directory "+

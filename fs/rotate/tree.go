@@ -7,18 +7,20 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
-// Names of the rotation's temporary objects. At most one of each exists in a
-// directory at a time; the reserved "gocryptfs." prefix keeps a mount from
-// ever showing them.
+// Names of the rotation's temporary objects (registered in
+// fs/cipherdir/reserved.go, whose entry fsck reads). At most one of each
+// exists in a directory at a time; the reserved "gocryptfs." prefix keeps a
+// mount from ever showing them.
 const (
-	tmpName  = "gocryptfs.rotate.tmp"  // an object's re-encrypted copy
-	linkName = "gocryptfs.rotate.link" // a hard link to a copy, before it replaces a name
-	sideName = "gocryptfs.rotate.side" // a long name's new sidecar
+	tmpName  = cipherdir.RotateTmpName  // an object's re-encrypted copy
+	linkName = cipherdir.RotateLinkName // a hard link to a copy, before it replaces a name
+	sideName = cipherdir.RotateSideName // a long name's new sidecar
 )
 
 // rotator walks the tree. Each directory is done in two phases:
@@ -93,7 +95,7 @@ func (r *rotator) run() error {
 func (r *rotator) ours(name string, atRoot bool) bool {
 	if r.old.PlaintextNames {
 		return name == tmpName || name == linkName || name == sideName ||
-			atRoot && (name == "gocryptfs.conf" || name == "gocryptfs.diriv" || strings.HasPrefix(name, JournalName))
+			atRoot && (name == config.Filename || name == nametransform.DirIVFilename || strings.HasPrefix(name, JournalName))
 	}
 	if syncClient(name) {
 		return true
