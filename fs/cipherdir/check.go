@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -54,7 +55,7 @@ func InspectDirIV(dirfd int) (iv []byte, state DirIVState, err error) {
 		return nil, DirIVInvalid, fmt.Errorf("%s is not a regular file (mode %#o)", nametransform.DirIVFilename, st.Mode&unix.S_IFMT)
 	}
 	buf := make([]byte, nametransform.DirIVLen+1)
-	n, err := readFull(fd, buf)
+	n, err := diskio.ReadFull(fd, buf)
 	if err != nil {
 		return nil, DirIVUnreadable, fmt.Errorf("read %s: %w", nametransform.DirIVFilename, err)
 	}

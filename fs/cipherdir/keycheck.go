@@ -163,7 +163,7 @@ func (k *keyCheck) content(dirfd int, name string) {
 	}
 	defer closeFD(fd)
 	buf := make([]byte, cipher.HeaderSize+k.v.Content.CipherBlockSize())
-	n, err := readFull(fd, buf)
+	n, err := diskio.ReadFull(fd, buf)
 	if err != nil || n <= cipher.HeaderSize {
 		return
 	}

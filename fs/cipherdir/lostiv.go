@@ -39,7 +39,7 @@ func LostIVs(dirfd int, iv []byte) ([][]byte, error) {
 			return true
 		}
 		buf := make([]byte, nametransform.DirIVLen+1)
-		n, _ := readFull(f, buf)
+		n, _ := diskio.ReadFull(f, buf)
 		closeFD(f)
 		if n == nametransform.DirIVLen && !bytes.Equal(buf[:n], zeroIV) && !bytes.Equal(buf[:n], iv) {
 			out = append(out, buf[:n])

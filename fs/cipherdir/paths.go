@@ -555,7 +555,7 @@ func (v *Volume) readSidecarFile(dirfd int, side, obj string) (string, error) {
 	}
 	defer closeFD(fd)
 	buf := make([]byte, maxSidecar+1)
-	n, err := readFull(fd, buf)
+	n, err := diskio.ReadFull(fd, buf)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", side, err)
 	}

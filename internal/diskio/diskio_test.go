@@ -49,6 +49,32 @@ func TestPreadPwriteFull(t *testing.T) {
 	}
 }
 
+func TestReadWriteFull(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	data := bytes.Repeat([]byte("abc"), 300_000)
+	if err := WriteFull(fd, data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Seek(fd, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, len(data)+10)
+	if n, err := ReadFull(fd, buf); err != nil || n != len(data) || !bytes.Equal(buf[:n], data) {
+		t.Fatalf("read back %d bytes, %v; want %d (fewer than asked at end of file, no error)", n, err, len(data))
+	}
+	if err := WriteFull(-1, data); err != unix.EBADF {
+		t.Fatalf("bad fd: %v", err)
+	}
+	if n, err := ReadFull(-1, buf); err != unix.EBADF || n != 0 {
+		t.Fatalf("bad fd: %d, %v", n, err)
+	}
+}
+
 func TestAllZeroHoleBlock(t *testing.T) {
 	if !AllZero(nil) || !AllZero(make([]byte, 10)) || AllZero([]byte{0, 0, 1}) {
 		t.Fatal("AllZero")

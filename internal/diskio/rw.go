@@ -54,3 +54,24 @@ func WriteFull(fd int, buf []byte) error {
 	}
 	return nil
 }
+
+// ReadFull reads from fd's offset until buf is full or end of file,
+// retrying on EINTR and after short reads. It returns the bytes read and
+// the first error other than EINTR, unwrapped.
+func ReadFull(fd int, buf []byte) (int, error) {
+	total := 0
+	for total < len(buf) {
+		n, err := unix.Read(fd, buf[total:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			return total, nil
+		}
+		total += n
+	}
+	return total, nil
+}
