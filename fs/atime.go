@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 )
 
 // Access times. The kernel never updates the atime of a FUSE inode itself
@@ -92,12 +92,12 @@ func atimeMountOptions(options []string, flags uintptr) ([]string, uintptr) {
 func (r *root) quietReads(fd int, dir bool) {
 	// Worked out per call: a few strings, no state of its own to keep.
 	_, p := atimeFlags(r.opts.ExtraMountOptions)
-	if cipherdir.ONoatime == 0 || !(p.noatime || dir && p.nodiratime) {
+	if diskio.ONoatime == 0 || !(p.noatime || dir && p.nodiratime) {
 		return
 	}
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {
 		return
 	}
-	_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl|cipherdir.ONoatime)
+	_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl|diskio.ONoatime)
 }

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher"
+	"github.com/veilfs/veilfs/internal/diskio"
 )
 
 // The content format is FORMAT §4: an 18-byte header holding the file ID,
@@ -38,7 +39,7 @@ func (f *File) fileID() ([]byte, error) {
 		return id, nil
 	}
 	var hdr [cipher.HeaderSize]byte
-	if _, err := preadFull(f.fd, hdr[:], 0); err != nil {
+	if _, err := diskio.PreadFull(f.fd, hdr[:], 0); err != nil {
 		return nil, fmt.Errorf("read header: %w", err)
 	}
 	return f.parseFileID(hdr[:])
@@ -84,7 +85,7 @@ func (f *File) readAt(dest []byte, off int64) (int, error) {
 	}
 	cbuf := f.n.r.bufs.get(skipHeader + int(last-first+1)*content.CipherBlockSize())
 	defer f.n.r.bufs.put(cbuf)
-	n, err := preadFull(f.fd, cbuf, coff)
+	n, err := diskio.PreadFull(f.fd, cbuf, coff)
 	if err != nil {
 		return 0, fmt.Errorf("read blocks %d-%d: %w", first, last, err)
 	}
@@ -118,7 +119,7 @@ func (f *File) readBlock(dst []byte, b uint64, id []byte) ([]byte, error) {
 	content := f.n.r.vol.Content
 	cbuf := f.n.r.bufs.get(content.CipherBlockSize())
 	defer f.n.r.bufs.put(cbuf)
-	n, err := preadFull(f.fd, cbuf, content.BlockCipherOffset(b))
+	n, err := diskio.PreadFull(f.fd, cbuf, content.BlockCipherOffset(b))
 	if err != nil {
 		return nil, fmt.Errorf("read block %d: %w", b, err)
 	}
@@ -295,25 +296,6 @@ func (f *File) truncateLocked(size int64) error {
 	return nil
 }
 
-// preadFull reads until buf is full or end of file.
-func preadFull(fd int, buf []byte, off int64) (int, error) {
-	total := 0
-	for total < len(buf) {
-		n, err := unix.Pread(fd, buf[total:], off+int64(total))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return total, err
-		}
-		if n == 0 {
-			break
-		}
-		total += n
-	}
-	return total, nil
-}
-
 // pwrite writes ciphertext at off so that a full disk never costs data
 // that was already acknowledged:
 //   - a write that rewrites the end of the file and extends it (growing a
@@ -338,27 +320,12 @@ func (f *File) pwrite(buf []byte, off int64) error {
 			return fmt.Errorf("reserve %d bytes at %d: %w", end-off, off, err)
 		}
 	}
-	if err := pwriteFull(f.fd, buf, off); err != nil {
+	if err := diskio.PwriteFull(f.fd, buf, off); err != nil {
 		if off >= f.csize {
 			_ = unix.Ftruncate(f.fd, f.csize)
 		}
 		return err
 	}
 	f.csize = max(f.csize, end)
-	return nil
-}
-
-// pwriteFull writes all of buf at off.
-func pwriteFull(fd int, buf []byte, off int64) error {
-	for len(buf) > 0 {
-		n, err := unix.Pwrite(fd, buf, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		buf, off = buf[n:], off+int64(n)
-	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package fs
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/veilfs/veilfs/internal/diskio"
+)
 
 // Holes: fallocate's PUNCH_HOLE and ZERO_RANGE here, lseek's SEEK_DATA
 // and SEEK_HOLE in seek.go. A full block whose ciphertext is all zeros
@@ -95,17 +99,8 @@ func (f *File) zeroPart(b, from, to, size int64) error {
 	}
 	start := b * blockSize
 	clear(plain[from-start : to-start])
-	if len(plain) == blockSize && allZero(plain) {
+	if len(plain) == blockSize && diskio.AllZero(plain) {
 		return f.punchBlocks(b, b+1)
 	}
 	return f.writeAt(plain, start, size)
-}
-
-func allZero(b []byte) bool {
-	for _, x := range b {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 )
 
 // The undo journal makes every write either happen or not, per block, when
@@ -298,7 +299,7 @@ func (f *File) journalBegin(off, end int64, id []byte) error {
 	// stored last, make the record count (see undoRecord).
 	b := f.rec.slot.mem[:size]
 	if oldLen > 0 {
-		if _, err := preadFull(f.fd, b[journalHeader+len(path):], off); err != nil {
+		if _, err := diskio.PreadFull(f.fd, b[journalHeader+len(path):], off); err != nil {
 			return fmt.Errorf("save old bytes for the journal: %w", err)
 		}
 	}
@@ -459,7 +460,7 @@ func (r *root) openByIno(path string, dev, ino uint64) (int, string, error) {
 // replaces the header, and may have been killed before or after that).
 func sameFileID(fd int, id, old []byte, off int64) bool {
 	var hdr [cipher.HeaderSize]byte
-	if n, _ := preadFull(fd, hdr[:], 0); n < len(hdr) {
+	if n, _ := diskio.PreadFull(fd, hdr[:], 0); n < len(hdr) {
 		return false // no gocryptfs file has 1-17 bytes; a gocryptfs.diriv has 16
 	}
 	got := hdr[cipher.HeaderSize-cipher.FileIDSize:]
@@ -526,7 +527,7 @@ func (r *root) undoRecord(recPath string) error {
 		r.log.Printf("journal: %s has the inode (%d) of the file a killed daemon was writing, but not its file ID: another file reused the inode; left alone", r.absCipherPath(path), ino)
 		return nil
 	}
-	if err := pwriteFull(fd, old, off); err != nil {
+	if err := diskio.PwriteFull(fd, old, off); err != nil {
 		return fmt.Errorf("restore %s: %w", r.absCipherPath(path), err)
 	}
 	if st.Size > oldSize {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -104,7 +105,7 @@ func (n *Node) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 // the listed ones that are not nametransform.Plausible.
 func (n *Node) list(d *dirHandle, fd int, report bool) (entries []fuse.DirEntry, bad, odd int, err error) {
 	entries = n.dotEntries()
-	err = cipherdir.ReadDirents(fd, func(disk string, ino uint64, typ uint8) bool {
+	err = diskio.ReadDirents(fd, func(disk string, ino uint64, typ uint8) bool {
 		plain, _, err := n.r.vol.EntryName(d.fd, disk, d.iv, d.root)
 		if errors.Is(err, cipherdir.ErrNoSidecar) {
 			// A long name without its sidecar: shown all the same

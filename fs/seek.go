@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher"
+	"github.com/veilfs/veilfs/internal/diskio"
 )
 
 // The whence values of FUSE_LSEEK that File.Lseek answers: Linux's, on
@@ -99,9 +100,9 @@ func (f *File) isHole(b int64) (bool, error) {
 	}
 	buf := f.n.r.bufs.get(cbs)
 	defer f.n.r.bufs.put(buf)
-	n, err := preadFull(f.fd, buf, start)
+	n, err := diskio.PreadFull(f.fd, buf, start)
 	if err != nil {
 		return false, fmt.Errorf("read block %d: %w", b, err)
 	}
-	return n == cbs && allZero(buf), nil
+	return n == cbs && diskio.AllZero(buf), nil
 }

@@ -16,24 +16,6 @@ func openDirPath(path string) (int, error) {
 	return fd, nil
 }
 
-// scanDir opens dirfd's directory again for reading its entries, for one
-// of veilfs's own scans (IV conflict copies, lost names, a conflict copy's
-// name). Those are no reads by a user, and they run on every create in a
-// directory the mount has not looked into for a while: with O_NOATIME
-// they leave the directory's access time alone, as a mount with
-// nodiratime promises (xfstests generic/003). Where O_NOATIME is refused
-// (a directory of another user, without CAP_FOWNER), it opens without.
-func scanDir(dirfd int) (int, error) {
-	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
-	if ONoatime != 0 {
-		fd, err := unix.Openat(dirfd, ".", flags|ONoatime, 0)
-		if err != unix.EPERM {
-			return fd, err
-		}
-	}
-	return unix.Openat(dirfd, ".", flags, 0)
-}
-
 // OpenRoot opens CIPHERDIR; all other directories are opened relative to it.
 func (v *Volume) OpenRoot() (int, error) {
 	return openDirPath(v.Dir)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -30,11 +31,6 @@ const (
 	// permission or I/O error): nothing is known about its content.
 	DirIVUnreadable
 )
-
-// DirIVTmpName is the temporary file ReplaceDirIV writes before renaming it
-// over the IV. Like every "gocryptfs." name it is never shown in a mount; a
-// crash can leave it behind.
-const DirIVTmpName = nametransform.DirIVFilename + ".tmp"
 
 // InspectDirIV reads dirfd/gocryptfs.diriv like ReadDirIV, but tells the
 // caller which of the ways it can be wrong applies, so that a checker can
@@ -60,7 +56,7 @@ func InspectDirIV(dirfd int) (iv []byte, state DirIVState, err error) {
 		return nil, DirIVInvalid, fmt.Errorf("%s is not a regular file (mode %#o)", nametransform.DirIVFilename, st.Mode&unix.S_IFMT)
 	}
 	buf := make([]byte, nametransform.DirIVLen+1)
-	n, err := readFull(fd, buf)
+	n, err := diskio.ReadFull(fd, buf)
 	if err != nil {
 		return nil, DirIVUnreadable, fmt.Errorf("read %s: %w", nametransform.DirIVFilename, err)
 	}

@@ -249,31 +249,6 @@ func TestLinkTargetSize(t *testing.T) {
 	}
 }
 
-func TestReadDirents(t *testing.T) {
-	dir := t.TempDir()
-	want := map[string]bool{}
-	for i := range 3000 { // several getdents buffers
-		name := strings.Repeat("n", 50) + string(rune('a'+i%26)) + strings.Repeat("0", i%7) + string(rune('A'+i/26%26)) + string(rune('A'+i/676))
-		want[name] = true
-		os.WriteFile(filepath.Join(dir, name), nil, 0o644)
-	}
-	fd, _ := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
-	defer unix.Close(fd)
-	got := map[string]bool{}
-	if err := ReadDirents(fd, func(name string, ino uint64, typ uint8) bool {
-		if ino == 0 || typ != unix.DT_REG {
-			t.Errorf("%s: ino %d type %d", name, ino, typ)
-		}
-		got[name] = true
-		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Fatalf("read %d entries, want %d", len(got), len(want))
-	}
-}
-
 // TestMkdirInheritsSetgid: like mkdir(2) in a setgid directory, the new
 // directory keeps the inherited setgid bit.
 func TestMkdirInheritsSetgid(t *testing.T) {

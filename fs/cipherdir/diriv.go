@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -41,7 +42,7 @@ func ReadDirIV(dirfd int) ([]byte, error) {
 		return nil, fmt.Errorf("%s has %d bytes: %w", nametransform.DirIVFilename, size, ErrBadDirIV)
 	}
 	buf := make([]byte, nametransform.DirIVLen)
-	n, err := readFull(fd, buf)
+	n, err := diskio.ReadFull(fd, buf)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", nametransform.DirIVFilename, err)
 	}
@@ -129,23 +130,4 @@ func openRegularSize(dirfd int, name string) (int, int64, error) {
 		return -1, 0, fmt.Errorf("%s is not a regular file (mode %#o)", name, st.Mode&unix.S_IFMT)
 	}
 	return fd, st.Size, nil
-}
-
-// readFull reads until buf is full or EOF; it returns the byte count.
-func readFull(fd int, buf []byte) (int, error) {
-	total := 0
-	for total < len(buf) {
-		n, err := unix.Read(fd, buf[total:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return total, err
-		}
-		if n == 0 {
-			return total, nil
-		}
-		total += n
-	}
-	return total, nil
 }

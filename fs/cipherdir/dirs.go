@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -99,7 +101,7 @@ func (v *Volume) Rmdir(dirfd int, disk string) error {
 	}
 	var r [8]byte
 	rand.Read(r[:])
-	aside := fmt.Sprintf("%s.rmdir.%d", nametransform.DirIVFilename, binary.BigEndian.Uint64(r[:]))
+	aside := DirIVRmdirPrefix + strconv.FormatUint(binary.BigEndian.Uint64(r[:]), 10)
 	moved := true
 	if err := unix.Renameat(child, nametransform.DirIVFilename, dirfd, aside); err != nil {
 		if err != unix.ENOENT {
@@ -130,7 +132,7 @@ func (v *Volume) removeSidecarIfLong(dirfd int, disk string) error {
 // gocryptfs.diriv.
 func onlyDirIV(fd int) (bool, error) {
 	empty := true
-	err := ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
+	err := diskio.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
 		if name != nametransform.DirIVFilename {
 			empty = false
 			return false

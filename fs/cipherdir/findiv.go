@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -40,13 +41,13 @@ func (v *Volume) MatchDirIV(dirfd int, atRoot bool, cands []DirIVCandidate) (mat
 	if v.PlaintextNames || !v.DirIV {
 		return nil, 0, nil
 	}
-	fd, err := scanDir(dirfd)
+	fd, err := diskio.OpenDirNoatime(dirfd)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open directory: %w", err)
 	}
 	defer closeFD(fd)
 	var encrypted []string
-	err = ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
+	err = diskio.ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
 		if v.namedByIV(dirfd, disk) {
 			encrypted = append(encrypted, disk)
 		}
@@ -127,7 +128,7 @@ func VolumeDirIVs(rootfd int) ([]DirIVCandidate, error) {
 			}
 		}
 		var subdirs []string
-		err := ReadDirents(fd, func(name string, _ uint64, typ uint8) bool {
+		err := diskio.ReadDirents(fd, func(name string, _ uint64, typ uint8) bool {
 			if _, client := nametransform.SyncClientFile(name); typ == unix.DT_DIR && !client {
 				subdirs = append(subdirs, name)
 			}

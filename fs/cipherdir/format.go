@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -74,7 +75,7 @@ func CheckNameFormat(dir string, conf *config.File) error {
 		return nil
 	}
 	var found *NameFormatError
-	err = ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
+	err = diskio.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
 		if what := encryptedLooking(name); what != "" {
 			found = &NameFormatError{Dir: dir, Entry: name, Config: "PlaintextNames", Found: what}
 			return false

@@ -9,6 +9,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -108,7 +109,7 @@ func (k *keyCheck) dir(rel string) (subdirs []string) {
 	}
 	defer closeFD(fd)
 	iv, ivErr := k.v.DirIVAt(fd)
-	_ = ReadDirents(fd, func(name string, _ uint64, typ uint8) bool {
+	_ = diskio.ReadDirents(fd, func(name string, _ uint64, typ uint8) bool {
 		k.entries++
 		if k.skip(name, rel == "") {
 			return !k.done()
@@ -162,7 +163,7 @@ func (k *keyCheck) content(dirfd int, name string) {
 	}
 	defer closeFD(fd)
 	buf := make([]byte, cipher.HeaderSize+k.v.Content.CipherBlockSize())
-	n, err := readFull(fd, buf)
+	n, err := diskio.ReadFull(fd, buf)
 	if err != nil || n <= cipher.HeaderSize {
 		return
 	}
@@ -171,7 +172,7 @@ func (k *keyCheck) content(dirfd int, name string) {
 		return
 	}
 	block := buf[cipher.HeaderSize:n]
-	if allZero(block) {
+	if diskio.AllZero(block) {
 		return
 	}
 	plain, err := k.v.Content.OpenBlock(nil, block, 0, fileID)
@@ -230,15 +231,6 @@ func dtype(mode uint32) uint8 {
 		return unix.DT_LNK
 	}
 	return unix.DT_UNKNOWN
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // CheckMasterKey tells whether master is the master key of the volume in

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -22,13 +23,13 @@ import (
 // LostIVs returns the IVs of the conflict copies of gocryptfs.diriv in the
 // directory dirfd that differ from its own iv.
 func LostIVs(dirfd int, iv []byte) ([][]byte, error) {
-	fd, err := scanDir(dirfd)
+	fd, err := diskio.OpenDirNoatime(dirfd)
 	if err != nil {
 		return nil, err
 	}
 	defer closeFD(fd)
 	var out [][]byte
-	err = ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
+	err = diskio.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
 		orig, _, ok := nametransform.SplitConflict(name)
 		if !ok || orig != nametransform.DirIVFilename {
 			return true
@@ -38,7 +39,7 @@ func LostIVs(dirfd int, iv []byte) ([][]byte, error) {
 			return true
 		}
 		buf := make([]byte, nametransform.DirIVLen+1)
-		n, _ := readFull(f, buf)
+		n, _ := diskio.ReadFull(f, buf)
 		closeFD(f)
 		if n == nametransform.DirIVLen && !bytes.Equal(buf[:n], zeroIV) && !bytes.Equal(buf[:n], iv) {
 			out = append(out, buf[:n])
@@ -77,13 +78,13 @@ func (v *Volume) RepairLostIV(dirfd int, iv []byte, atRoot bool, more ...[]byte)
 	if len(lost) == 0 {
 		return nil, nil
 	}
-	fd, err := scanDir(dirfd)
+	fd, err := diskio.OpenDirNoatime(dirfd)
 	if err != nil {
 		return nil, err
 	}
 	defer closeFD(fd)
 	var names []string
-	if err := ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
+	if err := diskio.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
 		names = append(names, name)
 		return true
 	}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -61,7 +62,7 @@ func TestRepairLostIVChanceDecryption(t *testing.T) {
 		t.Errorf("repaired %q, want %q", repaired, want)
 	}
 	var listed []string
-	ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
+	diskio.ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
 		if plain, err := v.PlainName(fd, disk, cur, true); err == nil {
 			listed = append(listed, plain)
 			if !nametransform.Plausible(plain) {

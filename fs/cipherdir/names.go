@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -237,13 +238,13 @@ func (v *Volume) ConflictDiskName(dirfd int, name string, iv []byte, atRoot bool
 	if _, _, ok := nametransform.ParseConflictDisplay(name); !ok || v.PlaintextNames {
 		return "", unix.ENOENT
 	}
-	fd, err := scanDir(dirfd)
+	fd, err := diskio.OpenDirNoatime(dirfd)
 	if err != nil {
 		return "", err
 	}
 	defer closeFD(fd)
 	found := ""
-	err = ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
+	err = diskio.ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
 		if _, _, ok := nametransform.SplitConflict(disk); !ok {
 			return true
 		}

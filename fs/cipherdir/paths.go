@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -570,7 +571,7 @@ func (v *Volume) readSidecarFile(dirfd int, side, obj string) (string, error) {
 	}
 	defer closeFD(fd)
 	buf := make([]byte, maxSidecar+1)
-	n, err := readFull(fd, buf)
+	n, err := diskio.ReadFull(fd, buf)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", side, err)
 	}
@@ -619,7 +620,7 @@ func (v *Volume) ListDir(dirfd int, iv []byte, atRoot bool) ([]ListEntry, error)
 	}
 	defer closeFD(fd)
 	var out []ListEntry
-	err = ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
+	err = diskio.ReadDirents(fd, func(disk string, _ uint64, _ uint8) bool {
 		out = append(out, v.listEntry(dirfd, disk, iv, atRoot))
 		return true
 	})

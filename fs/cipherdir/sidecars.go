@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -130,6 +131,29 @@ func existsAt(dirfd int, name string) bool {
 	return unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
 }
 
+// Three ways to write a long name's sidecar (FORMAT §5.4), for three
+// kinds of caller; all of them write the full encrypted name and nothing
+// else, and differ in what a crash or an existing sidecar does:
+//
+//   - WriteSidecar (the mount, before it creates the object): O_EXCL
+//     create, 0444, one write, no fsync. A crash may leave an empty or
+//     partial sidecar (the object comes after it). An identical existing
+//     sidecar is reused (created false); another one is EEXIST.
+//   - WriteSidecarWhole (repairs: fsck, a listing restoring a lost
+//     sidecar): an O_TMPFILE linked under the name, 0444, so a crash
+//     leaves the whole sidecar or none. Never replaces one: EEXIST as
+//     WriteSidecar. No fsync. Falls back to WriteSidecar without
+//     O_TMPFILE or /proc.
+//   - ReplaceSidecar (rotate, before it renames an object to its new
+//     long name): written under a temporary name, fsynced, then renamed
+//     over the sidecar's name, 0400. A resumed rotation may find the
+//     sidecar written by the run before it and must replace it whatever
+//     it holds; the fsync makes it durable before the rename that uses
+//     it, which the journal orders. A crash leaves at most the temporary
+//     (RotateSideName), which the next run removes. It is no method of
+//     a Volume and tells no LongNames hook, as rotate's own writer did
+//     not.
+
 // WriteSidecarWhole is WriteSidecar for repairs, which must be safe at any
 // crash: the content goes into an unnamed file (O_TMPFILE) that is then
 // linked under the sidecar's name, so a crash never leaves an empty or
@@ -144,15 +168,8 @@ func (v *Volume) WriteSidecarWhole(dirfd int, disk, cname string) (created bool,
 		return v.WriteSidecar(dirfd, disk, cname)
 	}
 	defer closeFD(fd)
-	for b := []byte(cname); len(b) > 0; {
-		n, err := unix.Write(fd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return false, fmt.Errorf("write %s: %w", side, err)
-		}
-		b = b[n:]
+	if err := diskio.WriteFull(fd, []byte(cname)); err != nil {
+		return false, fmt.Errorf("write %s: %w", side, err)
 	}
 	err = linkTmpfileAt(fd, dirfd, side)
 	switch {
@@ -168,6 +185,31 @@ func (v *Volume) WriteSidecarWhole(dirfd int, disk, cname string) (created bool,
 	}
 	v.remember(cname)
 	return true, nil
+}
+
+// ReplaceSidecar gives the long name disk the sidecar holding cname,
+// replacing any sidecar of that name: written whole under the temporary
+// name tmp in dirfd (created or truncated, mode 0400), fsynced, then
+// renamed over the sidecar. See the comparison above WriteSidecarWhole.
+func ReplaceSidecar(dirfd int, tmp, disk, cname string) error {
+	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o400)
+	if err != nil {
+		return fmt.Errorf("create sidecar: %w", err)
+	}
+	err = diskio.WriteFull(fd, []byte(cname))
+	if err == nil {
+		err = unix.Fsync(fd)
+	}
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = unix.Renameat(dirfd, tmp, dirfd, nametransform.SidecarName(disk))
+	}
+	if err != nil {
+		return fmt.Errorf("write sidecar: %w", err)
+	}
+	return nil
 }
 
 // LostEntryName is the synthetic name shown for the entry disk when its

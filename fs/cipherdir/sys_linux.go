@@ -36,10 +36,6 @@ func linkTmpfileAt(fd, dirfd int, name string) error {
 // offline tools (rotate, fsck) and the mounts use these names so that the
 // Linux build keeps its calls and the others get their nearest equivalent.
 
-// ONoatime is O_NOATIME (no atime update on read; owner or CAP_FOWNER
-// only, EPERM otherwise), 0 where the system has no such flag.
-const ONoatime = unix.O_NOATIME
-
 // ENOATTR is the errno of a missing extended attribute.
 const ENOATTR = unix.ENODATA
 

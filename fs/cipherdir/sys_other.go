@@ -24,10 +24,6 @@ func linkTmpfileAt(fd, dirfd int, name string) error {
 	return unix.ENOTSUP
 }
 
-// ONoatime is O_NOATIME on Linux; elsewhere there is no such flag and
-// reads may update atime.
-const ONoatime = 0
-
 // ENOATTR is the errno of a missing extended attribute.
 const ENOATTR = unix.ENOATTR
 

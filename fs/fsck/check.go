@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/syncmem"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/internal/mounttable"
 	"github.com/veilfs/veilfs/nametransform"
 )
@@ -327,7 +327,7 @@ func (c *checker) dir(fd int, l loc, st *unix.Stat_t) {
 	if c.opts.Repair && c.usesDirIV() {
 		c.resumeReIVs(d)
 	}
-	names, err := listDir(fd)
+	names, err := diskio.ListNames(fd)
 	if err != nil {
 		c.report(Unreadable, l, fmt.Sprintf("cannot list the directory (%v); nothing in it was checked", err))
 		return
@@ -394,7 +394,7 @@ func (c *checker) repairLostIV(d *dirState) {
 		c.repaired(idx, "re-encrypted under the directory's IV as "+r.New, c.fault("lostiv"))
 	}
 	if len(done) > 0 {
-		if names, err := listDir(d.fd); err == nil {
+		if names, err := diskio.ListNames(d.fd); err == nil {
 			c.setNames(d, names)
 		}
 	}
@@ -749,9 +749,9 @@ func (c *checker) reserved(d *dirState, name string, st *unix.Stat_t) {
 	switch {
 	case name == nametransform.DirIVFilename:
 		return
-	case atRoot && (name == config.Filename || name == config.Filename+".bak"):
+	case atRoot && (name == config.Filename || name == cipherdir.ConfigBakName):
 		return // .bak: gocryptfs -passwd -masterkey keeps the old config there
-	case strings.HasPrefix(name, reivPrefix):
+	case strings.HasPrefix(name, cipherdir.FsckReIVPrefix):
 		// Only reached without --repair: a repair resumed it first.
 		c.report(InterruptedRepair, d.loc.child(name, "", false),
 			"an fsck --repair stopped while re-encrypting the names of a directory of this one; entries it moved are in this hidden directory "+
@@ -835,7 +835,7 @@ func (c *checker) sidecars(d *dirState) {
 func (c *checker) scan() {
 	var walk func(fd int, atRoot bool)
 	walk = func(fd int, atRoot bool) {
-		names, _ := listDir(fd)
+		names, _ := diskio.ListNames(fd)
 		for _, name := range names {
 			if !c.v.PlaintextNames && strings.HasPrefix(name, nametransform.ReservedPrefix) &&
 				nametransform.Classify(name) != nametransform.KindLongName {
@@ -865,16 +865,4 @@ func (c *checker) scan() {
 		unix.Close(fd)
 	}
 	c.progress()
-}
-
-// listDir returns a directory's entry names, sorted, so that reports and
-// repairs are the same on every run.
-func listDir(fd int) ([]string, error) {
-	var names []string
-	err := cipherdir.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
-		names = append(names, name)
-		return true
-	})
-	slices.Sort(names)
-	return names, err
 }

@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher"
-	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -28,7 +28,7 @@ func (c *checker) file(dirfd int, name string, l loc, st *unix.Stat_t) (move []i
 	key := [2]uint64{uint64(st.Dev), st.Ino}
 	findings, seen := c.links[key]
 	if !seen {
-		fd, err := openRead(dirfd, name)
+		fd, err := diskio.OpenRead(dirfd, name)
 		if err != nil {
 			c.report(Unreadable, l, fmt.Sprintf("cannot open the file (%v); it was not checked", err))
 			return nil
@@ -145,12 +145,12 @@ func (c *checker) blocks(fd int, size int64, fileID []byte, n uint64) (bad []uin
 		}
 		c.prog.Bytes += clen
 		for i := int64(0); i < int64(cnt); {
-			if isHole(b.cipher, i, cbs) {
+			if diskio.HoleBlock(b.cipher, i, cbs) {
 				i++
 				continue
 			}
 			start := i
-			for i < int64(cnt) && !isHole(b.cipher, i, cbs) {
+			for i < int64(cnt) && !diskio.HoleBlock(b.cipher, i, cbs) {
 				i++
 			}
 			data += int(i - start)
@@ -182,20 +182,6 @@ func skipTo(from, n uint64, next, cbs int64) uint64 {
 	}
 	b := uint64((next - cipher.HeaderSize) / cbs)
 	return min(max(b, from), n)
-}
-
-func isHole(buf []byte, i, cbs int64) bool {
-	end := (i + 1) * cbs
-	return end <= int64(len(buf)) && allZero(buf[i*cbs:end])
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func grow(b []byte, n int) []byte {
@@ -236,7 +222,7 @@ func blockRanges(bs []uint64) string {
 // (FORMAT §7): every name and value must decrypt. ACLs and attributes that
 // are not ours (security labels) are not encrypted and not checked.
 func (c *checker) xattrs(fd int) []finding {
-	names, err := listXattrs(fd)
+	names, err := diskio.ListXattrs(fd)
 	if err != nil {
 		return []finding{{kind: Unreadable, detail: fmt.Sprintf("cannot list the xattrs: %v", err)}}
 	}
@@ -249,7 +235,7 @@ func (c *checker) xattrs(fd int) []finding {
 			out = append(out, finding{kind: BadXattr, detail: fmt.Sprintf("xattr %s: the name does not decrypt (%v)", name, err)})
 			continue
 		}
-		value, err := getXattr(fd, name)
+		value, err := diskio.GetXattr(fd, name)
 		if err != nil {
 			out = append(out, finding{kind: Unreadable, detail: fmt.Sprintf("xattr %s: %v", name, err)})
 			continue
@@ -261,71 +247,4 @@ func (c *checker) xattrs(fd int) []finding {
 		}
 	}
 	return out
-}
-
-// openRead opens a file for reading without changing its atime: a check
-// should leave no trace. O_NOATIME needs ownership (or CAP_FOWNER); without
-// it the open is retried plainly. O_NONBLOCK: a FIFO never blocks us (only
-// regular files get here, but the name could be swapped meanwhile).
-func openRead(dirfd int, name string) (int, error) {
-	const flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
-	fd, err := unix.Openat(dirfd, name, flags|cipherdir.ONoatime, 0)
-	if err == unix.EPERM {
-		fd, err = unix.Openat(dirfd, name, flags, 0)
-	}
-	if err != nil {
-		return -1, err
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		unix.Close(fd)
-		return -1, fmt.Errorf("no longer a regular file")
-	}
-	return fd, nil
-}
-
-// listXattrs returns the names of fd's xattrs. A filesystem without xattrs
-// has none.
-func listXattrs(fd int) ([]string, error) {
-	size := 256
-	for {
-		buf := make([]byte, size)
-		n, err := unix.Flistxattr(fd, buf)
-		switch {
-		case err == unix.ERANGE:
-			size *= 4
-			if size > 1<<24 {
-				return nil, err
-			}
-			continue
-		case err == unix.ENOTSUP:
-			return nil, nil
-		case err != nil:
-			return nil, err
-		}
-		var names []string
-		for _, s := range strings.Split(string(buf[:n]), "\x00") {
-			if s != "" {
-				names = append(names, s)
-			}
-		}
-		return names, nil
-	}
-}
-
-// getXattr returns the value of fd's xattr name.
-func getXattr(fd int, name string) ([]byte, error) {
-	size := 256
-	for {
-		buf := make([]byte, size)
-		n, err := unix.Fgetxattr(fd, name, buf)
-		if err == unix.ERANGE && size < 1<<20 {
-			size *= 4
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return buf[:n], nil
-	}
 }

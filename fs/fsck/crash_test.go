@@ -61,7 +61,7 @@ func runCrashing(t *testing.T, tv *tvol, n int) bool {
 func fsckLeftovers(t *testing.T, dir string) []string {
 	var out []string
 	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && (strings.HasPrefix(fi.Name(), reivPrefix) || fi.Name() == reivMarker || fi.Name() == cipherdir.DirIVTmpName) {
+		if err == nil && (strings.HasPrefix(fi.Name(), cipherdir.FsckReIVPrefix) || fi.Name() == cipherdir.FsckMovingName || fi.Name() == cipherdir.DirIVTmpName) {
 			out = append(out, p)
 		}
 		return nil

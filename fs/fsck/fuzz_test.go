@@ -12,6 +12,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -60,7 +61,7 @@ func FuzzContent(f *testing.F) {
 			}
 		}
 		switch n := len(data); {
-		case n == 0 || (n == cipher.HeaderSize && data[1] == 2 && data[0] == 0 && !allZero(data[2:])):
+		case n == 0 || (n == cipher.HeaderSize && data[1] == 2 && data[0] == 0 && !diskio.AllZero(data[2:])):
 			if len(ks) != 0 {
 				t.Errorf("%d bytes: %v", n, ks)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 )
 
 // tvol is a volume written directly through fs/cipherdir, without a mount,
@@ -206,7 +207,7 @@ func (tv *tvol) decrypt(f int) ([]byte, error) {
 	var out []byte
 	for bn, off := uint64(0), cipher.HeaderSize; off < len(buf); bn, off = bn+1, off+cbs {
 		blk := buf[off:min(off+cbs, len(buf))]
-		if len(blk) == cbs && allZero(blk) {
+		if len(blk) == cbs && diskio.AllZero(blk) {
 			out = append(out, make([]byte, cipher.PlainBlockSize)...)
 			continue
 		}
@@ -239,7 +240,7 @@ func (tv *tvol) list(p string) []string {
 	if err != nil {
 		tv.t.Fatalf("%s: %v", p, err)
 	}
-	names, _ := listDir(fd)
+	names, _ := diskio.ListNames(fd)
 	var out []string
 	for _, n := range names {
 		if name, _, err := tv.v.EntryName(fd, n, iv, p == ""); err == nil {

@@ -36,18 +36,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
-)
-
-const (
-	reivPrefix = nametransform.ReservedPrefix + "fsck.reiv."
-	reivMarker = nametransform.ReservedPrefix + "fsck.moving"
 )
 
 // reivName is the temporary directory's name for the directory disk.
 func reivName(disk string) string {
 	h := sha256.Sum256([]byte(disk))
-	return reivPrefix + base64.RawURLEncoding.EncodeToString(h[:16])
+	return cipherdir.FsckReIVPrefix + base64.RawURLEncoding.EncodeToString(h[:16])
 }
 
 // dupDirIVs reports every directory whose IV another one, found earlier in
@@ -120,7 +116,7 @@ func (c *checker) reIV(r dirRef) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	names, err := listDir(dfd)
+	names, err := diskio.ListNames(dfd)
 	if err != nil {
 		return "", err
 	}
@@ -203,13 +199,13 @@ func splitRel(rel string) (parent, base string) {
 }
 
 func createMarker(dirfd int) error {
-	fd, err := unix.Openat(dirfd, reivMarker, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o400)
+	fd, err := unix.Openat(dirfd, cipherdir.FsckMovingName, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o400)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", reivMarker, err)
+		return fmt.Errorf("create %s: %w", cipherdir.FsckMovingName, err)
 	}
 	if err := unix.Fsync(fd); err != nil {
 		unix.Close(fd)
-		return fmt.Errorf("fsync %s: %w", reivMarker, err)
+		return fmt.Errorf("fsync %s: %w", cipherdir.FsckMovingName, err)
 	}
 	return unix.Close(fd)
 }
@@ -235,7 +231,7 @@ func (c *checker) reivMove(dfd, tfd int) error {
 	if err != nil {
 		return err
 	}
-	names, err := listDir(dfd)
+	names, err := diskio.ListNames(dfd)
 	if err != nil {
 		return err
 	}
@@ -269,7 +265,7 @@ func (c *checker) reivMove(dfd, tfd int) error {
 		}
 	}
 	// Sidecars whose entry moved before a crash removed them.
-	names, err = listDir(dfd)
+	names, err = diskio.ListNames(dfd)
 	if err != nil {
 		return err
 	}
@@ -290,7 +286,7 @@ func (c *checker) reivMove(dfd, tfd int) error {
 // reivFinish is steps 3 and 4: D (dfd, named base in pfd) holds nothing
 // but its IV, T (tfd, named tmp) every entry.
 func (c *checker) reivFinish(pfd int, base, tmp string, dfd, tfd int) error {
-	names, err := listDir(dfd)
+	names, err := diskio.ListNames(dfd)
 	if err != nil {
 		return err
 	}
@@ -299,8 +295,8 @@ func (c *checker) reivFinish(pfd int, base, tmp string, dfd, tfd int) error {
 			return fmt.Errorf("%s still holds %s; nothing was exchanged", base, n)
 		}
 	}
-	if err := unix.Unlinkat(tfd, reivMarker, 0); err != nil && err != unix.ENOENT {
-		return fmt.Errorf("remove %s: %w", reivMarker, err)
+	if err := unix.Unlinkat(tfd, cipherdir.FsckMovingName, 0); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("remove %s: %w", cipherdir.FsckMovingName, err)
 	}
 	if err := c.fault("reiv-unmarked"); err != nil {
 		return err
@@ -328,12 +324,12 @@ func copyDirAttrs(dfd, tfd, pfd int, tmp string) error {
 	if err := unix.Fstat(dfd, &st); err != nil {
 		return err
 	}
-	names, err := listXattrs(dfd)
+	names, err := diskio.ListXattrs(dfd)
 	if err != nil {
 		return fmt.Errorf("list xattrs: %w", err)
 	}
 	for _, n := range names {
-		v, err := getXattr(dfd, n)
+		v, err := diskio.GetXattr(dfd, n)
 		if err != nil {
 			return fmt.Errorf("read xattr %s: %w", n, err)
 		}
@@ -366,14 +362,14 @@ func removeOld(pfd int, tmp string) error {
 		return err
 	}
 	defer unix.Close(ofd)
-	names, err := listDir(ofd)
+	names, err := diskio.ListNames(ofd)
 	if err != nil {
 		return err
 	}
 	// It may be read-only: it had D's mode.
 	_ = unix.Fchmod(ofd, 0o700)
 	for _, n := range names {
-		if n != nametransform.DirIVFilename && n != reivMarker {
+		if n != nametransform.DirIVFilename && n != cipherdir.FsckMovingName {
 			return fmt.Errorf("%s holds %s; left as it is", tmp, n)
 		}
 		if err := unix.Unlinkat(ofd, n, 0); err != nil {
@@ -389,12 +385,12 @@ func removeOld(pfd int, tmp string) error {
 // resumeReIVs finishes, before the directory d is listed, every
 // re-encryption a crash interrupted in it (see the top of this file).
 func (c *checker) resumeReIVs(d *dirState) {
-	names, err := listDir(d.fd)
+	names, err := diskio.ListNames(d.fd)
 	if err != nil {
 		return // dir reports it
 	}
 	for _, n := range names {
-		if !strings.HasPrefix(n, reivPrefix) || c.stop != nil {
+		if !strings.HasPrefix(n, cipherdir.FsckReIVPrefix) || c.stop != nil {
 			continue
 		}
 		d.skip[n] = true
@@ -408,7 +404,7 @@ func (c *checker) resumeReIVs(d *dirState) {
 func (c *checker) resumeReIV(pfd int, tmp string, names []string) (string, error) {
 	var base string
 	for _, n := range names {
-		if n != tmp && !strings.HasPrefix(n, reivPrefix) && reivName(n) == tmp {
+		if n != tmp && !strings.HasPrefix(n, cipherdir.FsckReIVPrefix) && reivName(n) == tmp {
 			base = n
 		}
 	}
@@ -418,14 +414,14 @@ func (c *checker) resumeReIV(pfd int, tmp string, names []string) (string, error
 	}
 	defer unix.Close(tfd)
 	var st unix.Stat_t
-	marked := unix.Fstatat(tfd, reivMarker, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
-	inT, err := listDir(tfd)
+	marked := unix.Fstatat(tfd, cipherdir.FsckMovingName, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+	inT, err := diskio.ListNames(tfd)
 	if err != nil {
 		return "", err
 	}
 	moved := 0
 	for _, n := range inT {
-		if n != nametransform.DirIVFilename && n != reivMarker {
+		if n != nametransform.DirIVFilename && n != cipherdir.FsckMovingName {
 			moved++
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/reverse/view"
+	"github.com/veilfs/veilfs/internal/diskio"
 )
 
 // stamp identifies one version of a plaintext file. Any write changes its
@@ -70,13 +71,11 @@ const noFlush = fuse.FOPEN_NOFLUSH
 
 func (r *root) openFile(cpath, ppath string) (*file, error) {
 	// cipherdir.OpenBeneath: openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS.
-	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | cipherdir.ONoatime
-	fd, err := cipherdir.OpenBeneath(r.rootfd, ppath, flags)
-	if err == unix.EPERM {
-		// O_NOATIME is for the file's owner (or root) only.
-		flags &^= cipherdir.ONoatime
-		fd, err = cipherdir.OpenBeneath(r.rootfd, ppath, flags)
-	}
+	// O_NOATIME where allowed (the file's owner, or root): a backup
+	// reading the view leaves the plaintext files' atimes alone.
+	fd, err := diskio.OpenNoatime(func(flags int) (int, error) {
+		return cipherdir.OpenBeneath(r.rootfd, ppath, flags)
+	}, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", cpath, err)
 	}
@@ -157,7 +156,7 @@ func (f *file) encrypt(dst []byte, pStart, pEnd int64, first uint64) ([]byte, er
 	plainp := f.r.bufs.get(int(pEnd - pStart))
 	defer f.r.bufs.put(plainp)
 	plain := *plainp
-	n, err := preadFull(f.fd, plain, pStart)
+	n, err := diskio.PreadFull(f.fd, plain, pStart)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", f.cpath, err)
 	}
@@ -193,23 +192,4 @@ func (b *bufPool) put(p *[]byte) {
 	if cap(*p) <= poolBufSize {
 		b.p.Put(p)
 	}
-}
-
-// preadFull reads len(buf) bytes at off, or fewer at end of file.
-func preadFull(fd int, buf []byte, off int64) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := unix.Pread(fd, buf[n:], off+int64(n))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	return n, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/reverse/view"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -99,7 +100,7 @@ func (r *root) listPlain(pdir string, fn func(name string, ino uint64, typ uint8
 		return err
 	}
 	defer unix.Close(fd)
-	return cipherdir.ReadDirents(fd, fn)
+	return diskio.ReadDirents(fd, fn)
 }
 
 // lstat stats plaintext path ppath without following a symlink anywhere.

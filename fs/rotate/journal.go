@@ -23,7 +23,7 @@ import (
 // JournalName is the rotation journal's file name in the root of
 // CIPHERDIR. The "gocryptfs." prefix is reserved for the volume's own files,
 // so a mount would never show it as a user entry.
-const JournalName = "gocryptfs.rotation"
+const JournalName = cipherdir.RotationJournalName
 
 const (
 	// journalVersion 2 replaced version 1, whose header held the new master
@@ -212,7 +212,7 @@ func createJournal(dir string, oldMaster, newMaster []byte, target, oldConf *con
 		j.macKey, j.last = bytes.Clone(key), prev
 		return j, j.apply(&record{T: "times", Dirs: times})
 	}
-	tmp := path + ".tmp"
+	tmp := dir + "/" + cipherdir.RotationJournalTmpName
 	if err := writeFileSync(tmp, buf.Bytes()); err != nil {
 		return nil, fmt.Errorf("create rotation journal: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 )
 
 // interrupted makes a small volume and stops its rotation at the stop-th
@@ -190,7 +191,7 @@ func fingerprint(t *testing.T, dir string) map[string]string {
 		case unix.S_IFREG:
 			// O_NOATIME: reading must not change what is compared (the
 			// rotation keeps the ciphertext's times).
-			f, err := os.OpenFile(p, os.O_RDONLY|cipherdir.ONoatime|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+			f, err := os.OpenFile(p, os.O_RDONLY|diskio.ONoatime|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 			if err != nil {
 				return err
 			}

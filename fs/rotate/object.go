@@ -1,7 +1,6 @@
 package rotate
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -83,9 +83,9 @@ func (r *rotator) needsRewrite(dirfd int, name string, st *unix.Stat_t) (bool, e
 		}
 		return true, nil
 	}
-	fd, err := openRead(dirfd, name)
+	fd, err := diskio.OpenRead(dirfd, name)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("open: %w", err)
 	}
 	defer unix.Close(fd)
 	if st.Size > 0 {
@@ -119,7 +119,7 @@ func (r *rotator) needsRewrite(dirfd int, name string, st *unix.Stat_t) (bool, e
 // which decrypts to a valid namespaced name under one key only (a wrong
 // key gives random bytes: a false match is below 2^-40).
 func (r *rotator) hasOldXattr(fd int) (bool, error) {
-	names, err := listXattrs(fd)
+	names, err := diskio.ListXattrs(fd)
 	if err != nil {
 		return false, err
 	}
@@ -127,7 +127,7 @@ func (r *rotator) hasOldXattr(fd int) (bool, error) {
 		if !strings.HasPrefix(name, nametransform.XattrStorePrefix) {
 			continue
 		}
-		value, err := getXattr(fd, name)
+		value, err := diskio.GetXattr(fd, name)
 		if err != nil {
 			return false, err
 		}
@@ -173,22 +173,6 @@ func plausibleXattr(v *cipherdir.Volume, stored string) bool {
 	return false
 }
 
-// openRead opens a file for reading without changing its atime, which the
-// rotation keeps: relatime would otherwise update it on every file whose
-// ctime the rotation changed. O_NOATIME needs ownership (or CAP_FOWNER);
-// without it the open is retried plainly.
-func openRead(dirfd int, name string) (int, error) {
-	const flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
-	fd, err := unix.Openat(dirfd, name, flags|cipherdir.ONoatime, 0)
-	if err == unix.EPERM {
-		fd, err = unix.Openat(dirfd, name, flags, 0)
-	}
-	if err != nil {
-		return -1, fmt.Errorf("open: %w", err)
-	}
-	return fd, nil
-}
-
 func readHeader(fd int) ([]byte, error) {
 	var h [cipher.HeaderSize]byte
 	if n, err := unix.Pread(fd, h[:], 0); err != nil {
@@ -214,21 +198,12 @@ func firstDataBlock(fd int, size int64, c *cipher.Content) (block []byte, n uint
 			return nil, 0, false, fmt.Errorf("read: %w", err)
 		}
 		b := buf[:m]
-		if int64(m) == cbs && allZero(b) {
+		if diskio.HoleBlock(b, 0, cbs) {
 			continue
 		}
 		return b, uint64((off - cipher.HeaderSize) / cbs), true, nil
 	}
 	return nil, 0, false, nil
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // makeCopy writes the new-key form of the object name as tmpName in the
@@ -263,9 +238,9 @@ func (r *rotator) makeCopy(dirfd int, name string, st *unix.Stat_t) error {
 		}
 		return unix.UtimesNanoAt(dirfd, tmpName, times, unix.AT_SYMLINK_NOFOLLOW)
 	}
-	src, err := openRead(dirfd, name)
+	src, err := diskio.OpenRead(dirfd, name)
 	if err != nil {
-		return err
+		return fmt.Errorf("open: %w", err)
 	}
 	defer unix.Close(src)
 	dst, err := unix.Openat(dirfd, tmpName, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -318,8 +293,8 @@ func (r *rotator) copyContent(src, dst int, size int64) error {
 		return err
 	}
 	newID := cipher.NewFileID()
-	if err := pwriteFull(dst, cipher.MarshalHeader(newID), 0); err != nil {
-		return err
+	if err := diskio.PwriteFull(dst, cipher.MarshalHeader(newID), 0); err != nil {
+		return fmt.Errorf("write copy: %w", err)
 	}
 	ocbs := int64(oldC.CipherBlockSize())
 	blocks := uint64((plainSize + cipher.PlainBlockSize - 1) / cipher.PlainBlockSize)
@@ -339,11 +314,11 @@ func (r *rotator) copyContent(src, dst int, size int64) error {
 		// SealBlocks whole.
 		for i := int64(0); i < int64(n); {
 			start := i
-			if isHole(b.cipher, i, ocbs) {
+			if diskio.HoleBlock(b.cipher, i, ocbs) {
 				i++
 				continue
 			}
-			for i < int64(n) && !isHole(b.cipher, i, ocbs) {
+			for i < int64(n) && !diskio.HoleBlock(b.cipher, i, ocbs) {
 				i++
 			}
 			run := b.cipher[start*ocbs : min(i*ocbs, clen)]
@@ -353,8 +328,8 @@ func (r *rotator) copyContent(src, dst int, size int64) error {
 				return fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
 			b.out = newC.SealBlocks(b.out[:0], b.plain, bn, newID)
-			if err := pwriteFull(dst, b.out, newC.BlockCipherOffset(bn)); err != nil {
-				return err
+			if err := diskio.PwriteFull(dst, b.out, newC.BlockCipherOffset(bn)); err != nil {
+				return fmt.Errorf("write copy: %w", err)
 			}
 		}
 	}
@@ -364,11 +339,6 @@ func (r *rotator) copyContent(src, dst int, size int64) error {
 	return nil
 }
 
-func isHole(buf []byte, i, cbs int64) bool {
-	end := (i + 1) * cbs
-	return end <= int64(len(buf)) && allZero(buf[i*cbs:end])
-}
-
 func grow(b []byte, n int) []byte {
 	if cap(b) < n {
 		return make([]byte, n)
@@ -376,30 +346,16 @@ func grow(b []byte, n int) []byte {
 	return b[:n]
 }
 
-func pwriteFull(fd int, b []byte, off int64) error {
-	for len(b) > 0 {
-		n, err := unix.Pwrite(fd, b, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("write copy: %w", err)
-		}
-		b, off = b[n:], off+int64(n)
-	}
-	return nil
-}
-
 // copyXattrs copies every xattr of src to dst, re-encrypting veilfs's own
 // (name and value). Others (ACLs, security labels) are copied as they are;
 // one the kernel refuses to set is reported, not fatal.
 func (r *rotator) copyXattrs(src, dst int) error {
-	names, err := listXattrs(src)
+	names, err := diskio.ListXattrs(src)
 	if err != nil {
 		return fmt.Errorf("list xattrs: %w", err)
 	}
 	for _, name := range names {
-		value, err := getXattr(src, name)
+		value, err := diskio.GetXattr(src, name)
 		if err != nil {
 			return fmt.Errorf("read xattr: %w", err)
 		}
@@ -426,53 +382,6 @@ func (r *rotator) copyXattrs(src, dst int) error {
 		}
 	}
 	return nil
-}
-
-func listXattrs(fd int) ([]string, error) {
-	return listXattrsWith(func(b []byte) (int, error) { return unix.Flistxattr(fd, b) })
-}
-
-// listXattrsWith lists the xattr names that list (a listxattr call) gives.
-func listXattrsWith(list func([]byte) (int, error)) ([]string, error) {
-	for size := 1024; ; size *= 4 {
-		buf := make([]byte, size)
-		n, err := list(buf)
-		if err == unix.ERANGE && size < 1<<20 {
-			continue
-		}
-		if err == unix.ENOTSUP {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for s := range bytes.SplitSeq(buf[:n], []byte{0}) {
-			if len(s) > 0 {
-				names = append(names, string(s))
-			}
-		}
-		return names, nil
-	}
-}
-
-func getXattr(fd int, name string) ([]byte, error) {
-	return getXattrWith(func(b []byte) (int, error) { return unix.Fgetxattr(fd, name, b) })
-}
-
-// getXattrWith reads the value that get (a getxattr call) gives.
-func getXattrWith(get func([]byte) (int, error)) ([]byte, error) {
-	for size := 256; ; size *= 4 {
-		buf := make([]byte, size)
-		n, err := get(buf)
-		if err == unix.ERANGE && size < 1<<20 {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return buf[:n], nil
-	}
 }
 
 func readlink(dirfd int, name string) (string, error) {

@@ -3,22 +3,24 @@ package rotate
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
-// Names of the rotation's temporary objects. At most one of each exists in a
-// directory at a time; the reserved "gocryptfs." prefix keeps a mount from
-// ever showing them.
+// Names of the rotation's temporary objects (registered in
+// fs/cipherdir/reserved.go, whose entry fsck reads). At most one of each
+// exists in a directory at a time; the reserved "gocryptfs." prefix keeps a
+// mount from ever showing them.
 const (
-	tmpName  = "gocryptfs.rotate.tmp"  // an object's re-encrypted copy
-	linkName = "gocryptfs.rotate.link" // a hard link to a copy, before it replaces a name
-	sideName = "gocryptfs.rotate.side" // a long name's new sidecar
+	tmpName  = cipherdir.RotateTmpName  // an object's re-encrypted copy
+	linkName = cipherdir.RotateLinkName // a hard link to a copy, before it replaces a name
+	sideName = cipherdir.RotateSideName // a long name's new sidecar
 )
 
 // rotator walks the tree. Each directory is done in two phases:
@@ -85,18 +87,6 @@ func (r *rotator) run() error {
 	return r.processDir(fd, "", st.Ino)
 }
 
-// listDir returns a directory's entry names, sorted so that runs are
-// reproducible.
-func listDir(fd int) ([]string, error) {
-	var names []string
-	err := cipherdir.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool {
-		names = append(names, name)
-		return true
-	})
-	slices.Sort(names)
-	return names, err
-}
-
 // ours reports whether name is one of the volume's own files (config, IVs,
 // sidecars, the journal, our temporaries) rather than a user entry; and a
 // sync client's own file or folder (.stfolder, .syncthing.*.tmp, ...),
@@ -105,7 +95,7 @@ func listDir(fd int) ([]string, error) {
 func (r *rotator) ours(name string, atRoot bool) bool {
 	if r.old.PlaintextNames {
 		return name == tmpName || name == linkName || name == sideName ||
-			atRoot && (name == "gocryptfs.conf" || name == "gocryptfs.diriv" || strings.HasPrefix(name, JournalName))
+			atRoot && (name == config.Filename || name == nametransform.DirIVFilename || strings.HasPrefix(name, JournalName))
 	}
 	if syncClient(name) {
 		return true
@@ -167,7 +157,7 @@ func (r *rotator) rewriteDir(fd int, rel string, ino uint64, atRoot bool) error 
 	if err != nil {
 		return fmt.Errorf("directory %s: %w; run veilfs fsck, or restore its gocryptfs.diriv, then rotate again", display(rel), err)
 	}
-	names, err := listDir(fd)
+	names, err := diskio.ListNames(fd)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", display(rel), err)
 	}
@@ -246,7 +236,7 @@ func (r *rotator) applyPlan(fd int, rel string, plan *record) error {
 		err := unix.Fstatat(fd, e.Old, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if err == nil {
 			if e.Long != "" {
-				if err := writeSidecar(fd, e.New, e.Long); err != nil {
+				if err := cipherdir.ReplaceSidecar(fd, sideName, e.New, e.Long); err != nil {
 					return fmt.Errorf("%s: %w", cipherdir.JoinPath(rel, e.New), err)
 				}
 			}
@@ -283,34 +273,11 @@ func (r *rotator) applyPlan(fd int, rel string, plan *record) error {
 	return nil
 }
 
-// writeSidecar gives a long name its sidecar: written whole under a
-// temporary name, then renamed, so a crash never leaves half a sidecar.
-func writeSidecar(dirfd int, disk, cname string) error {
-	fd, err := unix.Openat(dirfd, sideName, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o400)
-	if err != nil {
-		return fmt.Errorf("create sidecar: %w", err)
-	}
-	_, err = unix.Write(fd, []byte(cname))
-	if err == nil {
-		err = unix.Fsync(fd)
-	}
-	if cerr := unix.Close(fd); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = unix.Renameat(dirfd, sideName, dirfd, nametransform.SidecarName(disk))
-	}
-	if err != nil {
-		return fmt.Errorf("write sidecar: %w", err)
-	}
-	return nil
-}
-
 // dirXattrPlan lists the directory's encrypted xattrs with their names and
 // values under the new key. Directories are not copied, so their xattrs
 // change in place in phase 2, driven by this list.
 func (r *rotator) dirXattrPlan(fd int, rel string) ([]planXattr, error) {
-	names, err := listXattrs(fd)
+	names, err := diskio.ListXattrs(fd)
 	if err != nil {
 		return nil, fmt.Errorf("list xattrs of %s: %w", display(rel), err)
 	}
@@ -334,7 +301,7 @@ func (r *rotator) dirXattrPlan(fd int, rel string) ([]planXattr, error) {
 }
 
 func (r *rotator) decryptXattr(fd int, name string) (string, []byte, error) {
-	value, err := getXattr(fd, name)
+	value, err := diskio.GetXattr(fd, name)
 	if err != nil {
 		return "", nil, err
 	}
@@ -375,7 +342,7 @@ func (r *rotator) scan() error {
 // itself) that skip does not reject, and descends into the directories
 // among them. It never follows a symlink.
 func walkTree(fd int, rel string, skip func(name string, atRoot bool, st *unix.Stat_t) bool, fn func(rel string, st *unix.Stat_t)) error {
-	names, err := listDir(fd)
+	names, err := diskio.ListNames(fd)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", display(rel), err)
 	}

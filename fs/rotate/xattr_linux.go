@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -20,7 +21,7 @@ import (
 func (r *rotator) rekeyTrustedXattrs(dirfd int, src, dst string) error {
 	srcPath := fmt.Sprintf("/proc/self/fd/%d/%s", dirfd, src)
 	dstPath := fmt.Sprintf("/proc/self/fd/%d/%s", dirfd, dst)
-	names, err := listXattrsWith(func(b []byte) (int, error) { return unix.Llistxattr(srcPath, b) })
+	names, err := diskio.ListXattrsWith(func(b []byte) (int, error) { return unix.Llistxattr(srcPath, b) })
 	if err != nil {
 		return fmt.Errorf("list xattrs: %w", err)
 	}
@@ -28,7 +29,7 @@ func (r *rotator) rekeyTrustedXattrs(dirfd int, src, dst string) error {
 		if !strings.HasPrefix(stored, nametransform.XattrTrustedPrefix) {
 			continue
 		}
-		value, err := getXattrWith(func(b []byte) (int, error) { return unix.Lgetxattr(srcPath, stored, b) })
+		value, err := diskio.GetXattrWith(func(b []byte) (int, error) { return unix.Lgetxattr(srcPath, stored, b) })
 		if err != nil {
 			return fmt.Errorf("read xattr: %w", err)
 		}

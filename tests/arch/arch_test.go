@@ -118,6 +118,12 @@ var rules = []rule{
 		why:       "the mount table is a leaf helper of cmd, fsck and rotate: it parses the kernel's table and knows nothing of volumes, FUSE or the CLI, and does not log",
 	},
 	{
+		from:      module + "/internal/diskio",
+		forbidden: []string{module + "/...", "github.com/hanwen/go-fuse/..."},
+		ownCode:   []string{"log/..."},
+		why:       "internal/diskio is the system-call layer under every tool: it knows no CIPHERDIR layout, names or keys (nothing of this module), no FUSE, and does not log",
+	},
+	{
 		from:      module + "/fs/...",
 		forbidden: []string{module + "/cmd/..."},
 		why:       "the filesystem is a library; only the CLI sits above it",

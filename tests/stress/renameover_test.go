@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/internal/diskio"
 )
 
 // The way sync clients write: every file is replaced by renaming a complete
@@ -155,7 +157,7 @@ func writeVersion(l roLayout, rng *rand.Rand, id int, v uint64, name, second str
 	if err != nil {
 		return fmt.Errorf("create %s: %w", tmp, err)
 	}
-	err = pwriteAll(fd, roFile(v, rng.IntN(roMaxLen+1)), 0)
+	err = diskio.PwriteFull(fd, roFile(v, rng.IntN(roMaxLen+1)), 0)
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
@@ -192,7 +194,7 @@ func readVersion(p string, buf []byte, c *roCounts) {
 		return
 	}
 	defer unix.Close(fd)
-	n, err := preadAll(fd, buf, 0)
+	n, err := diskio.PreadFull(fd, buf, 0)
 	if err != nil {
 		c.failed("read %s: %v", p, err)
 		return

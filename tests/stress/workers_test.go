@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/internal/diskio"
 )
 
 // The workers of TestConcurrency. Each one runs until its deadline and
@@ -137,18 +139,18 @@ func runStripeWriter(l stripeLayout, w int, seed uint64, deadline time.Time, pr 
 		switch {
 		case mode < 40:
 			pr.begin("pwrite stripe %d of %s", st, l.Files[fi])
-			err = pwriteAll(fds[fi], data, off)
+			err = diskio.PwriteFull(fds[fi], data, off)
 		case mode < 60:
 			pr.begin("pwrite stripe %d of %s in pieces", st, l.Files[fi])
 			cut := 1 + rng.IntN(len(data)-1)
-			if err = pwriteAll(fds[fi], data[cut:], off+int64(cut)); err == nil {
-				err = pwriteAll(fds[fi], data[:cut], off)
+			if err = diskio.PwriteFull(fds[fi], data[cut:], off+int64(cut)); err == nil {
+				err = diskio.PwriteFull(fds[fi], data[:cut], off)
 			}
 		case mode < 75:
 			pr.begin("open+pwrite+close stripe %d of %s", st, l.Files[fi])
 			var fd int
 			if fd, err = unix.Open(l.Files[fi], unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
-				err = pwriteAll(fd, data, off)
+				err = diskio.PwriteFull(fd, data, off)
 				if cerr := unix.Close(fd); err == nil {
 					err = cerr
 				}
@@ -163,18 +165,18 @@ func runStripeWriter(l stripeLayout, w int, seed uint64, deadline time.Time, pr 
 			if err == unix.EINVAL {
 				directOK = false
 				pr.begin("pwrite stripe %d of %s (no O_DIRECT)", st, l.Files[fi])
-				err = pwriteAll(fds[fi], data, off)
+				err = diskio.PwriteFull(fds[fi], data, off)
 				break
 			}
 			if err == nil {
-				err = pwriteAll(fd, data, off)
+				err = diskio.PwriteFull(fd, data, off)
 				if cerr := unix.Close(fd); err == nil {
 					err = cerr
 				}
 			}
 		default:
 			pr.begin("pwrite+fsync stripe %d of %s", st, l.Files[fi])
-			if err = pwriteAll(fds[fi], data, off); err == nil {
+			if err = diskio.PwriteFull(fds[fi], data, off); err == nil {
 				err = unix.Fsync(fds[fi])
 			}
 		}
@@ -194,38 +196,6 @@ func alignedBuf(n int) []byte {
 		return make([]byte, n) // unaligned; O_DIRECT may then fail with EINVAL
 	}
 	return b
-}
-
-func pwriteAll(fd int, data []byte, off int64) error {
-	for len(data) > 0 {
-		n, err := unix.Pwrite(fd, data, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		data, off = data[n:], off+int64(n)
-	}
-	return nil
-}
-
-func preadAll(fd int, buf []byte, off int64) (int, error) {
-	total := 0
-	for total < len(buf) {
-		n, err := unix.Pread(fd, buf[total:], off+int64(total))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return total, err
-		}
-		if n == 0 {
-			break
-		}
-		total += n
-	}
-	return total, nil
 }
 
 // mmapWrite writes data at off through a shared mapping and msyncs it.
@@ -299,7 +269,7 @@ func runStripeReader(l stripeLayout, id int, seed uint64, deadline time.Time, pr
 				off &^= blk - 1
 			}
 			pr.begin("reader %d: pread %s 0x%x+0x%x (direct %v)", id, l.Files[fi], off, n, direct)
-			got, err := preadAll(fd, buf[:n], off)
+			got, err := diskio.PreadFull(fd, buf[:n], off)
 			pr.end()
 			if err != nil {
 				s.errorf("reader %d: pread %s 0x%x+0x%x (direct %v): %v", id, l.Files[fi], off, n, direct, err)
@@ -344,7 +314,7 @@ func runPrivateFile(path string, seed uint64, deadline time.Time, pr *progress, 
 			data := make([]byte, n)
 			pattern(data, ops, off)
 			pr.begin("private %s: pwrite 0x%x+0x%x", path, off, n)
-			err = pwriteAll(fd, data, off)
+			err = diskio.PwriteFull(fd, data, off)
 			pr.end()
 			if err != nil {
 				s.errorf("private %s: pwrite: %v", path, err)
@@ -381,7 +351,7 @@ func runPrivateFile(path string, seed uint64, deadline time.Time, pr *progress, 
 		}
 		pr.begin("private %s: read back", path)
 		got := make([]byte, maxLen+blk)
-		n, err := preadAll(fd, got, 0)
+		n, err := diskio.PreadFull(fd, got, 0)
 		pr.end()
 		if err != nil {
 			s.errorf("private %s: pread: %v", path, err)
@@ -789,7 +759,7 @@ func runChaos(root string, tops []string, id int, seed uint64, deadline time.Tim
 			var fd int
 			if fd, err = unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644); err == nil {
 				line := fmt.Sprintf("chaos %d %d\n", id, ops)
-				err = pwriteAll(fd, bytes.Repeat([]byte(line), 1+rng.IntN(3000)), 0)
+				err = diskio.PwriteFull(fd, bytes.Repeat([]byte(line), 1+rng.IntN(3000)), 0)
 				unix.Close(fd)
 			}
 		case r < 35:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -36,7 +37,7 @@ func ListDir(v *cipherdir.Volume, rootfd int, p *cipherdir.VolumePath) ([]cipher
 	}
 	defer unix.Close(fd)
 	var out []cipherdir.ListEntry
-	err = cipherdir.ReadDirents(fd, func(plain string, _ uint64, _ uint8) bool {
+	err = diskio.ReadDirents(fd, func(plain string, _ uint64, _ uint8) bool {
 		disk, cname, err := Name(v, plain, cdir)
 		if errors.Is(err, ErrNotInView) {
 			return true

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/diskio"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -158,7 +159,7 @@ func lister(w *cipherdir.Walker, p *cipherdir.VolumePath, disk string) func(fn f
 			return fmt.Errorf("list plaintext directory %s: %w", p.Plain(), err)
 		}
 		defer unix.Close(fd)
-		if err := cipherdir.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool { return fn(name) }); err != nil {
+		if err := diskio.ReadDirents(fd, func(name string, _ uint64, _ uint8) bool { return fn(name) }); err != nil {
 			return fmt.Errorf("list plaintext directory %s: %w", p.Plain(), err)
 		}
 		return nil

@@ -1,4 +1,4 @@
-package cipherdir
+package diskio
 
 import (
 	"unsafe"

@@ -1,6 +1,6 @@
 //go:build darwin || freebsd
 
-package cipherdir
+package diskio
 
 import (
 	"encoding/binary"
