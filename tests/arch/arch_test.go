@@ -98,6 +98,11 @@ var rules = []rule{
 		forbidden: []string{module + "/cmd/..."},
 		why:       "the filesystem is a library; only the CLI sits above it",
 	},
+	{
+		from:      module + "/internal/testenv",
+		forbidden: []string{module + "/..."},
+		why:       "internal/testenv is the leaf every test may import, the unit tests of cipher as much as tests/harness",
+	},
 }
 
 func matches(pattern, path string) bool {
@@ -211,6 +216,26 @@ func TestImportRules(t *testing.T) {
 		}
 		if checked == 0 {
 			t.Errorf("rule for %s matched no package: the layout changed, update tests/arch", r.from)
+		}
+	}
+}
+
+// TestTestenvOnlyInTests: internal/testenv (which fails or skips a test) is
+// imported by test files and by the packages under tests/ only. `go list
+// -deps` leaves test files out, so no other package may have it among its
+// dependencies.
+func TestTestenvOnlyInTests(t *testing.T) {
+	const testenv = module + "/internal/testenv"
+	pkgs := goList(t)
+	if pkgs[testenv] == nil {
+		t.Fatalf("%s is not in the module: the layout changed, update tests/arch", testenv)
+	}
+	for path, p := range pkgs {
+		if p.Module == nil || p.Module.Path != module || matches(module+"/tests/...", path) || path == testenv {
+			continue
+		}
+		if slices.Contains(p.Deps, testenv) {
+			t.Errorf("%s imports %s outside its tests\n\tchain: %s", path, testenv, strings.Join(chain(pkgs, path, testenv), " -> "))
 		}
 	}
 }
