@@ -20,6 +20,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 var testPassword = []byte("test-password")
@@ -52,16 +53,6 @@ type testMount struct {
 	unmount func()
 }
 
-func requireFUSE(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if os.Getenv("VEILFS_REQUIRE_FUSE") == "1" {
-			t.Fatalf("/dev/fuse is required: %v", err)
-		}
-		t.Skip("no /dev/fuse")
-	}
-}
-
 // newTestMount creates a volume with opts and mounts it in-process.
 func newTestMount(t *testing.T, opts config.CreateOptions) *testMount {
 	t.Helper()
@@ -72,7 +63,7 @@ func newTestMount(t *testing.T, opts config.CreateOptions) *testMount {
 // JournalDir are the test's own.
 func newTestMountWith(t *testing.T, opts config.CreateOptions, mopts Options) *testMount {
 	t.Helper()
-	requireFUSE(t)
+	testenv.NeedFUSE(t)
 	tm := &testMount{cipherDir: filepath.Join(t.TempDir(), "cipher"), mnt: t.TempDir(), log: &logSink{}}
 	opts.LogN = 10
 	master, err := cipherdir.Init(tm.cipherDir, testPassword, opts)

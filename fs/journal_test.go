@@ -19,6 +19,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // deadPID is a process ID no process has (above the kernel's pid_max).
@@ -38,7 +39,7 @@ type journalVolume struct {
 
 func newJournalVolume(t *testing.T) *journalVolume {
 	t.Helper()
-	requireFUSE(t)
+	testenv.NeedFUSE(t)
 	v := &journalVolume{cdir: filepath.Join(t.TempDir(), "cipher"), jdir: t.TempDir()}
 	var err error
 	v.master, err = cipherdir.Init(v.cdir, testPassword, config.CreateOptions{LogN: cipher.MinScryptLogN})

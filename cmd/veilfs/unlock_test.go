@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/veilfs/veilfs/cipher"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // TestCheckScryptMemory: the costliest scrypt cost gocryptfs writes
@@ -14,7 +15,7 @@ import (
 func TestCheckScryptMemory(t *testing.T) {
 	total, ok := totalMemory()
 	if !ok {
-		t.Skip("cannot tell this machine's memory")
+		testenv.Missing(t, "cannot tell this machine's memory")
 	}
 	if total >= 256<<30 {
 		t.Skip("this machine has 256 GiB: N = 2^28 fits")

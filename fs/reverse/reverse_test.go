@@ -19,6 +19,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 type logSink struct {
@@ -45,16 +46,6 @@ type view struct {
 	m          *Mount
 }
 
-func requireFUSE(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if os.Getenv("VEILFS_REQUIRE_FUSE") == "1" {
-			t.Fatalf("/dev/fuse is required: %v", err)
-		}
-		t.Skip("no /dev/fuse")
-	}
-}
-
 // mountView mounts the reverse view of plain (which setup fills first).
 func mountView(t *testing.T, opts config.CreateOptions, excl *Excluder, setup func(plain string)) *view {
 	t.Helper()
@@ -65,7 +56,7 @@ func mountView(t *testing.T, opts config.CreateOptions, excl *Excluder, setup fu
 // view's own.
 func mountViewWith(t *testing.T, opts config.CreateOptions, setup func(plain string), mopts Options) *view {
 	t.Helper()
-	requireFUSE(t)
+	testenv.NeedFUSE(t)
 	v := &view{plain: t.TempDir(), mnt: t.TempDir(), log: &logSink{}}
 	if setup != nil {
 		setup(v.plain)

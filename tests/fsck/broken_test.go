@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -343,9 +344,7 @@ func TestRefusesMounted(t *testing.T) {
 // TestProgressBar: a progress bar on a terminal, none with --json or when
 // standard error is not a terminal.
 func TestProgressBar(t *testing.T) {
-	if _, err := exec.LookPath("script"); err != nil {
-		t.Skip("script(1) is not installed: no pty to run on")
-	}
+	testenv.NeedTool(t, "script", "bsdutils") // the pty to run on
 	tp := buildTemplate(t)
 	dir := tp.copyVolume(t)
 	pass := harness.Passfile(t, pw)
