@@ -6,7 +6,8 @@
 //
 // Every skip of the repository's tests goes through here, except those about
 // the test's own flags (testing.Short, a fuzz input out of range, a peer the
-// runner chose) and about the platform (GOOS, the machine's memory).
+// runner chose); the platform's limits (GOOS, the kernel, the machine's
+// size) skip through Platform in every run.
 //
 // It imports nothing of this module, so that the unit tests of any package
 // and the black-box tests under tests/ can use it; only test code may
@@ -75,6 +76,14 @@ func missing(t testing.TB, legacy, msg string) {
 	t.Skip(msg)
 }
 
+// Platform skips, in any run, a test that this platform cannot run and no
+// install would change: another GOOS, a kernel built without a filesystem
+// type, a machine whose size makes the test moot. why names which.
+func Platform(t testing.TB, why string) {
+	t.Helper()
+	t.Skip("not on this platform: " + why)
+}
+
 // NeedTool returns the path of an external program a test needs (groff,
 // setpriv, ...) or of a file a package installs (bash-completion's
 // script). When it is missing the test fails in a strict run, unless the
@@ -140,7 +149,7 @@ func NeedRoot(t testing.TB, why string) {
 func NeedFUSE(t testing.TB) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
-		t.Skip("the mount tests run on Linux only, not on " + runtime.GOOS)
+		Platform(t, "the mount tests run on Linux only, not on "+runtime.GOOS)
 	}
 	fi, err := os.Stat("/dev/fuse")
 	if err == nil && fi.Mode()&os.ModeCharDevice != 0 {

@@ -24,6 +24,8 @@ func TestHelperProcess(t *testing.T) {
 		if _, ok := lookTool(Optional[0]); ok {
 			t.Skip("installed here: nothing missing to test")
 		}
+	case "platform":
+		Platform(t, "not this kernel")
 	case "missing":
 		Missing(t, "the filesystem has no such thing")
 	}
@@ -80,10 +82,12 @@ func TestStrictFails(t *testing.T) {
 	}
 }
 
-// An optional tool skips even a strict run.
+// An optional tool and a limit of the platform skip even a strict run.
 func TestOptionalSkips(t *testing.T) {
-	out, ok := runHelper(t, "optional", StrictVar+"=1")
-	if !ok || !strings.Contains(out, "--- SKIP") || strings.Contains(out, "REACHED") {
-		t.Errorf("optional %s in a strict run: passes %v:\n%s", Optional[0], ok, out)
+	for _, what := range []string{"optional", "platform"} {
+		out, ok := runHelper(t, what, StrictVar+"=1")
+		if !ok || !strings.Contains(out, "--- SKIP") || strings.Contains(out, "REACHED") {
+			t.Errorf("%s in a strict run: passes %v:\n%s", what, ok, out)
+		}
 	}
 }
