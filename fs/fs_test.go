@@ -25,27 +25,9 @@ import (
 
 var testPassword = []byte("test-password")
 
-// logSink collects the mount's log lines for assertions.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 type testMount struct {
 	cipherDir, mnt string
-	log            *logSink
+	log            *testenv.LogBuffer
 	m              *Mount
 	master         []byte // for a check of the volume after unmount
 	// unmount unmounts (once; the test's cleanup calls it too), so that a
@@ -64,7 +46,7 @@ func newTestMount(t *testing.T, opts config.CreateOptions) *testMount {
 func newTestMountWith(t *testing.T, opts config.CreateOptions, mopts Options) *testMount {
 	t.Helper()
 	testenv.NeedFUSE(t)
-	tm := &testMount{cipherDir: filepath.Join(t.TempDir(), "cipher"), mnt: t.TempDir(), log: &logSink{}}
+	tm := &testMount{cipherDir: filepath.Join(t.TempDir(), "cipher"), mnt: t.TempDir(), log: &testenv.LogBuffer{}}
 	opts.LogN = 10
 	master, err := cipherdir.Init(tm.cipherDir, testPassword, opts)
 	if err != nil {

@@ -22,27 +22,10 @@ import (
 	"github.com/veilfs/veilfs/internal/testenv"
 )
 
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 type view struct {
 	plain, mnt string
 	vol        *cipherdir.Volume
-	log        *logSink
+	log        *testenv.LogBuffer
 	m          *Mount
 }
 
@@ -57,7 +40,7 @@ func mountView(t *testing.T, opts config.CreateOptions, excl *Excluder, setup fu
 func mountViewWith(t *testing.T, opts config.CreateOptions, setup func(plain string), mopts Options) *view {
 	t.Helper()
 	testenv.NeedFUSE(t)
-	v := &view{plain: t.TempDir(), mnt: t.TempDir(), log: &logSink{}}
+	v := &view{plain: t.TempDir(), mnt: t.TempDir(), log: &testenv.LogBuffer{}}
 	if setup != nil {
 		setup(v.plain)
 	}
