@@ -22,7 +22,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"testing"
 )
 
@@ -37,20 +36,22 @@ const (
 	requireTools     = "VEILFS_REQUIRE_TOOLS"
 )
 
-// Optional are the tools whose tests may skip even in a strict run: the
-// README and docs/development.md say that `make deps` does not install
-// them (the zsh and fish completion scripts are checked only where those
-// shells happen to be installed). This is the only list of them.
-var Optional = []string{"zsh", "fish"}
-
-// Strict reports whether this run must be complete: VEILFS_TEST_STRICT=1
-// (set by `make test`) or CI=true (set by CI services and .ci/run).
-func Strict() bool {
-	return strictBy("") != ""
+// Optional reports whether tool's tests may skip even in a strict run: the
+// README and docs/development.md say that `make deps` does not install it
+// (the zsh and fish completion scripts are checked only where those shells
+// happen to be installed). This is the only list of them.
+func Optional(tool string) bool {
+	switch tool {
+	case "zsh", "fish":
+		return true
+	}
+	return false
 }
 
-// strictBy returns the setting that makes the run strict for a need whose
-// older switch is legacy ("" for none), or "" when the run may skip.
+// strictBy returns the setting that makes the run one that must be
+// complete, for a need whose older switch is legacy ("" for none), or ""
+// when the run may skip: VEILFS_TEST_STRICT=1 (set by `make test`), CI=true
+// (set by CI services, under which .ci/run runs), or the legacy switch.
 func strictBy(legacy string) string {
 	switch {
 	case os.Getenv(StrictVar) == "1":
@@ -97,7 +98,7 @@ func NeedTool(t testing.TB, nameOrPath, debianPackage string) string {
 		return p
 	}
 	msg := fmt.Sprintf("%s not found: install the Debian package %s", nameOrPath, debianPackage)
-	if slices.Contains(Optional, nameOrPath) {
+	if Optional(nameOrPath) {
 		t.Skip(msg + " (optional: make deps does not install it)")
 	}
 	missing(t, requireTools, msg+" (make deps installs what make test needs)")
