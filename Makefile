@@ -136,12 +136,15 @@ demo: build
 # Installs only what is missing, so a prepared machine needs no network.
 # groff-base (man page rendering) and bash-completion (the completion test)
 # are small; zsh and fish are not installed: their tests skip without them.
-# syncthing and unison are the real sync clients of tests/sync.
-DEPS_PACKAGES = gocryptfs fuse3 attr acl groff-base bash-completion rsync syncthing unison
+# syncthing and unison are the real sync clients of tests/sync; systemd's
+# systemd-analyze verifies contrib/systemd, e2fsprogs' mkfs.ext4 makes the
+# small filesystem of the ENOSPC tests (a minimal image may lack either).
+DEPS_PACKAGES = gocryptfs fuse3 attr acl groff-base bash-completion rsync syncthing unison systemd e2fsprogs
 deps:
 	@if command -v gocryptfs >/dev/null && command -v fusermount3 >/dev/null && command -v getfattr >/dev/null && command -v setfacl >/dev/null \
 		&& command -v groff >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] && command -v rsync >/dev/null \
-		&& command -v syncthing >/dev/null && command -v unison >/dev/null; then \
+		&& command -v syncthing >/dev/null && command -v unison >/dev/null \
+		&& command -v systemd-analyze >/dev/null && PATH="$$PATH:/sbin:/usr/sbin" command -v mkfs.ext4 >/dev/null; then \
 		exit 0; \
 	elif [ "$$(id -u)" -eq 0 ]; then \
 		echo "installing $(DEPS_PACKAGES) (Debian packages the tests use)"; \
@@ -214,6 +217,10 @@ stress:
 		$(GO) test -count=1 -timeout $(STRESS_TIMEOUT) -v ./tests/stress/
 
 # The end-to-end run comes last so CI sees go test's own summary as the final lines.
+# VEILFS_TEST_STRICT=1 reaches every test it runs: a test that lacks a tool,
+# root, /dev/fuse or a capability of the filesystem then fails instead of
+# skipping (internal/testenv; only zsh and fish may be missing).
+test: export VEILFS_TEST_STRICT := 1
 test: deps vet cross unit race fuzz-short e2e
 
 # The mount helper comes last and is the one file that may be skipped: a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // TestConcurrentWriters: goroutines with their own descriptors write
@@ -345,9 +346,7 @@ func TestAccess(t *testing.T) {
 // TestReadahead: as root the mount's readahead is raised to the request
 // size (FUSE would otherwise cap sequential reads at 128 KiB per request).
 func TestReadahead(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("only root can raise a mount's readahead")
-	}
+	testenv.NeedRoot(t, "only root can raise a mount's readahead")
 	tm := newTestMount(t, config.CreateOptions{})
 	var st unix.Stat_t
 	if err := unix.Stat(tm.mnt, &st); err != nil {
@@ -355,7 +354,7 @@ func TestReadahead(t *testing.T) {
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev)))
 	if err != nil {
-		t.Skipf("no bdi entry: %v", err)
+		testenv.Missing(t, fmt.Sprintf("no bdi entry for the mount: %v", err))
 	}
 	if got := strings.TrimSpace(string(b)); got != fmt.Sprint(maxRequest>>10) {
 		t.Fatalf("read_ahead_kb = %s, want %d", got, maxRequest>>10)

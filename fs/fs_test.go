@@ -21,46 +21,19 @@ import (
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/mountstats"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 var testPassword = []byte("test-password")
 
-// logSink collects the mount's log lines for assertions.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 type testMount struct {
 	cipherDir, mnt string
-	log            *logSink
+	log            *testenv.LogBuffer
 	m              *Mount
 	master         []byte // for a check of the volume after unmount
 	// unmount unmounts (once; the test's cleanup calls it too), so that a
 	// test can look at the volume unmounted.
 	unmount func()
-}
-
-func requireFUSE(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if os.Getenv("VEILFS_REQUIRE_FUSE") == "1" {
-			t.Fatalf("/dev/fuse is required: %v", err)
-		}
-		t.Skip("no /dev/fuse")
-	}
 }
 
 // newTestMount creates a volume with opts and mounts it in-process.
@@ -73,8 +46,8 @@ func newTestMount(t *testing.T, opts config.CreateOptions) *testMount {
 // JournalDir are the test's own.
 func newTestMountWith(t *testing.T, opts config.CreateOptions, mopts Options) *testMount {
 	t.Helper()
-	requireFUSE(t)
-	tm := &testMount{cipherDir: filepath.Join(t.TempDir(), "cipher"), mnt: t.TempDir(), log: &logSink{}}
+	testenv.NeedFUSE(t)
+	tm := &testMount{cipherDir: filepath.Join(t.TempDir(), "cipher"), mnt: t.TempDir(), log: &testenv.LogBuffer{}}
 	opts.LogN = 10
 	master, err := cipherdir.Init(tm.cipherDir, testPassword, opts)
 	if err != nil {

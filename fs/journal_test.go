@@ -19,6 +19,7 @@ import (
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // deadPID is a process ID no process has (above the kernel's pid_max).
@@ -38,7 +39,7 @@ type journalVolume struct {
 
 func newJournalVolume(t *testing.T) *journalVolume {
 	t.Helper()
-	requireFUSE(t)
+	testenv.NeedFUSE(t)
 	v := &journalVolume{cdir: filepath.Join(t.TempDir(), "cipher"), jdir: t.TempDir()}
 	var err error
 	v.master, err = cipherdir.Init(v.cdir, testPassword, config.CreateOptions{LogN: cipher.MinScryptLogN})
@@ -66,13 +67,13 @@ func newJournalVolume(t *testing.T) *journalVolume {
 	return v
 }
 
-func (v *journalVolume) mount(t *testing.T) (*Mount, *logSink, string) {
+func (v *journalVolume) mount(t *testing.T) (*Mount, *testenv.LogBuffer, string) {
 	t.Helper()
 	vol, err := cipherdir.OpenWithMasterKey(v.cdir, v.master)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink, mnt := &logSink{}, t.TempDir()
+	sink, mnt := &testenv.LogBuffer{}, t.TempDir()
 	m, err := MountVolume(mnt, vol, Options{Logger: log.New(sink, "", 0), JournalDir: v.jdir})
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +132,7 @@ func (v *journalVolume) deadJournal(t *testing.T, pid int, lock bool, recs ...[]
 
 // checkRestored checks that the mount at mnt shows the victim as it was
 // and the bystander untouched, and that the recovery was logged.
-func (v *journalVolume) checkRestored(t *testing.T, mnt string, sink *logSink) {
+func (v *journalVolume) checkRestored(t *testing.T, mnt string, sink *testenv.LogBuffer) {
 	t.Helper()
 	got, err := os.ReadFile(filepath.Join(mnt, "victim"))
 	if err != nil || !bytes.Equal(got, v.old) {

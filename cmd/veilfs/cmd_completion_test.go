@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // complete runs "veilfs __complete words..." in-process and returns the
@@ -123,10 +125,7 @@ func TestCompletionScriptsParse(t *testing.T) {
 			if !strings.Contains(stdout.String(), "veilfs __complete") && !strings.Contains(stdout.String(), "__complete") {
 				t.Errorf("script does not call veilfs __complete")
 			}
-			bin, err := exec.LookPath(shell)
-			if err != nil {
-				t.Skipf("%s not installed", shell)
-			}
+			bin := testenv.NeedTool(t, shell, shell)
 			path := filepath.Join(t.TempDir(), "veilfs."+shell)
 			if err := os.WriteFile(path, stdout.Bytes(), 0o644); err != nil {
 				t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 var testManDate = time.Date(2025, 11, 27, 0, 0, 0, 0, time.UTC)
@@ -112,10 +114,7 @@ func manSynopsisWords(body string) string {
 // The page renders without a warning, and what the reader sees can be
 // copied into a shell: ASCII hyphens, quotes and tildes, no request eaten.
 func TestManPageRenders(t *testing.T) {
-	groff, err := exec.LookPath("groff")
-	if err != nil {
-		t.Skip("groff not installed (make deps installs groff-base)")
-	}
+	groff := testenv.NeedTool(t, "groff", "groff-base")
 	path := filepath.Join(t.TempDir(), "veilfs.1")
 	if err := os.WriteFile(path, []byte(manPage(testManDate)), 0o644); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // TestUserRuntimeDir: without XDG_RUNTIME_DIR (su, sudo -u, cron) a user's
@@ -70,9 +72,7 @@ func TestUserRuntimeDir(t *testing.T) {
 		{"symlink", func(t *testing.T, d string) { must(t, os.Symlink(t.TempDir(), d)) }, "not a directory"},
 		{"open to others", func(t *testing.T, d string) { must(t, os.Mkdir(d, 0o700)); must(t, os.Chmod(d, 0o1777)) }, "other users can get in"},
 		{"someone else's", func(t *testing.T, d string) {
-			if uid != 0 {
-				t.Skip("needs root to give a directory away")
-			}
+			testenv.NeedRoot(t, "gives a directory away")
 			must(t, os.Mkdir(d, 0o700))
 			must(t, os.Chown(d, 4242, 4242))
 		}, "belongs to uid 4242"},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // TestCheckScryptMemory: the costliest scrypt cost gocryptfs writes
@@ -19,10 +20,10 @@ import (
 func TestCheckScryptMemory(t *testing.T) {
 	total, ok := totalMemory()
 	if !ok {
-		t.Skip("cannot tell this machine's memory")
+		testenv.Missing(t, "cannot tell this machine's memory")
 	}
 	if total >= 256<<30 {
-		t.Skip("this machine has 256 GiB: N = 2^28 fits")
+		testenv.Platform(t, "this machine has 256 GiB: N = 2^28 fits")
 	}
 	huge := cipher.NewScryptParams(cipher.MaxScryptLogN)
 	if err := huge.Validate(); err != nil {

@@ -3,12 +3,14 @@ package cipherdir
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // posixACL encodes the xattr value of a POSIX ACL: entries of tag, perm
@@ -42,7 +44,7 @@ func TestMkdirInheritsDefaultACL(t *testing.T) {
 	acl := posixACL([3]uint32{userObj, 7, none}, [3]uint32{user, 7, 65534}, [3]uint32{groupObj, 5, none},
 		[3]uint32{mask, 7, none}, [3]uint32{other, 5, none})
 	if err := unix.Setxattr(filepath.Join(v.Dir, "d"), "system.posix_acl_default", acl, 0); err != nil {
-		t.Skipf("the filesystem of %s takes no default ACL: %v", v.Dir, err)
+		testenv.Missing(t, fmt.Sprintf("the filesystem of %s takes no default ACL: %v", v.Dir, err))
 	}
 	d, err := OpenDirAt(root, "d")
 	if err != nil {

@@ -20,40 +20,14 @@ import (
 	"github.com/veilfs/veilfs/cipher/config"
 	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/fs/reverse/view"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
-
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 type mountedView struct {
 	plain, mnt string
 	vol        *cipherdir.Volume
-	log        *logSink
+	log        *testenv.LogBuffer
 	m          *Mount
-}
-
-func requireFUSE(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if os.Getenv("VEILFS_REQUIRE_FUSE") == "1" {
-			t.Fatalf("/dev/fuse is required: %v", err)
-		}
-		t.Skip("no /dev/fuse")
-	}
 }
 
 // mountView mounts the reverse view of plain (which setup fills first).
@@ -66,8 +40,8 @@ func mountView(t *testing.T, opts config.CreateOptions, excl *Excluder, setup fu
 // view's own.
 func mountViewWith(t *testing.T, opts config.CreateOptions, setup func(plain string), mopts Options) *mountedView {
 	t.Helper()
-	requireFUSE(t)
-	v := &mountedView{plain: t.TempDir(), mnt: t.TempDir(), log: &logSink{}}
+	testenv.NeedFUSE(t)
+	v := &mountedView{plain: t.TempDir(), mnt: t.TempDir(), log: &testenv.LogBuffer{}}
 	if setup != nil {
 		setup(v.plain)
 	}

@@ -20,18 +20,16 @@ import (
 	"github.com/veilfs/veilfs/cipher/config"
 	vfs "github.com/veilfs/veilfs/fs"
 	"github.com/veilfs/veilfs/fs/cipherdir"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 var password = []byte("rotate-test-password")
 
+// requireFUSE: the tests mount the volume in-process, with mount(2) as root.
 func requireFUSE(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil || os.Geteuid() != 0 {
-		if os.Getenv("VEILFS_REQUIRE_FUSE") == "1" {
-			t.Fatalf("/dev/fuse and root are required")
-		}
-		t.Skip("needs /dev/fuse and root")
-	}
+	testenv.NeedFUSE(t)
+	testenv.NeedRoot(t, "the tests mount in-process with mount(2)")
 }
 
 // withMount mounts the volume in dir with master for the duration of fn.

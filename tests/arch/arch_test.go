@@ -11,7 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -128,6 +132,11 @@ var rules = []rule{
 		forbidden: []string{module + "/cmd/..."},
 		why:       "the filesystem is a library; only the CLI sits above it",
 	},
+	{
+		from:      module + "/internal/testenv",
+		forbidden: []string{module + "/..."},
+		why:       "internal/testenv is the leaf every test may import, the unit tests of cipher as much as tests/harness",
+	},
 }
 
 func matches(pattern, path string) bool {
@@ -241,6 +250,87 @@ func TestImportRules(t *testing.T) {
 		}
 		if checked == 0 {
 			t.Errorf("rule for %s matched no package: the layout changed, update tests/arch", r.from)
+		}
+	}
+}
+
+// TestTestenvOnlyInTests: internal/testenv (which fails or skips a test) is
+// imported by test files and by the packages under tests/ only. `go list
+// -deps` leaves test files out, so no other package may have it among its
+// dependencies.
+func TestTestenvOnlyInTests(t *testing.T) {
+	const testenv = module + "/internal/testenv"
+	pkgs := goList(t)
+	if pkgs[testenv] == nil {
+		t.Fatalf("%s is not in the module: the layout changed, update tests/arch", testenv)
+	}
+	for path, p := range pkgs {
+		if p.Module == nil || p.Module.Path != module || matches(module+"/tests/...", path) || path == testenv {
+			continue
+		}
+		if slices.Contains(p.Deps, testenv) {
+			t.Errorf("%s imports %s outside its tests\n\tchain: %s", path, testenv, strings.Join(chain(pkgs, path, testenv), " -> "))
+		}
+	}
+}
+
+// bareSkips are the test files allowed a skip that does not go through
+// internal/testenv, with why: a skip about the test's own flags or inputs,
+// which no install changes and a strict run must not turn into a failure.
+var bareSkips = map[string]string{
+	"cipher/fuzz_test.go":               "a fuzz input larger than the target takes",
+	"tests/posix/battery_test.go":       "-short leaves the volume matrix out",
+	"tests/posix/cases_tmpfile_test.go": "VEILFS_POSIX_PEER=gocryptfs compares with gocryptfs, which has no O_TMPFILE",
+}
+
+// TestSkipsGoThroughTestenv: a test that lacks something skips through
+// internal/testenv, which fails instead under `make test` (README: a
+// missing tool fails the run); a bare t.Skip would hide that nothing ran.
+func TestSkipsGoThroughTestenv(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v", err)
+	}
+	root := strings.TrimSpace(string(out))
+	skip := regexp.MustCompile(`\.(Skip|Skipf|SkipNow)\(`)
+	seen := map[string]bool{}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel == "internal/testenv" || strings.HasPrefix(d.Name(), ".") && rel != "." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(rel, ".go") || rel == "tests/arch/arch_test.go" {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			if !skip.MatchString(line) {
+				continue
+			}
+			if _, ok := bareSkips[rel]; ok {
+				seen[rel] = true
+				continue
+			}
+			t.Errorf("%s:%d: a bare skip: go through internal/testenv (NeedTool, NeedRoot, NeedFUSE, Missing, Platform), or add the file to bareSkips if the skip is about the test's own flags\n\t%s", rel, i+1, strings.TrimSpace(line))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel := range bareSkips {
+		if !seen[rel] {
+			t.Errorf("%s is in bareSkips but has no skip left: remove it there", rel)
 		}
 	}
 }

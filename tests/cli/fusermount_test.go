@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -20,9 +21,7 @@ import (
 // expects exactly those.
 func TestFusermountRefusal(t *testing.T) {
 	harness.RequireFUSE(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to act as another user")
-	}
+	testenv.NeedRoot(t, "acts as another user")
 	setpriv := harness.RequireTool(t, "setpriv", "util-linux")
 	deviceOK := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", "exec 3<>/dev/fuse").Run() == nil
 	userAllowOther := false
@@ -32,7 +31,7 @@ func TestFusermountRefusal(t *testing.T) {
 		}
 	}
 	if deviceOK && userAllowOther {
-		t.Skip("this machine lets uid 65534 mount with --allow-other: fusermount3 has nothing to refuse")
+		testenv.Missing(t, "this machine lets uid 65534 mount with --allow-other (/etc/fuse.conf says user_allow_other): fusermount3 has nothing to refuse")
 	}
 
 	base := harness.WorldDir(t)

@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -64,8 +65,8 @@ func TestMountNosuidNodevCLI(t *testing.T) {
 		{"background -o veilfs_suid,veilfs_dev", false, []string{"-o", "veilfs_suid,veilfs_dev"}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.lifted && os.Geteuid() != 0 {
-				t.Skip("--suid and --dev need root")
+			if tt.lifted {
+				testenv.NeedRoot(t, "only root may lift nosuid and nodev")
 			}
 			cdir, mnt := filepath.Join(t.TempDir(), "cipher"), t.TempDir()
 			harness.InitVolume(t, cdir, password)
@@ -128,7 +129,7 @@ func TestMountNosuidNodevHelper(t *testing.T) {
 				args = []string{"--fstab", fstab, mnt}
 			}
 			if !ns.sbin && (strings.HasPrefix(tt.fstab, "veilfs ") || strings.Contains(strings.Join(args, " "), "-t veilfs ")) {
-				t.Skip("no overlay filesystem to put mount.veilfs into /sbin of the test namespace")
+				testenv.Missing(t, "no overlay filesystem to put mount.veilfs into /sbin of the test namespace")
 			}
 			if res := ns.run("", append([]string{"mount"}, args...)...); res.Code != 0 {
 				t.Fatalf("mount %q: %v", args, res)
@@ -154,9 +155,7 @@ func TestMountNosuidNodevHelper(t *testing.T) {
 // --suid and --dev ask for it.
 func TestPlantedSetuidAndDevice(t *testing.T) {
 	harness.RequireFUSE(t)
-	if os.Geteuid() != 0 {
-		t.Skip("planting a setuid-root program needs root")
-	}
+	testenv.NeedRoot(t, "plants a setuid-root program")
 	setpriv := harness.RequireTool(t, "setpriv", "util-linux")
 	idPath := harness.RequireTool(t, "id", "coreutils")
 	for _, lifted := range []bool{false, true} {

@@ -29,6 +29,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -49,16 +50,9 @@ type helperNS struct {
 func newHelperNS(t *testing.T) *helperNS {
 	t.Helper()
 	harness.RequireFUSE(t)
-	if os.Geteuid() != 0 {
-		t.Skip("mount(8) tests need root (a mount namespace, and mount(8) as root)")
-	}
-	for _, tool := range []string{"unshare", "nsenter", "mount", "umount", "/sbin/mount.fuse3"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("VEILFS_REQUIRE_FUSE") == "1" {
-				t.Fatalf("%s not found (package fuse3 or util-linux): %v", tool, err)
-			}
-			t.Skipf("%s not found (package fuse3 or util-linux): %v", tool, err)
-		}
+	testenv.NeedRoot(t, "mount(8) tests make a mount namespace and run mount(8) as root")
+	for _, tool := range [][2]string{{"unshare", "util-linux"}, {"nsenter", "util-linux"}, {"mount", "mount"}, {"umount", "mount"}, {"/sbin/mount.fuse3", "fuse3"}} {
+		testenv.NeedTool(t, tool[0], tool[1])
 	}
 	bin := harness.Binary(t)
 	binDir, sbinDir := t.TempDir(), t.TempDir()
@@ -290,7 +284,7 @@ func TestMountTypeVeilfs(t *testing.T) {
 	cipherdir, mnt, pw := helperVolume(t)
 	ns := newHelperNS(t)
 	if !ns.sbin {
-		t.Skip("no overlay filesystem to put mount.veilfs into /sbin of the test namespace")
+		testenv.Missing(t, "no overlay filesystem to put mount.veilfs into /sbin of the test namespace")
 	}
 	res := ns.run("", "mount", "-v", "-t", "veilfs", cipherdir, mnt, "-o", "ro,passfile="+pw)
 	if res.Code != 0 {
@@ -322,7 +316,7 @@ func TestMountFstab(t *testing.T) {
 	for _, l := range lines {
 		t.Run(l.name, func(t *testing.T) {
 			if l.fstype == "veilfs" && !ns.sbin {
-				t.Skip("no overlay filesystem to put mount.veilfs into /sbin of the test namespace")
+				testenv.Missing(t, "no overlay filesystem to put mount.veilfs into /sbin of the test namespace")
 			}
 			line := fmt.Sprintf("%s %s %s %s 0 0\n", cipherdir, mnt, l.fstype, l.options)
 			if err := os.WriteFile(fstab, []byte("# test fstab\n"+line), 0o644); err != nil {
@@ -418,9 +412,7 @@ func TestMountVeilfsLink(t *testing.T) {
 // on it with mount.veilfs.
 func TestMountOnAutofs(t *testing.T) {
 	cipherdir, mnt, pw := helperVolume(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for the autofs mount")
-	}
+	testenv.NeedRoot(t, "makes an autofs mount")
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)
@@ -438,7 +430,12 @@ func TestMountOnAutofs(t *testing.T) {
 	if err := unix.Mount("systemd-1", mnt, "autofs", 0, data); err != nil {
 		unix.Close(p[1])
 		readEnd.Close()
-		t.Skipf("cannot make an autofs mount: %v", err)
+		if errors.Is(err, unix.ENODEV) {
+			// A kernel built without autofs (and no module to load): the
+			// platform, not something make deps could install.
+			testenv.Platform(t, "the kernel has no autofs filesystem")
+		}
+		testenv.Missing(t, fmt.Sprintf("cannot make an autofs mount: %v", err))
 	}
 	unix.Close(p[1]) // the kernel holds its own reference
 	t.Cleanup(func() {

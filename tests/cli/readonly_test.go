@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -19,9 +20,7 @@ import (
 // a read-only bind mount) is mounted read-only, with a warning that says
 // so, instead of read-write with every write failing later.
 func TestMountReadOnlyCipherDir(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("a read-only bind mount needs root")
-	}
+	testenv.NeedRoot(t, "makes a read-only bind mount")
 	harness.RequireFUSE(t)
 	dir := t.TempDir()
 	harness.InitVolume(t, dir, harness.DefaultPassword)

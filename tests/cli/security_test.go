@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -33,12 +34,8 @@ func asNobody(t *testing.T, script string) int {
 // directory lets them see (the kernel checks permissions against our
 // attributes), and what they create is theirs. Without it they see nothing.
 func TestAllowOther(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to act as another user")
-	}
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("setpriv (util-linux) not installed")
-	}
+	testenv.NeedRoot(t, "acts as another user")
+	testenv.NeedTool(t, "setpriv", "util-linux")
 	harness.RequireFUSE(t)
 	base := harness.WorldDir(t)
 	plain, mnt, cdir := filepath.Join(base, "plain"), filepath.Join(base, "mnt"), filepath.Join(base, "cipher")
@@ -110,12 +107,8 @@ func TestAllowOther(t *testing.T) {
 
 // TestNoAllowOther: without --allow-other, other users cannot even look.
 func TestNoAllowOther(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to act as another user")
-	}
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("setpriv (util-linux) not installed")
-	}
+	testenv.NeedRoot(t, "acts as another user")
+	testenv.NeedTool(t, "setpriv", "util-linux")
 	harness.RequireFUSE(t)
 	base := harness.WorldDir(t)
 	mnt := filepath.Join(base, "mnt")

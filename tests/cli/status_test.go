@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -231,9 +232,7 @@ func veilfsAsUser(t *testing.T, env []string, mountCaps bool, args ...string) (s
 // used to say so only in syslog, and status showed the mount as "-").
 func TestStatusWithoutXDGRuntimeDir(t *testing.T) {
 	harness.RequireFUSE(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to act as another user")
-	}
+	testenv.NeedRoot(t, "acts as another user")
 	must := func(t *testing.T, err error) {
 		t.Helper()
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -400,10 +401,8 @@ func TestSystemdUserUnit(t *testing.T) {
 // verify, in the test namespace where "veilfs" is found where systemd
 // looks for it (verify checks that the commands exist).
 func TestSystemdAnalyzeVerify(t *testing.T) {
-	tool, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze not found (package systemd): the unit files in contrib/systemd are not verified")
-	}
+	// Without it the unit files in contrib/systemd are not verified.
+	tool := testenv.NeedTool(t, "systemd-analyze", "systemd")
 	ns := newHelperNS(t)
 	dir := filepath.Join(harness.ModuleRoot(t), "contrib", "systemd")
 	runtime := t.TempDir()

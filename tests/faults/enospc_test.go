@@ -5,6 +5,7 @@ package faults_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -21,14 +23,12 @@ import (
 // "ext4", the latter on a loop device) and returns its root.
 func smallFS(t *testing.T, kind string) string {
 	t.Helper()
-	if os.Getuid() != 0 {
-		t.Skip("needs root to mount a small file system")
-	}
+	testenv.NeedRoot(t, "mounts a small file system")
 	dir := t.TempDir()
 	switch kind {
 	case "tmpfs":
 		if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=20m,mode=0755"); err != nil {
-			t.Skipf("mount tmpfs: %v", err)
+			testenv.Missing(t, fmt.Sprintf("mount tmpfs: %v", err))
 		}
 	case "ext4":
 		img := filepath.Join(t.TempDir(), "small.img")
@@ -39,10 +39,10 @@ func smallFS(t *testing.T, kind string) string {
 			t.Fatal(err)
 		}
 		if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-m", "0", img).CombinedOutput(); err != nil {
-			t.Skipf("mkfs.ext4: %v: %s", err, out)
+			testenv.Missing(t, fmt.Sprintf("mkfs.ext4 (Debian package e2fsprogs): %v: %s", err, out))
 		}
 		if out, err := exec.Command("mount", "-o", "loop", img, dir).CombinedOutput(); err != nil {
-			t.Skipf("mount -o loop: %v: %s", err, out)
+			testenv.Missing(t, fmt.Sprintf("mount -o loop: %v: %s", err, out))
 		}
 	}
 	t.Cleanup(func() {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -44,7 +45,7 @@ func buildTemplate(t *testing.T) *template {
 	t.Helper()
 	harness.RequireFUSE(t)
 	base := t.TempDir()
-	tp := &template{dir: filepath.Join(base, "cipher"), cipher: map[string]string{}}
+	tp := &template{dir: filepath.Join(base, "cipher")}
 	mnt := filepath.Join(base, "mnt")
 	must(t, os.Mkdir(mnt, 0o755))
 	harness.InitVolume(t, tp.dir, pw)
@@ -58,21 +59,7 @@ func buildTemplate(t *testing.T) *template {
 	must(t, os.Symlink("a.txt", filepath.Join(mnt, "link")))
 	must(t, syscall.Setxattr(filepath.Join(mnt, "a.txt"), "user.note", []byte("value"), 0))
 	// veilfs shows the backing inode numbers: map plaintext to ciphertext.
-	inodes := map[uint64]string{}
-	filepath.Walk(tp.dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil {
-			rel, _ := filepath.Rel(tp.dir, p)
-			inodes[fi.Sys().(*syscall.Stat_t).Ino] = rel
-		}
-		return nil
-	})
-	for _, p := range append(slices.Collect(mapKeys(files)), "d", "d/sub", "d2", "empty", "empty2", "link") {
-		fi, err := os.Lstat(filepath.Join(mnt, p))
-		must(t, err)
-		if tp.cipher[p] = inodes[fi.Sys().(*syscall.Stat_t).Ino]; tp.cipher[p] == "" {
-			t.Fatalf("no ciphertext for %s", p)
-		}
-	}
+	tp.cipher = harness.CiphertextPaths(t, tp.dir, mnt, append(slices.Collect(mapKeys(files)), "d", "d/sub", "d2", "empty", "empty2", "link")...)
 	harness.Unmount(t, mnt)
 	return tp
 }
@@ -343,9 +330,7 @@ func TestRefusesMounted(t *testing.T) {
 // TestProgressBar: a progress bar on a terminal, none with --json or when
 // standard error is not a terminal.
 func TestProgressBar(t *testing.T) {
-	if _, err := exec.LookPath("script"); err != nil {
-		t.Skip("script(1) is not installed: no pty to run on")
-	}
+	testenv.NeedTool(t, "script", "bsdutils") // the pty to run on
 	tp := buildTemplate(t)
 	dir := tp.copyVolume(t)
 	pass := harness.Passfile(t, pw)

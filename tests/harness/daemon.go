@@ -142,7 +142,7 @@ func (d *daemon) checkExited(t testing.TB, mnt string) {
 		return
 	}
 	deadline := time.Now().Add(daemonSettle)
-	for processAlive(d.pid) {
+	for ProcessAlive(d.pid) {
 		if time.Now().After(deadline) {
 			t.Errorf("daemon of %s (pid %d) still running %v after unmount", mnt, d.pid, daemonSettle)
 			return
@@ -151,8 +151,9 @@ func (d *daemon) checkExited(t testing.TB, mnt string) {
 	}
 }
 
-// processAlive reports whether pid exists and is not a zombie.
-func processAlive(pid int) bool {
+// ProcessAlive reports whether pid exists and is not a zombie (a child not
+// yet waited for is one).
+func ProcessAlive(pid int) bool {
 	if err := unix.Kill(pid, 0); err == unix.ESRCH {
 		return false
 	}

@@ -14,12 +14,14 @@
 // FreeBSD, so that `make cross` type-checks them, and RequireFUSE skips
 // every mount there.
 //
-// Environment:
+// Environment (the skips themselves are internal/testenv's):
 //
+//	VEILFS_TEST_STRICT=1        set by `make test` (CI=true does the same): a
+//	                            test that lacks a tool, root, /dev/fuse or a
+//	                            capability fails instead of skipping
 //	VEILFS_REQUIRE_FUSE=1       missing /dev/fuse fails instead of skipping
 //	VEILFS_REQUIRE_GOCRYPTFS=1  missing gocryptfs binary fails instead of skipping
-//	VEILFS_REQUIRE_TOOLS=1      a missing tool of the packaging and documentation
-//	                            tests (dpkg-deb, groff, bash-completion) or a
-//	                            sync client of tests/sync (syncthing, unison) fails
+//	VEILFS_REQUIRE_TOOLS=1      a missing tool (dpkg-deb, groff, bash-completion,
+//	                            a sync client of tests/sync, ...) fails
 //	VEILFS_BINARY=path          use this prebuilt binary instead of building one
 package harness

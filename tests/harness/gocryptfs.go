@@ -2,34 +2,21 @@ package harness
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // Gocryptfs returns the path of the gocryptfs binary, or "" if there is none.
-func Gocryptfs() string {
-	if p, err := exec.LookPath("gocryptfs"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/gocryptfs"); err == nil {
-		return "/usr/bin/gocryptfs"
-	}
-	return ""
-}
+func Gocryptfs() string { return testenv.Gocryptfs() }
 
 // RequireGocryptfs skips the test when the gocryptfs binary is missing, or
-// fails it under VEILFS_REQUIRE_GOCRYPTFS=1.
+// fails it when the run must be complete (internal/testenv).
 func RequireGocryptfs(t testing.TB) {
 	t.Helper()
-	if Gocryptfs() != "" {
-		return
-	}
-	if os.Getenv("VEILFS_REQUIRE_GOCRYPTFS") == "1" {
-		t.Fatal("gocryptfs binary not found (VEILFS_REQUIRE_GOCRYPTFS=1)")
-	}
-	t.Skip("gocryptfs binary not found")
+	testenv.NeedGocryptfs(t)
 }
 
 // GocryptfsRun runs gocryptfs with args and returns the result.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // DefaultPassword is the password NewVolume uses.
@@ -161,26 +163,12 @@ func goTool() string {
 }
 
 // RequireFUSE skips the test when /dev/fuse is missing, or fails it when
-// VEILFS_REQUIRE_FUSE=1 (set by `make test`, where a silent skip would hide
-// that nothing was tested). The harness mounts the Linux way only
-// (/proc/self/mountinfo, fusermount3): on other systems it never mounts.
+// the run must be complete (internal/testenv: `make test`, CI). The harness
+// mounts the Linux way only (/proc/self/mountinfo, fusermount3): on other
+// systems it never mounts.
 func RequireFUSE(t testing.TB) {
 	t.Helper()
-	fi, err := os.Stat("/dev/fuse")
-	if runtime.GOOS == "linux" && err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		return
-	}
-	msg := "/dev/fuse is not available"
-	switch {
-	case runtime.GOOS != "linux":
-		msg = "the mount tests run on Linux only, not on " + runtime.GOOS
-	case err != nil:
-		msg = fmt.Sprintf("/dev/fuse is not available: %v", err)
-	}
-	if os.Getenv("VEILFS_REQUIRE_FUSE") == "1" {
-		t.Fatalf("%s (VEILFS_REQUIRE_FUSE=1)", msg)
-	}
-	t.Skip(msg)
+	testenv.NeedFUSE(t)
 }
 
 // Passfile writes password plus one newline to a 0600 file in a temp dir and

@@ -60,7 +60,7 @@ func TestVeilfsMountCycle(t *testing.T) {
 	if _, ok := FindMount(mnt); ok {
 		t.Fatal("still mounted after Unmount")
 	}
-	if processAlive(d.pid) {
+	if ProcessAlive(d.pid) {
 		t.Fatalf("daemon %d alive after Unmount returned", d.pid)
 	}
 	if _, err := os.Stat(filepath.Join(cipherdir, "gocryptfs.conf")); err != nil {
@@ -124,7 +124,7 @@ func TestBackingFDsAndSubtract(t *testing.T) {
 	if extra := Subtract([]string{"a", "a", "b"}, []string{"a"}); strings.Join(extra, ",") != "a,b" {
 		t.Errorf("subtract = %q", extra)
 	}
-	if processAlive(1<<22 + 12345) {
-		t.Error("processAlive of a pid that cannot exist")
+	if ProcessAlive(1<<22 + 12345) {
+		t.Error("ProcessAlive of a pid that cannot exist")
 	}
 }

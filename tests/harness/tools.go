@@ -2,29 +2,19 @@ package harness
 
 import (
 	"os"
-	"os/exec"
 	"testing"
+
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // RequireTool returns the path of an external program a test needs (dpkg-deb,
 // groff, ...) or of a file a package installs (bash-completion's script).
-// When it is missing the test is skipped, or fails under
-// VEILFS_REQUIRE_TOOLS=1 (set by `make test`, whose `make deps` installs
-// them), where a silent skip would hide that nothing was tested.
+// When it is missing the test is skipped, or fails when the run must be
+// complete (internal/testenv: `make test`, whose `make deps` installs them),
+// where a silent skip would hide that nothing was tested.
 func RequireTool(t testing.TB, nameOrPath, debianPackage string) string {
 	t.Helper()
-	if p, err := exec.LookPath(nameOrPath); err == nil {
-		return p
-	}
-	if fi, err := os.Stat(nameOrPath); err == nil && !fi.IsDir() {
-		return nameOrPath
-	}
-	msg := nameOrPath + " not found (Debian package " + debianPackage + ")"
-	if os.Getenv("VEILFS_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("%s (VEILFS_REQUIRE_TOOLS=1)", msg)
-	}
-	t.Skip(msg)
-	return ""
+	return testenv.NeedTool(t, nameOrPath, debianPackage)
 }
 
 // WorldDir makes a directory that another user can traverse (t.TempDir's

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -27,9 +28,7 @@ import (
 // the owner tells what veilfs did.
 func TestDaemonNotDumpable(t *testing.T) {
 	harness.RequireFUSE(t)
-	if os.Geteuid() != 0 {
-		t.Skip("running a daemon as another user needs root")
-	}
+	testenv.NeedRoot(t, "runs a daemon as another user")
 	setpriv := harness.RequireTool(t, "setpriv", "util-linux")
 	for _, fg := range []bool{true, false} {
 		t.Run(map[bool]string{true: "foreground", false: "background"}[fg], func(t *testing.T) {

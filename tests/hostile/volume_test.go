@@ -17,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/veilfs/veilfs/tests/harness"
@@ -68,7 +67,7 @@ const victimSize = 3*blockSize + 100
 func buildTemplate(t *testing.T) *template {
 	t.Helper()
 	harness.RequireFUSE(t)
-	tp := &template{dir: filepath.Join(t.TempDir(), "cipher"), cipher: map[string]string{}, want: map[string][]byte{}}
+	tp := &template{dir: filepath.Join(t.TempDir(), "cipher"), want: map[string][]byte{}}
 	mnt := t.TempDir()
 	harness.InitVolume(t, tp.dir, harness.DefaultPassword)
 	harness.MountVolume(t, tp.dir, mnt, harness.DefaultPassword)
@@ -101,24 +100,7 @@ func buildTemplate(t *testing.T) *template {
 		t.Fatal(err)
 	}
 	// Inode numbers are the backing ones: map plaintext to ciphertext.
-	inodes := map[uint64]string{}
-	filepath.Walk(tp.dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil {
-			rel, _ := filepath.Rel(tp.dir, p)
-			inodes[fi.Sys().(*syscall.Stat_t).Ino] = rel
-		}
-		return nil
-	})
-	for _, name := range []string{"victim.bin", "other.bin", "small.txt", "d", "d/inner.txt", "d2", "d2/inner2.txt", nameL, nameM, "link"} {
-		fi, err := os.Lstat(filepath.Join(mnt, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tp.cipher[name] = inodes[fi.Sys().(*syscall.Stat_t).Ino]
-		if tp.cipher[name] == "" {
-			t.Fatalf("no ciphertext for %s", name)
-		}
-	}
+	tp.cipher = harness.CiphertextPaths(t, tp.dir, mnt, "victim.bin", "other.bin", "small.txt", "d", "d/inner.txt", "d2", "d2/inner2.txt", nameL, nameM, "link")
 	// Keep the old ciphertext of victim.bin, then rewrite block 1 in place
 	// (same file ID): the material for rollback attacks.
 	var err error

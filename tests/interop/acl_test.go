@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -18,9 +19,7 @@ import (
 // denied through either mount.
 func TestACLBothWays(t *testing.T) {
 	requireAll(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: acts as uid 65534 on a mount with allow_other")
-	}
+	testenv.NeedRoot(t, "acts as uid 65534 on a mount with allow_other")
 	setfacl := harness.RequireTool(t, "setfacl", "acl")
 	getfacl := harness.RequireTool(t, "getfacl", "acl")
 	setpriv := harness.RequireTool(t, "setpriv", "util-linux")

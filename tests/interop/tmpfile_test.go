@@ -41,9 +41,9 @@ func TestTmpfileThenGocryptfs(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string][]byte{
-				"short":       randomBytes("tmpfile short", 9000),
-				long:          randomBytes("tmpfile long", 4096),
-				"sub/" + long: randomBytes("tmpfile sub", 1),
+				"short":       harness.RandomBytes("tmpfile short", 9000),
+				long:          harness.RandomBytes("tmpfile long", 4096),
+				"sub/" + long: harness.RandomBytes("tmpfile sub", 1),
 			}
 			for name, content := range want {
 				tmpfileNamed(t, filepath.Join(mntA, filepath.Dir(name)), content, filepath.Join(mntA, name))

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/tests/harness"
 )
 
 // Names at the interesting length boundaries (FORMAT §5.4): with the default
@@ -30,16 +31,6 @@ var (
 // longTarget is a symlink target of 2000 bytes: its encrypted, base64-encoded
 // form (FORMAT §6) is ~2700 bytes, far beyond any name limit but within PATH_MAX.
 var longTarget = strings.Repeat("../a-long-symlink-target-component/", 60)[:2000]
-
-// randomBytes is deterministic per label so that two writes of "the same tree"
-// produce the same content.
-func randomBytes(label string, n int) []byte {
-	seed := sha256.Sum256([]byte(label))
-	r := rand.NewChaCha8(seed)
-	b := make([]byte, n)
-	_, _ = r.Read(b)
-	return b
-}
 
 // writeTree creates the interop test tree under root (an existing directory,
 // usually a mountpoint). Every kind of object and every size boundary that the
@@ -66,9 +57,9 @@ func writeTree(t testing.TB, root string) {
 
 	must(os.Mkdir(p("sizes"), 0o755))
 	for _, n := range []int{0, 1, 4095, 4096, 4097, 8192, 12289} {
-		write(fmt.Sprintf("sizes/size-%d", n), randomBytes(fmt.Sprint("size", n), n), 0o644)
+		write(fmt.Sprintf("sizes/size-%d", n), harness.RandomBytes(fmt.Sprint("size", n), n), 0o644)
 	}
-	write("sizes/random-1MiB", randomBytes("1MiB", 1<<20), 0o600)
+	write("sizes/random-1MiB", harness.RandomBytes("1MiB", 1<<20), 0o600)
 	write("sizes/exec.sh", []byte("#!/bin/sh\necho hi\n"), 0o755)
 
 	// Sparse: holes before, between and after data, crossing block boundaries.
@@ -77,7 +68,7 @@ func writeTree(t testing.TB, root string) {
 	must(f.Truncate(5 << 20))
 	_, err = f.WriteAt([]byte("data in the middle of a hole"), 1<<20+7)
 	must(err)
-	_, err = f.WriteAt(randomBytes("sparse", 5000), 3<<20-100)
+	_, err = f.WriteAt(harness.RandomBytes("sparse", 5000), 3<<20-100)
 	must(err)
 	must(f.Close())
 	f, err = os.Create(p("sizes/hole-only"))
@@ -108,7 +99,7 @@ func writeTree(t testing.TB, root string) {
 	write("xattr/file", []byte("has attributes\n"), 0o644)
 	must(unix.Setxattr(p("xattr/file"), "user.comment", []byte("hello xattr"), 0))
 	must(unix.Setxattr(p("xattr/file"), "user.empty", nil, 0))
-	must(unix.Setxattr(p("xattr/file"), "user.binary", randomBytes("xattr", 1000), 0))
+	must(unix.Setxattr(p("xattr/file"), "user.binary", harness.RandomBytes("xattr", 1000), 0))
 	// gocryptfs stores "user.gocryptfs." + B64(EME(name)) (FORMAT §7), which
 	// must fit XATTR_NAME_MAX (255): plaintext names up to ~170 bytes fit.
 	must(unix.Setxattr(p("xattr/file"), "user."+strings.Repeat("k", 150), []byte("long attribute name"), 0))

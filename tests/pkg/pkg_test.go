@@ -19,6 +19,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -229,9 +230,7 @@ func TestInstallPrefix(t *testing.T) {
 // page and completions), and where the helper's directory is not theirs
 // (MOUNTHELPERDIR=/sbin) that link alone is skipped, with a note.
 func TestInstallPrefixAsUser(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to act as another user")
-	}
+	testenv.NeedRoot(t, "acts as another user")
 	setpriv := harness.RequireTool(t, "setpriv", "util-linux")
 	// Built as root, beforehand: the user has no Go build cache, and -o
 	// keeps make from rebuilding when a source in the tree is touched.

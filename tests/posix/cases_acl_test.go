@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -31,9 +32,7 @@ type aclTools struct{ setfacl, getfacl, setpriv string }
 // default ACLs inherited, and the kernel enforcing them for another user
 // (uid 65534, through --allow-other).
 func TestACL(t *testing.T) {
-	if !isRoot() {
-		t.Skip("needs root: acts as uid 65534 on a mount with --allow-other")
-	}
+	testenv.NeedRoot(t, "acts as uid 65534 on a mount with --allow-other")
 	harness.RequireFUSE(t)
 	tools := aclTools{
 		setfacl: harness.RequireTool(t, "setfacl", "acl"),

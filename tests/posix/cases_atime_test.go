@@ -20,17 +20,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
 func TestAtimeMountOptions(t *testing.T) {
 	harness.RequireFUSE(t)
-	if os.Geteuid() != 0 {
-		if os.Getenv("VEILFS_REQUIRE_FUSE") == "1" {
-			t.Fatal("mounting tmpfs and dropping caches need root, and make test requires this test to run")
-		}
-		t.Skip("mounting tmpfs and dropping caches need root")
-	}
+	testenv.NeedRoot(t, "mounts tmpfs and drops caches")
 	for _, k := range kinds {
 		for _, opt := range []string{"relatime", "noatime", "nodiratime", "strictatime"} {
 			t.Run(k.name+"/"+opt, func(t *testing.T) {

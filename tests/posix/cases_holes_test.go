@@ -4,11 +4,14 @@ package posix
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
 // Holes made by fallocate PUNCH_HOLE and ZERO_RANGE (SEEK_DATA and
@@ -29,7 +32,7 @@ func requireFalloc(t *testing.T, mode uint32, what string) {
 	_, err = f.Write(make([]byte, 2*pageSize))
 	must(t, err, "write probe file")
 	if err := unix.Fallocate(int(f.Fd()), mode, 0, pageSize); err != nil {
-		t.Skipf("the temp directory's filesystem has no %s: %v", what, err)
+		testenv.Missing(t, fmt.Sprintf("the temp directory's filesystem has no %s: %v", what, err))
 	}
 }
 

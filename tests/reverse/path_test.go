@@ -40,7 +40,7 @@ func TestPathReverse(t *testing.T) {
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(p, randomBytes(rel, size), 0o644); err != nil {
+				if err := os.WriteFile(p, harness.RandomBytes(rel, size), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}

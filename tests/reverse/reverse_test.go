@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/veilfs/veilfs/internal/testenv"
 	"github.com/veilfs/veilfs/tests/harness"
 )
 
@@ -147,7 +148,7 @@ func TestDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteAt([]byte{randomBytes("big", bigSize)[off] ^ 0x5a}, off); err != nil {
+	if _, err := f.WriteAt([]byte{harness.RandomBytes("big", bigSize)[off] ^ 0x5a}, off); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
@@ -292,12 +293,12 @@ func TestPlaintextChangesWhileMounted(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if _, err := f.WriteAt(randomBytes("rewritten", size), 0); err != nil {
+			if _, err := f.WriteAt(harness.RandomBytes("rewritten", size), 0); err != nil {
 				f.Close()
 				return err
 			}
 			return f.Close()
-		}, randomBytes("rewritten", size)},
+		}, harness.RandomBytes("rewritten", size)},
 		{"append", size + 1000, func(p string) error {
 			f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 			if err != nil {
@@ -308,10 +309,10 @@ func TestPlaintextChangesWhileMounted(t *testing.T) {
 				return err
 			}
 			return f.Close()
-		}, append(randomBytes("append", size+1000), "appended"...)},
+		}, append(harness.RandomBytes("append", size+1000), "appended"...)},
 	}
 	for _, c := range cases {
-		if err := os.WriteFile(filepath.Join(plain, c.name), randomBytes(c.name, c.size), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(plain, c.name), harness.RandomBytes(c.name, c.size), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -544,7 +545,7 @@ func TestXattrsHidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := unix.Setxattr(p, "user.comment", []byte("secret note"), 0); err != nil {
-		t.Skipf("the plaintext filesystem has no user xattrs: %v", err)
+		testenv.Missing(t, fmt.Sprintf("the plaintext filesystem has no user xattrs: %v", err))
 	}
 	if err := unix.Setxattr(plain, "user.on-root", []byte("root note"), 0); err != nil {
 		t.Fatal(err)

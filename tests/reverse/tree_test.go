@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,14 +61,6 @@ const (
 	sparseLen = 1 << 20
 )
 
-// randomBytes is deterministic per label.
-func randomBytes(label string, n int) []byte {
-	seed := sha256.Sum256([]byte(label))
-	b := make([]byte, n)
-	_, _ = rand.NewChaCha8(seed).Read(b)
-	return b
-}
-
 // treeOpts selects the optional parts of the test tree.
 type treeOpts struct {
 	big bool // the multi-MiB file (bigSize bytes) at sizes/big
@@ -102,18 +93,18 @@ func writeTree(t testing.TB, root string, o treeOpts) {
 
 	must(os.Mkdir(p("sizes"), 0o755))
 	for _, n := range []int{0, 1, 4095, 4096, 4097} {
-		write(fmt.Sprintf("sizes/size-%d", n), randomBytes(fmt.Sprint("size", n), n), 0o644)
+		write(fmt.Sprintf("sizes/size-%d", n), harness.RandomBytes(fmt.Sprint("size", n), n), 0o644)
 	}
 	write("sizes/exec.sh", []byte("#!/bin/sh\necho hi\n"), 0o755)
 	write("sizes/read-only", []byte("read only\n"), 0o444)
 	if o.big {
-		write("sizes/big", randomBytes("big", bigSize), 0o640)
+		write("sizes/big", harness.RandomBytes("big", bigSize), 0o640)
 	}
 	// Sparse: a hole, data crossing a block boundary, a hole to the end.
 	f, err := os.Create(p("sizes/sparse"))
 	must(err)
 	must(f.Truncate(sparseLen))
-	_, err = f.WriteAt(randomBytes("sparse", 5000), 400000)
+	_, err = f.WriteAt(harness.RandomBytes("sparse", 5000), 400000)
 	must(err)
 	must(f.Close())
 	files = append(files, "sizes/sparse")
@@ -135,7 +126,7 @@ func writeTree(t testing.TB, root string, o treeOpts) {
 	must(os.Symlink("relative", p("links/"+long200))) // a long name that is a symlink
 
 	must(os.Mkdir(p("hard"), 0o755))
-	write("hard/a", randomBytes("hard", hardSize), 0o644)
+	write("hard/a", harness.RandomBytes("hard", hardSize), 0o644)
 	must(os.Link(p("hard/a"), p("hard/b")))
 
 	deep := "deep"

@@ -215,15 +215,7 @@ func (m *fgMount) alive() bool {
 		return false
 	default:
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.pid))
-	if err != nil {
-		return false
-	}
-	s := string(stat)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z' && s[i+2] != 'X'
-	}
-	return true
+	return harness.ProcessAlive(m.pid)
 }
 
 // checkFDs fails the test if the daemon holds more CIPHERDIR descriptors than

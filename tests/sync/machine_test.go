@@ -50,7 +50,7 @@ func newMachine(t *testing.T, base, name string) *machine {
 }
 
 // newMachines checks for FUSE and the sync client's program (a skip, or
-// a failure under VEILFS_REQUIRE_TOOLS=1), and returns machine A with a
+// a failure when the run must be complete: make test, CI), and returns machine A with a
 // new volume in its CIPHERDIR and machine B with an empty one, under base.
 func newMachines(t *testing.T, client string) (base string, A, B *machine) {
 	t.Helper()
