@@ -86,6 +86,11 @@ func TestMapMatchesCode(t *testing.T) {
 		p := pkgs[path]
 		return p != nil && p.Module != nil && p.Module.Path == module
 	}
+	for path, p := range pkgs {
+		if own(path) && p.Error != nil {
+			t.Errorf("%s: %s", path, p.Error.Err)
+		}
+	}
 	documented := map[string]bool{}
 	for _, r := range rows {
 		full := module + "/" + r.pkg
