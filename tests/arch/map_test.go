@@ -261,3 +261,112 @@ func topLevelNames(t *testing.T, dir string) (map[string]bool, string) {
 	}
 	return out, name
 }
+
+// pictureToken is a word of the picture that may name a package.
+var pictureToken = regexp.MustCompile(`[a-z][a-z0-9]*(?:/[a-z][a-z0-9]*)*`)
+
+// drawnEdge is an arrow drawn between two packages on one row.
+var drawnEdge = regexp.MustCompile(`([a-z][a-z0-9/]*) ─► ([a-z][a-z0-9/]*)`)
+
+// readPicture returns the row of each package in the picture (the first
+// fenced block under "## Packages and the import direction"; rows count
+// only lines that name a package) and the arrows drawn within a row.
+func readPicture(t *testing.T, known map[string]bool) (row map[string]int, drawn map[[2]string]bool) {
+	t.Helper()
+	doc, err := os.ReadFile(archDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "## Packages and the import direction")
+	if !ok {
+		t.Fatalf("%s: no heading \"Packages and the import direction\"", archDoc)
+	}
+	_, block, ok := strings.Cut(after, "```\n")
+	if ok {
+		block, _, ok = strings.Cut(block, "```")
+	}
+	if !ok {
+		t.Fatalf("%s: no picture (a fenced block) under \"Packages and the import direction\"", archDoc)
+	}
+	row, drawn = map[string]int{}, map[[2]string]bool{}
+	n := 0
+	for _, line := range strings.Split(block, "\n") {
+		named := false
+		for _, tok := range pictureToken.FindAllString(line, -1) {
+			if !known[tok] {
+				continue
+			}
+			if _, dup := row[tok]; dup {
+				t.Errorf("%s: the picture shows %s twice", archDoc, tok)
+			}
+			row[tok], named = n, true
+		}
+		for _, m := range drawnEdge.FindAllStringSubmatch(line, -1) {
+			drawn[[2]string{m[1], m[2]}] = true
+		}
+		if named {
+			n++
+		}
+	}
+	return row, drawn
+}
+
+// TestPictureMatchesCode: every package is on one row of the picture, and
+// imports only packages on rows below it or drawn with an arrow beside it.
+func TestPictureMatchesCode(t *testing.T) {
+	pkgs := goList(t)
+	known := map[string]bool{}
+	for path, p := range pkgs {
+		rel := strings.TrimPrefix(path, module+"/")
+		if p.Module != nil && p.Module.Path == module && !strings.HasPrefix(rel, "tests/") && !strings.HasPrefix(rel, "bench/") {
+			known[rel] = true
+		}
+	}
+	row, drawn := readPicture(t, known)
+	for pkg := range known {
+		if _, ok := row[pkg]; !ok {
+			t.Errorf("%s: the picture does not show %s", archDoc, pkg)
+		}
+	}
+	for e := range drawn {
+		if !known[e[0]] || !known[e[1]] || row[e[0]] != row[e[1]] {
+			t.Errorf("%s: the picture draws %s ─► %s, which are not two packages on one row", archDoc, e[0], e[1])
+		} else if !slices.Contains(pkgs[module+"/"+e[0]].Imports, module+"/"+e[1]) {
+			t.Errorf("%s: the picture draws %s ─► %s, which the code does not import", archDoc, e[0], e[1])
+		}
+	}
+	for pkg := range known {
+		for _, imp := range pkgs[module+"/"+pkg].Imports {
+			dep := strings.TrimPrefix(imp, module+"/")
+			if !known[dep] {
+				continue
+			}
+			if row[dep] <= row[pkg] && !drawn[[2]string{pkg, dep}] {
+				t.Errorf("%s: %s imports %s, which the picture shows on its own row or above", archDoc, pkg, dep)
+			}
+		}
+	}
+}
+
+// TestEveryPackageOwnsSomething: each package has a row in the table of
+// what it owns and what it does not, under "What each package owns".
+func TestEveryPackageOwnsSomething(t *testing.T) {
+	doc, err := os.ReadFile(archDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(doc), "### What each package owns")
+	if !ok {
+		t.Fatalf("%s: no heading \"What each package owns\"", archDoc)
+	}
+	table, _, _ = strings.Cut(table, "\n#")
+	for path, p := range goList(t) {
+		rel := strings.TrimPrefix(path, module+"/")
+		if p.Module == nil || p.Module.Path != module || strings.HasPrefix(rel, "tests/") || strings.HasPrefix(rel, "bench/") {
+			continue
+		}
+		if !strings.Contains(table, "\n| `"+rel+"` | ") {
+			t.Errorf("%s: %s has no row under \"What each package owns\"", archDoc, rel)
+		}
+	}
+}
