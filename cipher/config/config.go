@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,6 +113,19 @@ func checkPassword(password []byte) error {
 		return ErrPasswordTooLong
 	}
 	return nil
+}
+
+// Create draws a new master key and returns the config of a new volume
+// holding it wrapped with password, and the key, which the caller wipes.
+func Create(password []byte, opts CreateOptions) (*File, []byte, error) {
+	master := make([]byte, cipher.MasterKeySize)
+	rand.Read(master) // never fails since Go 1.24
+	conf, err := New(master, password, opts)
+	if err != nil {
+		cipher.Wipe(master)
+		return nil, nil, err
+	}
+	return conf, master, nil
 }
 
 // New returns the config of a new volume holding master wrapped with

@@ -1,7 +1,6 @@
 package cipherdir
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -53,11 +52,8 @@ func Init(dir string, password []byte, opts config.CreateOptions) ([]byte, error
 	if len(entries) > 0 {
 		return nil, fmt.Errorf("init %s: %w", dir, ErrNotEmpty)
 	}
-	master := make([]byte, cipher.MasterKeySize)
-	rand.Read(master) // never fails since Go 1.24
-	conf, err := config.New(master, password, opts)
+	conf, master, err := config.Create(password, opts)
 	if err != nil {
-		cipher.Wipe(master)
 		return nil, err
 	}
 	if !conf.Has(config.FlagPlaintextNames) && conf.Has(config.FlagDirIV) {

@@ -1,15 +1,10 @@
 package rotate
 
 import (
-	"os"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/veilfs/veilfs/internal/testenv"
 )
 
-// TestMain clears the umask, as the veilfs daemon does before it mounts
-// (MountVolume refuses otherwise).
-func TestMain(m *testing.M) {
-	unix.Umask(0)
-	os.Exit(m.Run())
-}
+// TestMain clears the umask, as the veilfs daemon does before it mounts.
+func TestMain(m *testing.M) { testenv.MainWithoutUmask(m) }

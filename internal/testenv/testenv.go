@@ -10,7 +10,7 @@
 // size) skip through Platform in every run.
 //
 // It also holds the few helpers that the unit tests of several packages
-// share (LogBuffer); the black-box tests under tests/ share tests/harness.
+// share (LogBuffer, MainWithoutUmask); the black-box tests under tests/ share tests/harness.
 //
 // It imports nothing of this module, so that the unit tests of any package
 // and the black-box tests under tests/ can use it; only test code may

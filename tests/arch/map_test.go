@@ -75,6 +75,20 @@ func readMap(t *testing.T) []mapRow {
 	return rows
 }
 
+// mapped returns the module's packages that the map must show, relative to
+// the module: all but the test suites under tests/ and the benchmark
+// helpers under bench/.
+func mapped(pkgs map[string]*listedPackage) map[string]bool {
+	out := map[string]bool{}
+	for path, p := range pkgs {
+		rel := strings.TrimPrefix(path, module+"/")
+		if p.Module != nil && p.Module.Path == module && !strings.HasPrefix(rel, "tests/") && !strings.HasPrefix(rel, "bench/") {
+			out[rel] = true
+		}
+	}
+	return out
+}
+
 // TestMapMatchesCode: every non-test package of the module has a row; a row's
 // imports are exactly the package's direct imports of module packages (the
 // picture draws these edges), and neither it nor any module package it
@@ -129,9 +143,8 @@ func TestMapMatchesCode(t *testing.T) {
 			}
 		}
 	}
-	for path := range pkgs {
-		rel := strings.TrimPrefix(path, module+"/")
-		if own(path) && !documented[path] && !strings.HasPrefix(rel, "tests/") && !strings.HasPrefix(rel, "bench/") {
+	for rel := range mapped(pkgs) {
+		if !documented[module+"/"+rel] {
 			t.Errorf("package %s has no row in %s's import table: add it where it belongs", rel, archDoc)
 		}
 	}
@@ -315,13 +328,7 @@ func readPicture(t *testing.T, known map[string]bool) (row map[string]int, drawn
 // imports only packages on rows below it or drawn with an arrow beside it.
 func TestPictureMatchesCode(t *testing.T) {
 	pkgs := goList(t)
-	known := map[string]bool{}
-	for path, p := range pkgs {
-		rel := strings.TrimPrefix(path, module+"/")
-		if p.Module != nil && p.Module.Path == module && !strings.HasPrefix(rel, "tests/") && !strings.HasPrefix(rel, "bench/") {
-			known[rel] = true
-		}
-	}
+	known := mapped(pkgs)
 	row, drawn := readPicture(t, known)
 	for pkg := range known {
 		if _, ok := row[pkg]; !ok {
@@ -360,11 +367,7 @@ func TestEveryPackageOwnsSomething(t *testing.T) {
 		t.Fatalf("%s: no heading \"What each package owns\"", archDoc)
 	}
 	table, _, _ = strings.Cut(table, "\n#")
-	for path, p := range goList(t) {
-		rel := strings.TrimPrefix(path, module+"/")
-		if p.Module == nil || p.Module.Path != module || strings.HasPrefix(rel, "tests/") || strings.HasPrefix(rel, "bench/") {
-			continue
-		}
+	for rel := range mapped(goList(t)) {
 		if !strings.Contains(table, "\n| `"+rel+"` | ") {
 			t.Errorf("%s: %s has no row under \"What each package owns\"", archDoc, rel)
 		}

@@ -1,7 +1,6 @@
 package view
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -77,11 +76,8 @@ func Init(dir string, password []byte, opts config.CreateOptions) ([]byte, error
 		}
 		return nil, fmt.Errorf("init reverse volume %s: %w", dir, ErrForwardVolume)
 	}
-	master := make([]byte, cipher.MasterKeySize)
-	rand.Read(master) // never fails since Go 1.24
-	conf, err := config.New(master, password, opts)
+	conf, master, err := config.Create(password, opts)
 	if err != nil {
-		cipher.Wipe(master)
 		return nil, err
 	}
 	// Between the check above and the rename in Save another init could
