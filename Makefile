@@ -134,15 +134,16 @@ demo: build
 	VEILFS=$(abspath $(OUT))/veilfs ./scripts/demo.sh
 
 # Installs only what is missing, so a prepared machine needs no network.
-# groff-base (man page rendering) and bash-completion (the completion test)
-# are small; zsh and fish are not installed: their tests skip without them.
+# groff-base (man page rendering), bash-completion, zsh and fish (the
+# completion scripts are parsed by each shell) are small.
 # syncthing and unison are the real sync clients of tests/sync; systemd's
 # systemd-analyze verifies contrib/systemd, e2fsprogs' mkfs.ext4 makes the
 # small filesystem of the ENOSPC tests (a minimal image may lack either).
-DEPS_PACKAGES = gocryptfs fuse3 attr acl groff-base bash-completion rsync syncthing unison systemd e2fsprogs
+DEPS_PACKAGES = gocryptfs fuse3 attr acl groff-base bash-completion zsh fish rsync syncthing unison systemd e2fsprogs
 deps:
 	@if command -v gocryptfs >/dev/null && command -v fusermount3 >/dev/null && command -v getfattr >/dev/null && command -v setfacl >/dev/null \
-		&& command -v groff >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] && command -v rsync >/dev/null \
+		&& command -v groff >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] && command -v zsh >/dev/null \
+		&& command -v fish >/dev/null && command -v rsync >/dev/null \
 		&& command -v syncthing >/dev/null && command -v unison >/dev/null \
 		&& command -v systemd-analyze >/dev/null && PATH="$$PATH:/sbin:/usr/sbin" command -v mkfs.ext4 >/dev/null; then \
 		exit 0; \

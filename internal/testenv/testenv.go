@@ -36,18 +36,6 @@ const (
 	requireTools     = "VEILFS_REQUIRE_TOOLS"
 )
 
-// Optional reports whether tool's tests may skip even in a strict run: the
-// README and docs/development.md say that `make deps` does not install it
-// (the zsh and fish completion scripts are checked only where those shells
-// happen to be installed). This is the only list of them.
-func Optional(tool string) bool {
-	switch tool {
-	case "zsh", "fish":
-		return true
-	}
-	return false
-}
-
 // strictBy returns the setting that makes the run one that must be
 // complete, for a need whose older switch is legacy ("" for none), or ""
 // when the run may skip: VEILFS_TEST_STRICT=1 (set by `make test`), CI=true
@@ -90,17 +78,15 @@ func Platform(t testing.TB, why string) {
 
 // NeedTool returns the path of an external program a test needs (groff,
 // setpriv, ...) or of a file a package installs (bash-completion's
-// script). When it is missing the test fails in a strict run, unless the
-// tool is Optional, and skips otherwise; debianPackage tells how to get it.
+// script). When it is missing the test fails in a strict run and skips
+// otherwise; debianPackage tells how to get it. No tool is optional: make
+// deps installs every one that make test uses.
 func NeedTool(t testing.TB, nameOrPath, debianPackage string) string {
 	t.Helper()
 	if p, ok := lookTool(nameOrPath); ok {
 		return p
 	}
 	msg := fmt.Sprintf("%s not found: install the Debian package %s", nameOrPath, debianPackage)
-	if Optional(nameOrPath) {
-		t.Skip(msg + " (optional: make deps does not install it)")
-	}
 	missing(t, requireTools, msg+" (make deps installs what make test needs)")
 	return ""
 }

@@ -19,11 +19,6 @@ func TestHelperProcess(t *testing.T) {
 		return
 	case "tool":
 		NeedTool(t, "veilfs-no-such-tool", "veilfs-no-such-package")
-	case "optional":
-		NeedTool(t, "zsh", "zsh")
-		if _, ok := lookTool("zsh"); ok {
-			t.Skip("installed here: nothing missing to test")
-		}
 	case "platform":
 		Platform(t, "not this kernel")
 	case "missing":
@@ -82,9 +77,9 @@ func TestStrictFails(t *testing.T) {
 	}
 }
 
-// An optional tool and a limit of the platform skip even a strict run.
-func TestOptionalSkips(t *testing.T) {
-	for _, what := range []string{"optional", "platform"} {
+// A limit of the platform skips even a strict run.
+func TestPlatformSkips(t *testing.T) {
+	for _, what := range []string{"platform"} {
 		out, ok := runHelper(t, what, StrictVar+"=1")
 		if !ok || !strings.Contains(out, "--- SKIP") || strings.Contains(out, "REACHED") {
 			t.Errorf("%s in a strict run: passes %v:\n%s", what, ok, out)
