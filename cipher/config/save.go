@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -57,7 +58,9 @@ func (f *File) SaveVerified(path string, verify func(written *File) error) (err 
 	}
 	data := f.Marshal()
 	tmp := path + tmpSuffix
-	fd, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400)
+	// Read back through the same descriptor, never by name: CIPHERDIR is
+	// shared with a sync client, and a name can be swapped meanwhile.
+	fd, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o400)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("save config %s: %s already exists (left over from an interrupted save, or another save is running); check and remove it, then retry: %w", path, tmp, err)
 	}
@@ -84,16 +87,20 @@ func (f *File) SaveVerified(path string, verify func(written *File) error) (err 
 		// issue 390); gocryptfs falls back to a global sync, and so do we.
 		syscall.Sync()
 	}
-	closed = true
-	if err = fd.Close(); err != nil {
-		return fmt.Errorf("save config %s: close %s: %w", path, tmp, err)
+	back := make([]byte, len(data)+1) // one more: a longer file differs too
+	n, err := fd.ReadAt(back, 0)
+	if errors.Is(err, io.EOF) {
+		err = nil
 	}
-	back, err := os.ReadFile(tmp)
-	if err == nil && !bytes.Equal(back, data) {
+	if back = back[:n]; err == nil && !bytes.Equal(back, data) {
 		err = errors.New("content differs from what was written")
 	}
 	if err != nil {
 		return fmt.Errorf("save config %s: read back %s: %w", path, tmp, err)
+	}
+	closed = true
+	if err = fd.Close(); err != nil {
+		return fmt.Errorf("save config %s: close %s: %w", path, tmp, err)
 	}
 	if err = verifyWritten(back, data, verify); err != nil {
 		return &VerifyError{Path: path, Err: err}
