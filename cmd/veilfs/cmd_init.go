@@ -310,7 +310,7 @@ func checkReverseInitDir(dir string) error {
 	case !fi.IsDir():
 		return failf(errCipherDir, nil, "PLAINDIR %s is not a directory", dir)
 	}
-	if fileExists(view.ConfigPath(dir)) {
+	if fileExists(cipherdir.ReverseConfigPath(dir)) {
 		return failf(errCipherDir, []string{
 			"mount its encrypted view with: veilfs mount --reverse " + dir + " MOUNTPOINT",
 			"a new config would bring a new master key, and with it new names and bytes for every file of the view: backups of it would start over",

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/veilfs/veilfs/cipher/config"
-	"github.com/veilfs/veilfs/fs/reverse/view"
+	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/nametransform"
 )
 
@@ -99,7 +99,7 @@ func forwardConfigPath(dir string, warn io.Writer) string {
 // readsReverseConfig reports whether readConfig(dir, reverse, ...) reads a
 // reverse volume's config, for the checks that must come before it.
 func readsReverseConfig(dir string, reverse bool) bool {
-	return reverse || view.IsReverseDir(dir)
+	return reverse || cipherdir.IsReverseDir(dir)
 }
 
 // readReverseConfig reads the .gocryptfs.reverse.conf of PLAINDIR dir,

@@ -34,7 +34,7 @@ func reverseVolume(t *testing.T, dirs, files []string) (*cipherdir.Volume, int) 
 	}
 	master, err := view.Init(plain, []byte("pw"), config.CreateOptions{LogN: 10})
 	must(err)
-	conf, err := config.Load(view.ConfigPath(plain))
+	conf, err := config.Load(cipherdir.ReverseConfigPath(plain))
 	must(err)
 	v, err := cipherdir.OpenWithConfig(plain, conf, master)
 	must(err)

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/veilfs/veilfs/cipher/config"
-	"github.com/veilfs/veilfs/fs/reverse/view"
+	"github.com/veilfs/veilfs/fs/cipherdir"
 	"github.com/veilfs/veilfs/internal/mounttable"
 )
 
@@ -58,7 +58,7 @@ type Triaged struct {
 // before its config is read), then by its gocryptfs.conf, which is loaded
 // once here. The error is the mount table's, when it cannot be read.
 func Triage(dir string) (*Triaged, error) {
-	if view.IsReverseDir(dir) {
+	if cipherdir.IsReverseDir(dir) {
 		return &Triaged{State: ReverseVolume}, nil
 	}
 	if m, err := mounttable.MountedAt(dir); err != nil {

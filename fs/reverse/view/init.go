@@ -10,6 +10,7 @@ import (
 
 	"github.com/veilfs/veilfs/cipher"
 	"github.com/veilfs/veilfs/cipher/config"
+	"github.com/veilfs/veilfs/fs/cipherdir"
 )
 
 // ErrExists is returned by Init when the directory already
@@ -27,22 +28,6 @@ var ErrForwardVolume = errors.New("it holds " + config.Filename + ": it is the C
 // asked for: reverse mode derives its nonces from paths, so the same nonce
 // seals every version of a file, which only AES-SIV tolerates (FORMAT §10).
 var ErrNeedsSIV = errors.New("reverse mode needs AES-SIV content encryption")
-
-// ConfigPath is where the config of the reverse volume of dir is.
-func ConfigPath(dir string) string {
-	return filepath.Join(dir, config.ReverseFilename)
-}
-
-// IsReverseDir reports whether dir is a reverse volume: it has a
-// .gocryptfs.reverse.conf and no gocryptfs.conf, the same precedence as
-// the commands use to find a config.
-func IsReverseDir(dir string) bool {
-	if _, err := os.Lstat(filepath.Join(dir, config.Filename)); !errors.Is(err, os.ErrNotExist) {
-		return false
-	}
-	_, err := os.Lstat(ConfigPath(dir))
-	return err == nil
-}
 
 // Init makes the existing directory dir a reverse volume, as
 // gocryptfs -init -reverse does: it draws a master key and writes
@@ -63,7 +48,7 @@ func Init(dir string, password []byte, opts config.CreateOptions) ([]byte, error
 	case !fi.IsDir():
 		return nil, fmt.Errorf("init reverse volume %s: %w", dir, unix.ENOTDIR)
 	}
-	path := ConfigPath(dir)
+	path := cipherdir.ReverseConfigPath(dir)
 	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 		if err != nil {
 			return nil, fmt.Errorf("init reverse volume %s: %w", dir, err)

@@ -31,11 +31,11 @@ func TestInitReverse(t *testing.T) {
 	if want := []string{config.ReverseFilename, "existing.txt"}; !slices.Equal(names, want) {
 		t.Errorf("directory holds %q, want %q", names, want)
 	}
-	fi, err := os.Stat(ConfigPath(dir))
+	fi, err := os.Stat(cipherdir.ReverseConfigPath(dir))
 	if err != nil || fi.Mode().Perm() != 0o400 {
 		t.Fatalf("config: %v, %v", fi, err)
 	}
-	conf, err := config.Load(ConfigPath(dir))
+	conf, err := config.Load(cipherdir.ReverseConfigPath(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,14 +48,14 @@ func TestInitReverse(t *testing.T) {
 	if err != nil || !slices.Equal(got, master) {
 		t.Errorf("password does not unlock the returned master key: %v", err)
 	}
-	if !IsReverseDir(dir) {
+	if !cipherdir.IsReverseDir(dir) {
 		t.Error("IsReverseDir is false after Init")
 	}
 
 	if _, err := Init(dir, []byte("pw"), config.CreateOptions{LogN: 10}); !errors.Is(err, ErrExists) {
 		t.Errorf("second init: %v", err)
 	}
-	if b, _ := os.ReadFile(ConfigPath(dir)); !slices.Equal(b, conf.Marshal()) {
+	if b, _ := os.ReadFile(cipherdir.ReverseConfigPath(dir)); !slices.Equal(b, conf.Marshal()) {
 		t.Error("second init changed the config")
 	}
 }
@@ -87,10 +87,10 @@ func TestInitReverseRefuses(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if _, err := os.Lstat(ConfigPath(base)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(cipherdir.ReverseConfigPath(base)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused init wrote a config: %v", err)
 	}
-	if IsReverseDir(fwd) || IsReverseDir(base) {
+	if cipherdir.IsReverseDir(fwd) || cipherdir.IsReverseDir(base) {
 		t.Error("IsReverseDir true for a forward volume or a plain directory")
 	}
 }
@@ -111,7 +111,7 @@ func TestInitReverseOptions(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		cipher.Wipe(m)
-		conf, err := config.Load(ConfigPath(dir))
+		conf, err := config.Load(cipherdir.ReverseConfigPath(dir))
 		if err != nil || !slices.Equal(conf.FeatureFlags, tt.want) {
 			t.Errorf("%s: flags %v (%v), want %v", name, conf.FeatureFlags, err, tt.want)
 		}
